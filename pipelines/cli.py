@@ -1,0 +1,33 @@
+"""`datadam`: one command for contractors, QA inspectors and AI developers."""
+
+from __future__ import annotations
+
+import typer
+
+from pipelines import cli_collect, cli_datasets, cli_run
+from pipelines.cli_label import label_app
+from pipelines.cli_qa import qa_app
+from pipelines.cli_specs import specs_app
+from pipelines.stack.cli import stack_app
+
+app = typer.Typer(
+    name="datadam",
+    help="Build AI training datasets the Data Dam way: spec -> collect -> annotate -> verify -> publish.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold credentials
+)
+app.add_typer(specs_app, name="specs")
+app.add_typer(stack_app, name="stack")
+app.add_typer(label_app, name="label")
+app.add_typer(qa_app, name="qa")
+cli_run.register(app)
+cli_collect.register(app)
+cli_datasets.register(app)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
