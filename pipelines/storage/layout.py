@@ -1,0 +1,60 @@
+"""The storage layout of DESIGN.md, in one place. Stages build keys only through these functions."""
+
+from __future__ import annotations
+
+import re
+
+_RUN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,127}$")
+
+
+def _check(part: str, what: str) -> str:
+    if not part or "/" in part or part in {".", ".."}:
+        raise ValueError(f"bad {what} for a storage key: {part!r}")
+    return part
+
+
+def safe_run_id(run_id: str) -> str:
+    """Airflow run ids carry ``:`` and ``+``; keep them readable but safe as one path segment."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.\-]", "_", run_id)
+    if not _RUN_RE.match(cleaned):
+        raise ValueError(f"bad run id: {run_id!r}")
+    return cleaned
+
+
+def restricted(dataset: str, *parts: str) -> str:
+    """Originals as collected; may hold personal data; never published or shown to annotators."""
+    return "/".join(["restricted", _check(dataset, "dataset"), *parts])
+
+
+def restricted_run(dataset: str, run_id: str, stage: str = "") -> str:
+    """A run's stage output that holds personal data (un-masked manifests): under ``restricted/``, never ``runs/``."""
+    base = f"{restricted(dataset, 'runs')}/{safe_run_id(run_id)}"
+    return f"{base}/{_check(stage, 'stage')}" if stage else base
+
+
+def media(dataset: str, sha256: str, ext: str) -> str:
+    """De-identified media, content-addressed: what annotators and releases see."""
+    return f"media/{_check(dataset, 'dataset')}/{sha256}.{ext.lstrip('.')}"
+
+
+def run(dataset: str, run_id: str, stage: str = "") -> str:
+    base = f"runs/{_check(dataset, 'dataset')}/{safe_run_id(run_id)}"
+    return f"{base}/{_check(stage, 'stage')}" if stage else base
+
+
+def release(dataset: str, version: str = "") -> str:
+    base = f"releases/{_check(dataset, 'dataset')}"
+    return f"{base}/{_check(version, 'version')}" if version else base
+
+
+def latest(dataset: str) -> str:
+    """The pointer file, written last: the release it names is complete."""
+    return f"releases/{_check(dataset, 'dataset')}/LATEST"
+
+
+def state(dataset: str, *parts: str) -> str:
+    """Cross-run state of a dataset (collected-item index, label-project ids, last export cursor)."""
+    return "/".join(["state", _check(dataset, "dataset"), *parts])
+
+
+CATALOG_INDEX = "catalog/index.json"

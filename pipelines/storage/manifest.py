@@ -1,0 +1,93 @@
+"""The Arrow schemas that stages exchange through storage (never through imports of each other).
+
+- item manifests: ``restricted/<ds>/runs/<run>/collect/part-NNNNN.parquet`` (un-masked, so restricted) and
+  ``runs/<ds>/<run>/deidentify/part-NNNNN.parquet``
+- quarantine: ``runs/<ds>/<run>/<stage>/quarantine-NNNNN.parquet``
+- annotations pulled from Label Studio: ``runs/<ds>/<run>/label_pull/annotations.parquet``
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+TS = pa.timestamp("us", tz="UTC")
+
+ITEM_SCHEMA = pa.schema(
+    [
+        pa.field("item_id", pa.string(), nullable=False),  # stable across runs: derived from the source identity
+        pa.field("dataset", pa.string(), nullable=False),
+        pa.field("shard", pa.int32(), nullable=False),
+        pa.field("source_uri", pa.string(), nullable=False),
+        pa.field("media_key", pa.string()),  # restricted/... after collect, media/... after de-identification
+        pa.field("media_sha256", pa.string()),  # sha256 of the bytes at media_key
+        pa.field("original_sha256", pa.string()),  # sha256 of the bytes as collected (provenance)
+        pa.field("media_ext", pa.string()),
+        pa.field("text", pa.string()),  # text items; transcripts of audio when the source supplies one
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("duration_s", pa.float64()),
+        pa.field("sample_rate", pa.int32()),
+        pa.field("channels", pa.int32()),
+        pa.field("meta", pa.string()),  # JSON object: values of the spec's schema columns
+        pa.field("truth", pa.string()),  # JSON: answer known to the source (synthetic ground truth), else null
+        pa.field("collected_at", TS, nullable=False),
+        pa.field("license", pa.string()),
+        pa.field("collector", pa.string()),  # collector name and version
+        pa.field("deid", pa.string()),  # JSON audit record written by de-identification
+    ]
+)
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("item_id", pa.string(), nullable=False),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),  # a reason code, e.g. media.truncated, pii.unmasked
+        pa.field("detail", pa.string()),
+        pa.field("source_uri", pa.string()),
+        pa.field("at", TS, nullable=False),
+    ]
+)
+
+ANNOTATION_SCHEMA = pa.schema(
+    [
+        pa.field("item_id", pa.string(), nullable=False),
+        pa.field("task_id", pa.int64(), nullable=False),
+        pa.field("project_id", pa.int64(), nullable=False),
+        pa.field("annotation_id", pa.int64(), nullable=False),
+        pa.field("annotator", pa.string(), nullable=False),  # stable annotator key (Label Studio user id / e-mail)
+        pa.field("result", pa.string(), nullable=False),  # JSON list: Label Studio result regions
+        pa.field("ground_truth", pa.bool_()),
+        pa.field("was_cancelled", pa.bool_()),
+        pa.field("lead_time_s", pa.float64()),
+        pa.field("created_at", TS),
+        pa.field("updated_at", TS),
+        pa.field("role", pa.string()),  # annotate | gold | review
+    ]
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def dumps(obj: Any) -> str:
+    """Compact, deterministic JSON for manifest cells (Korean kept readable)."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def empty(schema: pa.Schema) -> pa.Table:
+    return schema.empty_table()
+
+
+def rows_to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Build a table from row dicts; missing keys become nulls, unknown keys are an error."""
+    names = set(schema.names)
+    for r in rows:
+        extra = set(r) - names
+        if extra:
+            raise KeyError(f"columns not in the schema: {sorted(extra)}")
+    return pa.Table.from_pylist(rows, schema=schema)

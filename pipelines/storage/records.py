@@ -1,0 +1,116 @@
+"""The canonical record: one Arrow schema per spec, written by ``refine`` and read by ``validate`` and ``publish``.
+
+Columns, in order:
+- ``item_id``; ``media`` (struct: storage key, sha256, ext, width/height or duration/sample rate) or null for text;
+  ``text`` for text items;
+- the label columns of the annotation type (see ``LABEL_FIELDS``), in pixels / seconds / character offsets;
+- the spec's metadata columns, typed;
+- QC columns ``qc_*``; provenance columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from pipelines.spec.models import DatasetSpec
+
+MEDIA_TYPE = pa.struct(
+    [
+        pa.field("key", pa.string()),  # storage key under media/<dataset>/
+        pa.field("sha256", pa.string()),
+        pa.field("ext", pa.string()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("duration_s", pa.float64()),
+        pa.field("sample_rate", pa.int32()),
+    ]
+)
+
+BOX = pa.struct([("label", pa.string()), ("x", pa.float64()), ("y", pa.float64()),
+                 ("w", pa.float64()), ("h", pa.float64())])
+POINT = pa.struct([("x", pa.float64()), ("y", pa.float64())])
+SHAPE = pa.struct([("label", pa.string()), ("points", pa.list_(POINT))])
+KEYPOINT = pa.struct([("name", pa.string()), ("x", pa.float64()), ("y", pa.float64()), ("visible", pa.int8())])
+POSE = pa.struct([("label", pa.string()), ("keypoints", pa.list_(KEYPOINT))])
+MASK = pa.struct([("label", pa.string()), ("rle", pa.list_(pa.int32())), ("width", pa.int32()),
+                  ("height", pa.int32())])
+SEGMENT = pa.struct([("start", pa.float64()), ("end", pa.float64()), ("text", pa.string()),
+                     ("speaker", pa.string()), ("dialect", pa.string())])
+SPAN = pa.struct([("label", pa.string()), ("start", pa.int32()), ("end", pa.int32()), ("text", pa.string())])
+QA_PAIR = pa.struct([("question", pa.string()), ("answer", pa.string()), ("answer_start", pa.int32())])
+EVENT = pa.struct([("label", pa.string()), ("start", pa.float64()), ("end", pa.float64())])
+TURN = pa.struct([("speaker", pa.string()), ("text", pa.string()), ("intent", pa.string())])
+
+# The label columns each annotation type adds to a record.
+LABEL_FIELDS: dict[str, list[pa.Field]] = {
+    "classification": [pa.field("label", pa.string())],
+    "multi_label": [pa.field("labels", pa.list_(pa.string()))],
+    "bbox": [pa.field("objects", pa.list_(BOX))],
+    "polygon": [pa.field("polygons", pa.list_(SHAPE))],
+    "polyline": [pa.field("polylines", pa.list_(SHAPE))],
+    "keypoints": [pa.field("poses", pa.list_(POSE))],
+    "segmentation": [pa.field("masks", pa.list_(MASK))],
+    "transcription": [pa.field("transcript", pa.string()), pa.field("segments", pa.list_(SEGMENT))],
+    "ner": [pa.field("entities", pa.list_(SPAN))],
+    "qa": [pa.field("qa", pa.list_(QA_PAIR))],
+    "summarisation": [pa.field("summary", pa.string())],
+    "translation": [pa.field("translation", pa.string())],
+    "dialogue_intent": [pa.field("turns", pa.list_(TURN)), pa.field("intent", pa.string())],
+    "temporal_events": [pa.field("events", pa.list_(EVENT))],
+    "timeseries_labels": [pa.field("events", pa.list_(EVENT))],
+}
+
+QC_FIELDS: list[pa.Field] = [
+    pa.field("qc_annotators", pa.list_(pa.string())),
+    pa.field("qc_n_annotations", pa.int32()),
+    pa.field("qc_agreement", pa.float64()),  # item-level agreement on overlap items, else null
+    pa.field("qc_consensus", pa.string()),  # single | majority | iou_cluster | best_transcript ...
+    pa.field("qc_review", pa.string()),  # accepted | rejected | null (not sampled)
+    pa.field("qc_gold", pa.bool_()),
+    pa.field("qc_gold_correct", pa.bool_()),
+]
+
+PROVENANCE_FIELDS: list[pa.Field] = [
+    pa.field("source_uri", pa.string()),
+    pa.field("original_sha256", pa.string()),
+    pa.field("collected_at", pa.timestamp("us", tz="UTC")),
+    pa.field("license", pa.string()),
+]
+
+_COLUMN_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "enum": pa.string(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("us", tz="UTC"),
+}
+
+
+def label_fields(spec: DatasetSpec) -> list[pa.Field]:
+    return list(LABEL_FIELDS[spec.annotation.type])
+
+
+def metadata_fields(spec: DatasetSpec) -> list[pa.Field]:
+    return [pa.field(name, _COLUMN_TYPES[col.type]) for name, col in spec.columns.items()]
+
+
+def record_schema(spec: DatasetSpec) -> pa.Schema:
+    """The canonical record schema of a spec, with the spec id and version in the schema metadata."""
+    fields: list[pa.Field] = [pa.field("item_id", pa.string(), nullable=False), pa.field("media", MEDIA_TYPE),
+                              pa.field("text", pa.string())]
+    fields += label_fields(spec) + metadata_fields(spec) + QC_FIELDS + PROVENANCE_FIELDS
+    meta: dict[str | bytes, str | bytes] = {
+        b"datadam.spec_id": spec.id.encode(),
+        b"datadam.spec_version": spec.version.encode(),
+        b"datadam.annotation_type": spec.annotation.type.encode(),
+    }
+    return pa.schema(fields, metadata=meta)
+
+
+def coerce_meta(spec: DatasetSpec, meta: dict[str, Any]) -> dict[str, Any]:
+    """Values of the spec's metadata columns from a manifest's JSON ``meta`` (unknown keys dropped)."""
+    return {name: meta.get(name) for name in spec.columns}
