@@ -1,0 +1,27 @@
+"""De-identification (비식별화): text rules, image and video detectors, and the stage that applies them to a shard."""
+
+from pipelines.collect.deid.dictionaries import load_dictionary, resolve_dictionary, spec_dictionaries
+from pipelines.collect.deid.image import Region, deid_image, find_regions, regions_in
+from pipelines.collect.deid.stage import DeidResult, deidentify_shard
+from pipelines.collect.deid.text import PLACEHOLDERS, Finding, TextDeidentifier, deid_text
+from pipelines.collect.deid.video import VideoDeid, VideoScan, deid_video, scan_video
+
+__all__ = [
+    "PLACEHOLDERS",
+    "DeidResult",
+    "Finding",
+    "Region",
+    "TextDeidentifier",
+    "VideoDeid",
+    "VideoScan",
+    "deid_image",
+    "deid_text",
+    "deid_video",
+    "deidentify_shard",
+    "find_regions",
+    "load_dictionary",
+    "regions_in",
+    "resolve_dictionary",
+    "scan_video",
+    "spec_dictionaries",
+]

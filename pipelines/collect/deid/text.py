@@ -1,0 +1,401 @@
+"""Korean personal data in text: find it, replace it with typed placeholders, and say what was done.
+
+Rules (``deidentify.targets``):
+- ``rrn`` / ``foreigner_rn``: 주민등록번호 and 외국인등록번호 share the YYMMDD-GNNNNNN form, so either
+  target enables both (the gender digit tells them apart). A valid check digit raises confidence but is not
+  required: numbers issued since October 2020 carry none.
+- ``phone``: mobile (010, 011, 016-019), area codes (02, 031-064) and 070, with ``-``, ``.``, space or nothing
+  between groups, ``(02)`` and ``+82`` forms.
+- ``email``; ``card`` (13-19 digits, Luhn-valid, grouped 4-4-4-4 / 4-6-5 or plain); ``account`` (Korean bank
+  groupings; context words such as 계좌 or 입금 raise confidence, and are required for ungrouped digit runs).
+- ``names`` / ``addresses``: dictionary words (and labelled fields such as ``성명:``), road and lot addresses.
+
+Matching runs on a copy with full-width forms and Unicode dashes folded to ASCII (same length, so spans hold).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+TEXT_RULES_VERSION = "ko-pii/2"
+PLACEHOLDERS = {
+    "rrn": "[주민등록번호]",
+    "foreigner_rn": "[외국인등록번호]",
+    "phone": "[전화번호]",
+    "email": "[이메일]",
+    "card": "[카드번호]",
+    "account": "[계좌번호]",
+    "names": "[이름]",
+    "addresses": "[주소]",
+}
+_PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
+# When two findings overlap, the more confident wins; on a tie, the kind listed first.
+_PRIORITY = ("email", "rrn", "foreigner_rn", "card", "phone", "account", "addresses", "names")
+MASK_THRESHOLD = 0.5
+
+_FOLD = str.maketrans(
+    {
+        **{chr(0xFF01 + i): chr(0x21 + i) for i in range(94)},
+        "\u3000": " ",
+        **dict.fromkeys("‐‑‒–—―−﹣", "-"),
+    }
+)
+_NB = r"(?<![0-9])(?<![0-9][.-])"  # not inside a longer number
+_NA = r"(?![0-9])(?![.-][0-9])"
+
+_RRN = re.compile(_NB + r"(\d{2})(\d{2})(\d{2})(\s?-\s?|\s)?(\d)(\d{5})(\d)" + _NA)
+_PHONE = re.compile(
+    _NB + r"(?<!\+)(?:(?P<intl>\+82[\s.-]?(?:\(0\))?)|(?P<paren>\()?0)"
+    r"(?P<area>1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70)(?(paren)\))"
+    r"(?P<s1>\s?[-.]\s?|\s)?(?P<mid>\d{3,4})(?P<s2>\s?[-.]\s?|\s)?(?P<last>\d{4})" + _NA
+)
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])"
+)
+_CARD = re.compile(
+    _NB + r"(?:\d{4}(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:(?P=s)\d{1,3})?"
+    r"|\d{4}(?P<t>[ -])\d{6}(?P=t)\d{4,5}|\d{13,19})" + _NA
+)
+_ACCOUNT_GROUPED = re.compile(_NB + r"\d{2,6}(?:-\d{2,7}){1,3}" + _NA)
+_ACCOUNT_PLAIN = re.compile(_NB + r"\d{10,14}" + _NA)
+
+_RRN_CONTEXT = re.compile(r"주민|등록\s?번호|외국인|생년월일")
+_PHONE_CONTEXT = re.compile(r"전화|연락|휴대|핸드폰|폰|번호|문자|콜|tel|TEL|Tel|☎|📞")
+_CARD_CONTEXT = re.compile(r"카드|결제|card|CARD")
+_ACCOUNT_CONTEXT = re.compile(
+    r"계좌|입금|송금|이체|환불|예금주|은행|뱅크|농협|우체국|새마을금고|신협|수협|증권|국민|신한|우리|하나|기업|카카오|토스|"
+    r"케이뱅크|씨티|SC제일|[Aa]ccount|[Aa]cct"
+)
+
+_JOSA = (
+    r"(?=$|[^가-힣]|씨|님|군|양|은|는|이|가|을|를|의|에게|에|께|와|과|도|만|랑|하고|한테|입니다|이다|이고|이며|"
+    r"이라|라고|이에|예요|으로|로|부터|까지|처럼|보다|선생|고객|환자|학생|대리|과장|부장|팀장|원장|기사|주무관)"
+)
+_SURNAMES = (
+    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진"
+    "나지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용"
+)
+_NAME_FIELD = re.compile(
+    r"(?:성명|이름|성함|예금주)\s?(?:은|는|이|:|：)?\s?(?P<name>[" + _SURNAMES + r"][가-힣]{1,3}?)" + _JOSA
+)
+_ADMIN_GENERIC = r"[가-힣]{1,6}(?:특별자치시|특별자치도|특별시|광역시|도|시|군|구|읍|면|동)"
+_ROAD_SUFFIX = ("로", "길")
+_SIDO_SHORT = frozenset(
+    {
+        "서울",
+        "부산",
+        "대구",
+        "인천",
+        "광주",
+        "대전",
+        "울산",
+        "세종",
+        "경기",
+        "강원",
+        "충북",
+        "충남",
+        "전북",
+        "전남",
+        "경북",
+        "경남",
+        "제주",
+    }
+)
+_LOT_SUFFIX = ("동", "리", "가", "읍", "면")
+# A place name ends at a non-Hangul character or a particle (서울특별시 강남구 삼성동에서).
+_PLACE_END = r"(?=$|[^가-힣]|에|의|으로|로|은|는|이|가|을|를|과|와|까지|부터|일대|근처|인근)"
+# Counters that make "<place> 3개" a quantity, not an address.
+_NOT_ADDRESS_NUMBER = (
+    r"(?!\s?(?:개|그릇|명|곳|시간|시|분|초|원|번째|일|월|년|세|살|대|건|회|차|배|위|등|권|호선|%|kg|km|mm|cm))"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of personal data: where it was in the text (before masking) and how sure the rule is."""
+
+    kind: str
+    start: int
+    end: int
+    rule: str
+    confidence: float
+
+    @property
+    def placeholder(self) -> str:
+        return PLACEHOLDERS[self.kind]
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the audit record: never the value itself."""
+        return {**asdict(self), "confidence": round(self.confidence, 3), "placeholder": self.placeholder}
+
+
+def rrn_check_ok(digits13: str) -> bool:
+    """Whether the last digit is the check digit (주민등록번호, or the older 외국인등록번호 formula)."""
+    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+    total = sum(int(d) * w for d, w in zip(digits13[:12], weights, strict=True))
+    last = int(digits13[12])
+    return last in ((11 - total % 11) % 10, (13 - total % 11) % 10)
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+class TextDeidentifier:
+    """Compiled rules for a set of targets and dictionaries; reuse one per spec (compiling is the slow part).
+
+    Args:
+        targets: ``deidentify.targets`` values; visual ones are ignored.
+        dictionaries: ``{"names": [...], "addresses": [...]}`` word lists.
+    """
+
+    def __init__(
+        self, *, targets: Iterable[str], dictionaries: Mapping[str, Iterable[str]] | None = None
+    ) -> None:
+        self.targets = frozenset(targets)
+        dicts = dictionaries or {}
+        names = sorted({n.strip() for n in dicts.get("names", ()) if n.strip()}, key=len, reverse=True)
+        places = sorted({p.strip() for p in dicts.get("addresses", ()) if p.strip()}, key=len, reverse=True)
+        self._names = (
+            re.compile(r"(?<![가-힣])(?:" + "|".join(map(re.escape, names)) + r")" + _JOSA) if names else None
+        )
+        admin = "|".join(map(re.escape, places)) if places else _ADMIN_GENERIC
+        self._address = re.compile(
+            r"(?<![가-힣])(?P<admin>(?:(?:" + admin + r")" + _PLACE_END + r"\s?){1,5})"
+            r"(?P<num>(?:(?P<road>[가-힣0-9]{1,12}(?:로|길)(?:\s?\d{1,4}(?:번길|길))?\s?)"
+            r"|(?P<lot>(?:[가-힣0-9]{1,8}(?:읍|면|동|리|가)\s?){1,2}))?(?:산\s?)?"
+            r"\d{1,5}(?P<hyphen>-\d{1,4})?(?P<bunji>번지)?(?![0-9])" + _NOT_ADDRESS_NUMBER + r")?"
+            r"(?P<detail>\s?,?\s?(?:\d{1,4}동\s?)?\d{1,5}호)?"
+        )
+        self._has_place_dict = bool(places)
+
+    # ------------------------------------------------------------------------------------------ public
+    def find(self, text: str) -> list[Finding]:
+        """Non-overlapping findings at or above the masking threshold, in text order."""
+        # Placeholders of an earlier pass are no context: "[계좌번호]" must not make the next number an account.
+        folded = _PLACEHOLDER_RE.sub(lambda m: "[" + "#" * (len(m.group(0)) - 2) + "]", text.translate(_FOLD))
+        candidates = [f for f in self._candidates(folded) if f.confidence >= MASK_THRESHOLD]
+        candidates.sort(key=lambda f: (-f.confidence, _PRIORITY.index(f.kind), -(f.end - f.start), f.start))
+        chosen: list[Finding] = []
+        for f in candidates:
+            if all(f.end <= c.start or c.end <= f.start for c in chosen):
+                chosen.append(f)
+        return sorted(chosen, key=lambda f: f.start)
+
+    def mask(self, text: str) -> tuple[str, list[Finding]]:
+        """(text with every finding replaced by its placeholder, the findings, spans in ``text``).
+
+        Masking shortens the text, which brings context words closer to the numbers around them (a bank's name
+        21 characters before a digit run is no context; after its account became ``[계좌번호]`` it is). So the
+        masked text is searched again and what that finds is masked too, until nothing is found (the stage's
+        re-check would quarantine the item otherwise): when in doubt, mask.
+        """
+        out, findings, _ = self.mask_checked(text)
+        return out, findings
+
+    def mask_checked(self, text: str) -> tuple[str, list[Finding], list[Finding]]:
+        """``mask``, plus what a search of the masked text still finds (empty unless masking failed)."""
+        findings = self.find(text)
+        for _ in range(3):
+            out = _apply(text, findings)
+            more = self.find(out)
+            if not more:
+                return out, findings, []
+            findings = _merge(findings, [_to_original(f, findings) for f in more])
+        out = _apply(text, findings)
+        return out, findings, self.find(out)
+
+    # ------------------------------------------------------------------------------------------- rules
+    def _candidates(self, t: str) -> Iterable[Finding]:
+        want = self.targets
+        if want & {"rrn", "foreigner_rn"}:
+            yield from self._rrn(t)
+        if "phone" in want:
+            yield from self._phone(t)
+        if "email" in want:
+            yield from (Finding("email", m.start(), m.end(), "email", 0.99) for m in _EMAIL.finditer(t))
+        if "card" in want:
+            yield from self._card(t)
+        if "account" in want:
+            yield from self._account(t)
+        if "names" in want:
+            yield from self._names_found(t)
+        if "addresses" in want:
+            yield from self._addresses(t)
+
+    def _rrn(self, t: str) -> Iterable[Finding]:
+        for m in _RRN.finditer(t):
+            yy, mm, dd, sep, g = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4), m.group(5)
+            if not 1 <= mm <= 12 or not 1 <= dd <= calendar.monthrange(2000, mm)[1]:
+                continue
+            digits = yy + m.group(2) + m.group(3) + g + m.group(6) + m.group(7)
+            conf = 0.85 if sep else 0.7
+            rule = "rrn-form"
+            if rrn_check_ok(digits):
+                conf, rule = conf + 0.13, "rrn-checksum"
+            if _near(_RRN_CONTEXT, t, m.start(), m.end()):
+                conf += 0.1
+            elif not sep and _near(_ACCOUNT_CONTEXT, t, m.start(), m.end()):
+                conf -= 0.2  # 13 bare digits next to a bank's name are an account that looks like a date
+            kind = "foreigner_rn" if g in "5678" else "rrn"
+            yield Finding(kind, m.start(), m.end(), rule, round(min(conf, 0.99), 3))
+
+    def _phone(self, t: str) -> Iterable[Finding]:
+        for m in _PHONE.finditer(t):
+            seps = sum(1 for k in ("s1", "s2") if m.group(k)) + (1 if m.group("paren") else 0)
+            mobile = m.group("area").startswith("1")
+            if seps >= 2 or m.group("intl"):
+                conf = 0.95
+            elif seps == 1:
+                conf = 0.9
+            else:
+                conf = 0.85 if mobile else 0.6
+            if _near(_PHONE_CONTEXT, t, m.start(), m.end()):
+                conf += 0.04
+            yield Finding(
+                "phone", m.start(), m.end(), "phone-mobile" if mobile else "phone-area", min(conf, 0.99)
+            )
+
+    def _card(self, t: str) -> Iterable[Finding]:
+        for m in _CARD.finditer(t):
+            digits = re.sub(r"\D", "", m.group(0))
+            if not 13 <= len(digits) <= 19 or not luhn_ok(digits):
+                continue
+            # A bare digit run passes Luhn one time in ten: without grouping or a card word it yields to an
+            # account or registration-number reading of the same digits (their context decides).
+            conf = 0.95 if len(digits) != len(m.group(0)) else 0.75 if len(digits) > 13 else 0.6
+            if _near(_CARD_CONTEXT, t, m.start(), m.end()):
+                conf += 0.04 if conf > 0.9 else 0.2
+            yield Finding("card", m.start(), m.end(), "card-luhn", round(min(conf, 0.99), 3))
+
+    def _account(self, t: str) -> Iterable[Finding]:
+        for m in _ACCOUNT_GROUPED.finditer(t):
+            n = sum(c.isdigit() for c in m.group(0))
+            if not 10 <= n <= 14:
+                continue
+            context = _near(_ACCOUNT_CONTEXT, t, m.start(), m.end())
+            yield Finding("account", m.start(), m.end(), "account-grouped", 0.9 if context else 0.6)
+        for m in _ACCOUNT_PLAIN.finditer(t):
+            if _near(_ACCOUNT_CONTEXT, t, m.start(), m.end()):
+                yield Finding("account", m.start(), m.end(), "account-context", 0.8)
+
+    def _names_found(self, t: str) -> Iterable[Finding]:
+        if self._names is not None:
+            yield from (
+                Finding("names", m.start(), m.end(), "name-dictionary", 0.9) for m in self._names.finditer(t)
+            )
+        for m in _NAME_FIELD.finditer(t):
+            yield Finding("names", m.start("name"), m.end("name"), "name-field", 0.85)
+
+    def _addresses(self, t: str) -> Iterable[Finding]:
+        for m in self._address.finditer(t):
+            admin = m.group("admin").strip()
+            tokens = admin.split()
+            last = tokens[-1] if tokens else ""
+            num = m.group("num")
+            if num and (
+                m.group("road")
+                or m.group("lot")
+                or last.endswith(_ROAD_SUFFIX)
+                or last.endswith(_LOT_SUFFIX)
+                or m.group("hyphen")
+                or m.group("bunji")
+                or m.group("detail")
+            ):
+                yield Finding("addresses", m.start(), m.end(), "address-number", 0.9)
+            elif (
+                len(tokens) >= 3 and len({_place_level(tok) for tok in tokens}) >= 2 and self._has_place_dict
+            ):
+                end = m.start("admin") + len(m.group("admin").rstrip())
+                yield Finding("addresses", m.start(), end, "address-places", 0.7)
+
+
+def _apply(text: str, findings: list[Finding]) -> str:
+    out = text
+    for f in sorted(findings, key=lambda f: f.start, reverse=True):
+        out = out[: f.start] + f.placeholder + out[f.end :]
+    return out
+
+
+def _to_original(f: Finding, applied: list[Finding]) -> Finding:
+    """A finding in masked text, with its span moved back into the text before masking."""
+
+    def back(pos: int, *, end: bool) -> int:
+        shift = 0
+        masked_at = 0  # where the current placeholder starts in the masked text
+        for a in sorted(applied, key=lambda x: x.start):
+            masked_at = a.start - shift
+            masked_end = masked_at + len(a.placeholder)
+            if pos < masked_at or (pos == masked_at and not end):
+                break
+            if pos < masked_end or (pos == masked_end and end):
+                return a.end if end else a.start  # inside a placeholder: its whole original span
+            shift += (a.end - a.start) - len(a.placeholder)  # original characters each placeholder replaced
+        return pos + shift
+
+    return Finding(f.kind, back(f.start, end=False), back(f.end, end=True), f.rule + "+recheck", f.confidence)
+
+
+def _merge(findings: list[Finding], more: list[Finding]) -> list[Finding]:
+    out = list(findings)
+    for m in more:
+        hit = [f for f in out if f.start < m.end and m.start < f.end]
+        if hit:  # a later finding swallowing earlier ones: one span over all of them
+            out = [f for f in out if f not in hit]
+            out.append(Finding(m.kind, min([m.start] + [f.start for f in hit]),
+                               max([m.end] + [f.end for f in hit]), m.rule, m.confidence))
+        else:
+            out.append(m)
+    return sorted(out, key=lambda f: f.start)
+
+
+def _place_level(token: str) -> str:
+    """시·도, 시·군·구, 읍·면·동 or road: three city names in a row are a list, not an address."""
+    if token in _SIDO_SHORT:
+        return "sido"
+    if token.endswith(_ROAD_SUFFIX):
+        return "road"
+    if token.endswith(_LOT_SUFFIX):
+        return "dong"
+    if token.endswith(("특별시", "광역시", "특별자치시", "특별자치도", "도")):
+        return "sido"
+    if token.endswith(("시", "군", "구")):
+        return "sigungu"
+    return "short"
+
+
+def _near(
+    pattern: re.Pattern[str], text: str, start: int, end: int, *, before: int = 20, after: int = 12
+) -> bool:
+    return bool(pattern.search(text, max(0, start - before), start)) or bool(
+        pattern.search(text[end : end + after])
+    )
+
+
+def deid_text(
+    text: str, *, targets: Iterable[str], dictionaries: Mapping[str, Iterable[str]] | None = None
+) -> tuple[str, list[Finding]]:
+    """Mask the personal data of ``targets`` in ``text``.
+
+    Args:
+        text: the text (any length).
+        targets: ``deidentify.targets`` values (``rrn``, ``foreigner_rn``, ``phone``, ``email``, ``card``,
+            ``account``, ``names``, ``addresses``); others are ignored.
+        dictionaries: optional ``{"names": [...], "addresses": [...]}`` word lists.
+
+    Returns:
+        (masked text, findings with spans in the original text). Compile a ``TextDeidentifier`` once
+        instead when masking many texts.
+    """
+    return TextDeidentifier(targets=targets, dictionaries=dictionaries).mask(text)

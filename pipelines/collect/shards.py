@@ -1,0 +1,286 @@
+"""The collect stage: plan shards over a source, then collect one shard (intake checks, dedupe, quarantine).
+
+Output of shard ``n`` (see ``pipelines.storage.manifest``):
+- ``restricted/<ds>/runs/<run>/collect/part-<n:05d>.parquet`` (ITEM_SCHEMA): the collected items, un-masked text
+  and truth included, so it lives under ``restricted/`` like the originals; only de-identification reads it;
+- ``runs/<ds>/<run>/collect/quarantine-<n:05d>.parquet`` (QUARANTINE_SCHEMA: ids, reason codes, no content) and
+  ``.../collect/summary-<n:05d>.json`` (counts): what anyone may read about the shard;
+- originals of media items under ``restricted/<ds>/<sha256>.<ext>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from pipelines.collect import reasons as R
+from pipelines.collect.dedupe import STATE_SCHEMA, other_runs_index, state_key, state_prefix, text_minhash
+from pipelines.collect.intake import Accepted, check_item
+from pipelines.collect.reasons import Reject
+from pipelines.collect.sources import RawItem, make_item_id, make_source
+from pipelines.spec.models import DatasetSpec, TextModality
+from pipelines.storage import layout
+from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
+from pipelines.storage.store import ObjectStore, StorageError
+
+STAGE = "collect"
+# Items per shard by modality: a shard is one Airflow task, so a few minutes of work.
+SHARD_SIZE = {"image": 200, "audio": 200, "video": 10, "timeseries": 100, "text": 5000, "multimodal": 100}
+# Airflow's core.max_map_length default: more shards than this cannot be mapped.
+MAX_SHARDS = 1024
+_PART_RE = re.compile(r"/(?:part|quarantine|summary|dropped)-(\d{5})\.(?:parquet|json)$")
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    """What one collect shard wrote; ``items_in == items_out + quarantined``."""
+
+    dataset: str
+    run_id: str
+    shard: int
+    items_in: int
+    items_out: int
+    quarantined: int
+    manifest_key: str
+    quarantine_key: str
+    reasons: dict[str, int] = field(default_factory=dict)
+    summary_key: str = ""
+
+
+def part_key(dataset: str, run_id: str, stage: str, shard: int) -> str:
+    """The item manifest of a stage's shard; ``collect`` manifests hold un-masked data and live in ``restricted/``."""
+    base = layout.restricted_run(dataset, run_id, stage) if stage == STAGE else layout.run(dataset, run_id, stage)
+    return f"{base}/part-{shard:05d}.parquet"
+
+
+def summary_key(dataset: str, run_id: str, shard: int) -> str:
+    """Counts of one collect shard (no content): what the run's readers may see of the collect manifest."""
+    return f"{layout.run(dataset, run_id, STAGE)}/summary-{shard:05d}.json"
+
+
+def quarantine_key(dataset: str, run_id: str, stage: str, shard: int) -> str:
+    return f"{layout.run(dataset, run_id, stage)}/quarantine-{shard:05d}.parquet"
+
+
+def plan_key(dataset: str, run_id: str) -> str:
+    return f"{layout.run(dataset, run_id, STAGE)}/plan.json"
+
+
+def plan_shards(
+    *, spec: DatasetSpec, store: ObjectStore, run_id: str, items: int | None = None
+) -> list[dict[str, int]]:
+    """Cut the source's items into shards; the plan is also written to ``runs/<ds>/<run>/collect/plan.json``.
+
+    Args:
+        spec: the dataset type.
+        store: the storage root.
+        run_id: the run (Airflow run id or any safe string).
+        items: number of items to collect; defaults to what the source has (``source.items`` for synthetic).
+
+    Returns:
+        ``[{"shard": n, "start": i, "count": k}, ...]`` in shard order, at most ``MAX_SHARDS`` entries.
+    """
+    source = make_source(spec=spec, store=store, run_id=run_id)
+    total = source.plan_size(limit=items)
+    size = max(SHARD_SIZE.get(spec.modality.kind, 100), math.ceil(total / MAX_SHARDS))
+    shards = [
+        {"shard": n, "start": start, "count": min(size, total - start)}
+        for n, start in enumerate(range(0, total, size))
+    ]
+    _drop_stale_parts(store, spec.id, run_id, keep=len(shards))
+    store.write_json(
+        plan_key(spec.id, run_id),
+        {
+            "dataset": spec.id,
+            "run_id": run_id,
+            "source": spec.source.model_dump(mode="json"),
+            "collector": source.collector,
+            "items": total,
+            "shard_size": size,
+            "shards": shards,
+        },
+    )
+    return shards
+
+
+def _drop_stale_parts(store: ObjectStore, dataset: str, run_id: str, *, keep: int) -> None:
+    # A re-planned run with fewer shards must not leave parts of the old plan behind for later stages to read.
+    prefixes = (layout.run(dataset, run_id, STAGE), layout.restricted_run(dataset, run_id, STAGE),
+                layout.run(dataset, run_id, "deidentify"), state_prefix(dataset, run_id))
+    for prefix in prefixes:
+        for obj in store.list(prefix):
+            m = _PART_RE.search(obj.key)
+            if m and int(m.group(1)) >= keep:
+                store.delete(obj.key)
+
+
+def collect_shard(
+    *, spec: DatasetSpec, store: ObjectStore, run_id: str, shard: dict[str, Any]
+) -> CollectResult:
+    """Collect the items of one shard: intake checks, dedupe, originals to ``restricted/``.
+
+    Duplicates (exact and near) are looked for among the earlier items of the shard and the items other runs
+    kept; de-identification later compares against the lower shards of this run (see ``dedupe``). Every item
+    the shard saw is recorded in ``state/<ds>/collected/<run>/part-<n>.parquet`` (incremental runs, dedupe).
+
+    Idempotent: a re-run rewrites the same files with the same rows (``collected_at`` of items already
+    collected by this run is kept).
+
+    Args:
+        spec: the dataset type.
+        store: the storage root.
+        run_id: the run.
+        shard: one entry of ``plan_shards``.
+
+    Returns:
+        Counts and the keys written; the quarantine file is written even when empty, so a re-run replaces it.
+    """
+    n, start, count = int(shard["shard"]), int(shard["start"]), int(shard["count"])
+    source = make_source(spec=spec, store=store, run_id=run_id)
+    manifest_key = part_key(spec.id, run_id, STAGE, n)
+    q_key = quarantine_key(spec.id, run_id, STAGE, n)
+    earlier = _earlier_collected_at(store, manifest_key)
+    index = other_runs_index(store, spec.id, run_id=run_id)
+    collector = source.collector
+    at = now()
+    rows: list[dict[str, Any]] = []
+    quarantine: list[dict[str, Any]] = []
+    state: list[dict[str, Any]] = []
+    items_in = 0
+    for raw in source.items(start=start, count=count):
+        items_in += 1
+        item_id = make_item_id(spec.id, raw.source_uri)
+        seen = {"item_id": item_id, "source_uri": raw.source_uri, "run_id": run_id, "shard": n,
+                "position": raw.index, "fingerprint": raw.fingerprint}
+        sig: dict[str, Any] = {}
+        try:
+            if raw.reject is not None:
+                raise Reject(raw.reject, raw.error or raw.reject)
+            if raw.error is not None:
+                raise Reject(R.SOURCE_UNAVAILABLE, raw.error)
+            acc = check_item(spec, raw)
+            sig = {"sha": acc.content_sha256, "phash": acc.phash,
+                   "minhash": text_minhash(acc.text) if acc.text is not None else None}
+            dup = index.find(item_id, **sig)
+            if dup is not None:
+                raise Reject(dup.reason, dup.detail)
+        except Reject as rej:
+            kept = _keep_original(store, spec.id, raw) if raw.data else None
+            detail = f"{rej.detail} (original: {kept})" if kept else rej.detail
+            quarantine.append(
+                {
+                    "item_id": item_id,
+                    "stage": STAGE,
+                    "reason": rej.reason,
+                    "detail": detail,
+                    "source_uri": raw.source_uri,
+                    "at": at,
+                }
+            )
+            state.append({**seen, "outcome": rej.reason, "content_sha256": sig.get("sha")})
+            continue
+        index.add(item_id, **sig)
+        state.append({**seen, "outcome": None, "content_sha256": sig["sha"], "phash": sig["phash"],
+                      "minhash": sig["minhash"]})
+        rows.append(
+            _row(
+                spec,
+                store,
+                raw,
+                acc,
+                item_id=item_id,
+                shard=n,
+                collected_at=earlier.get(item_id, at),
+                collector=collector,
+            )
+        )
+    store.write_table(state_key(spec.id, run_id, n), rows_to_table(state, STATE_SCHEMA))
+    store.write_table(manifest_key, rows_to_table(rows, ITEM_SCHEMA))
+    store.write_table(q_key, rows_to_table(quarantine, QUARANTINE_SCHEMA))
+    if items_in != len(rows) + len(quarantine):  # an invariant of this loop: fail loudly if it ever breaks
+        raise RuntimeError(f"collect lost items: in={items_in} out={len(rows)} quarantined={len(quarantine)}")
+    result = CollectResult(
+        dataset=spec.id,
+        run_id=run_id,
+        shard=n,
+        items_in=items_in,
+        items_out=len(rows),
+        quarantined=len(quarantine),
+        manifest_key=manifest_key,
+        quarantine_key=q_key,
+        reasons=dict(sorted(Counter(q["reason"] for q in quarantine).items())),
+        summary_key=summary_key(spec.id, run_id, n),
+    )
+    store.write_json(result.summary_key, dataclasses.asdict(result))
+    return result
+
+
+def _row(
+    spec: DatasetSpec,
+    store: ObjectStore,
+    raw: RawItem,
+    acc: Accepted,
+    *,
+    item_id: str,
+    shard: int,
+    collected_at: datetime,
+    collector: str,
+) -> dict[str, Any]:
+    original_sha = hashlib.sha256(raw.data).hexdigest()
+    media_key: str | None = None
+    if not isinstance(spec.modality, TextModality):
+        # Text lives in the manifest's `text` column; media files go to restricted/ until de-identified.
+        media_key = layout.restricted(spec.id, f"{original_sha}.{acc.ext}")
+        if not store.exists(media_key):
+            store.write_bytes(media_key, raw.data)
+    return {
+        "item_id": item_id,
+        "dataset": spec.id,
+        "shard": shard,
+        "source_uri": raw.source_uri,
+        "media_key": media_key,
+        "media_sha256": original_sha if media_key else None,
+        "original_sha256": original_sha,
+        "media_ext": acc.ext,
+        "text": acc.text if acc.text is not None else raw.text,
+        "width": acc.width,
+        "height": acc.height,
+        "duration_s": acc.duration_s,
+        "sample_rate": acc.sample_rate,
+        "channels": acc.channels,
+        "meta": dumps(raw.meta),
+        "truth": dumps(raw.truth) if raw.truth is not None else None,
+        "collected_at": collected_at,
+        "license": raw.license or spec.license,
+        "collector": collector,
+        "deid": None,
+    }
+
+
+def _keep_original(store: ObjectStore, dataset: str, raw: RawItem) -> str:
+    """Keep a quarantined item's bytes (restricted) so an inspector can see what was refused."""
+    ext = re.sub(r"[^a-z0-9]", "", raw.ext.lower())[:8] or "bin"
+    key = layout.restricted(dataset, "quarantine", f"{hashlib.sha256(raw.data).hexdigest()}.{ext}")
+    if not store.exists(key):
+        store.write_bytes(key, raw.data)
+    return key
+
+
+def _earlier_collected_at(store: ObjectStore, key: str) -> dict[str, datetime]:
+    if not store.exists(key):
+        return {}
+    try:
+        table = store.read_table(key, columns=["item_id", "collected_at"])
+    except (StorageError, pa.ArrowInvalid, OSError):  # an unreadable old part is simply replaced
+        return {}
+    return dict(
+        zip(table.column("item_id").to_pylist(), table.column("collected_at").to_pylist(), strict=True)
+    )

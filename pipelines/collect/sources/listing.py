@@ -1,0 +1,226 @@
+"""Sources that list what is out there (files, URLs, objects, records) and fetch items one by one.
+
+Planning a run lists the source once and fixes the run's items in
+``restricted/<ds>/runs/<run>/collect/listing.parquet`` (names and record payloads may be personal, so the
+listing is restricted): shards are ranges of it, so a retried shard sees the same items even when the source
+changed meanwhile. Items other runs already collected are left out (incremental runs); item ids derive from
+the source URI, so they are the same in every run.
+
+Zip archives are expanded into their members at planning (see ``archive``), refused entries (path traversal,
+symlink escapes, zip bombs) stay in the listing with their reason so that they are quarantined item by item.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from pipelines.collect import reasons as R
+from pipelines.collect.dedupe import collected_elsewhere
+from pipelines.collect.reasons import Reject
+from pipelines.collect.sources import archive
+from pipelines.collect.sources.base import RawItem, Source, make_item_id
+from pipelines.spec.models import (
+    AudioModality,
+    DatasetSpec,
+    ImageModality,
+    MultimodalModality,
+    TextModality,
+    TimeseriesModality,
+    VideoModality,
+)
+from pipelines.storage import layout
+
+# Archives are read whole into memory to list and extract their members: refuse larger ones.
+MAX_ARCHIVE_BYTES = 2 * 1024**3
+_LISTING_BATCH = 4096
+
+LISTING_SCHEMA = pa.schema(
+    [
+        pa.field("index", pa.int64(), nullable=False),
+        pa.field("uri", pa.string(), nullable=False),  # the item's source URI (its id derives from it)
+        pa.field("locator", pa.string(), nullable=False),  # what ``fetch`` needs: path, URL, key
+        pa.field("member", pa.string()),  # archive member name, when the item is inside an archive
+        pa.field("ext", pa.string()),
+        pa.field("size", pa.int64()),
+        pa.field("fingerprint", pa.string()),
+        pa.field("reject", pa.string()),
+        pa.field("detail", pa.string()),
+        pa.field("payload", pa.binary()),  # the item's bytes when the listing already has them (records)
+        pa.field("meta", pa.string()),  # JSON: values of the spec's schema columns
+        pa.field("text", pa.string()),  # text supplied with a media item (a transcript)
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One listed item, before fetching."""
+
+    uri: str
+    locator: str
+    ext: str = ""
+    size: int | None = None
+    fingerprint: str | None = None
+    member: str | None = None
+    reject: str | None = None
+    detail: str | None = None
+    payload: bytes | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    text: str | None = None
+
+
+def max_item_bytes(spec: DatasetSpec) -> int:
+    """The most bytes one item may have: a download stops there (``media.oversize``)."""
+    mod = spec.modality
+    comps = mod.components if isinstance(mod, MultimodalModality) else [mod]
+    limits: list[int] = []
+    for m in comps:
+        if isinstance(m, ImageModality | AudioModality | VideoModality):
+            limits.append(m.max_bytes)
+        elif isinstance(m, TextModality):
+            limits.append(m.max_chars * 4 + 65_536)
+        elif isinstance(m, TimeseriesModality):
+            limits.append(512 * 1024**2)
+    return max(limits)
+
+
+def ext_of(name: str) -> str:
+    base = name.rsplit("/", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+    return base.rsplit(".", 1)[1].lower() if "." in base else ""
+
+
+class ListingSource(Source):
+    """A source whose items are listed at planning and fetched by shards."""
+
+    @abstractmethod
+    def entries(self) -> Iterator[Entry]:
+        """Every item of the source, in a stable order (sorted names, the URL list's order ...)."""
+
+    @abstractmethod
+    def fetch(self, entry: Entry) -> bytes:
+        """The bytes of one entry, at most ``max_item_bytes`` (archives: ``MAX_ARCHIVE_BYTES``).
+
+        Raises:
+            Reject: the item is refused (``media.oversize``, ``source.symlink_escape`` ...).
+            Exception: any other failure is quarantined as ``source.unavailable``.
+        """
+
+    def close(self) -> None:
+        """Release connections (called when a shard is done)."""
+
+    def limit_for(self, entry: Entry) -> int:
+        """The most bytes ``fetch`` may read for this entry."""
+        if entry.member is None and archive.is_zip(entry.uri):
+            return MAX_ARCHIVE_BYTES
+        return max_item_bytes(self.spec)
+
+    # -------------------------------------------------------------------------------------- planning
+    def listing_key(self) -> str:
+        if not self.run_id:
+            raise ValueError(f"{type(self).__name__} needs the run id to plan or read its listing")
+        return f"{layout.restricted_run(self.spec.id, self.run_id, 'collect')}/listing.parquet"
+
+    def plan_size(self, *, limit: int | None = None) -> int:
+        """List the source, leave out what other runs collected, and fix the run's listing."""
+        skip = collected_elsewhere(self.store, self.spec.id, run_id=self.run_id or "")
+        n = 0
+        seen: set[str] = set()
+        batch: list[dict[str, Any]] = []
+        with self.store.parquet_writer(self.listing_key(), LISTING_SCHEMA) as writer:
+            try:
+                for entry in self._expanded():
+                    if limit is not None and n >= limit:
+                        break
+                    if entry.uri in seen or make_item_id(self.spec.id, entry.uri) in skip:
+                        continue  # the same URI twice is the same item; other runs' items are not collected again
+                    seen.add(entry.uri)
+                    batch.append(self._row(n, entry))
+                    n += 1
+                    if len(batch) >= _LISTING_BATCH:
+                        writer.write_table(pa.Table.from_pylist(batch, schema=LISTING_SCHEMA))
+                        batch = []
+            finally:
+                self.close()
+            if batch or n == 0:
+                writer.write_table(pa.Table.from_pylist(batch, schema=LISTING_SCHEMA))
+        return n
+
+    @staticmethod
+    def _row(index: int, e: Entry) -> dict[str, Any]:
+        return {
+            "index": index, "uri": e.uri, "locator": e.locator, "member": e.member, "ext": e.ext, "size": e.size,
+            "fingerprint": e.fingerprint, "reject": e.reject, "detail": e.detail, "payload": e.payload,
+            "meta": json.dumps(e.meta, ensure_ascii=False, sort_keys=True, default=str), "text": e.text,
+        }
+
+    def _expanded(self) -> Iterator[Entry]:
+        for entry in self.entries():
+            if entry.reject is None and entry.member is None and entry.payload is None and archive.is_zip(entry.uri):
+                yield from self._members(entry)
+            elif entry.reject is None and entry.size is not None and entry.size > self.limit_for(entry):
+                yield replace(entry, reject=R.MEDIA_OVERSIZE,
+                              detail=f"{entry.size} bytes > {self.limit_for(entry)} (not fetched)")
+            else:
+                yield entry
+
+    def _members(self, entry: Entry) -> Iterator[Entry]:
+        try:
+            if entry.size is not None and entry.size > MAX_ARCHIVE_BYTES:
+                raise Reject(R.ARCHIVE_BOMB, f"archive of {entry.size} bytes > {MAX_ARCHIVE_BYTES}")
+            members = archive.list_members(self.fetch(entry))
+        except Reject as rej:
+            yield replace(entry, reject=rej.reason, detail=rej.detail)
+            return
+        except Exception as exc:  # the archive could not be read now: quarantined, tried again next run
+            yield replace(entry, reject=R.SOURCE_UNAVAILABLE, detail=f"{type(exc).__name__}: {exc}")
+            return
+        for m in members:
+            yield replace(entry, uri=f"{entry.uri}!/{m.name}", member=m.name, ext=ext_of(m.name), size=m.size,
+                          reject=m.reject, detail=m.detail)
+
+    # --------------------------------------------------------------------------------------- fetching
+    def items(self, *, start: int, count: int) -> Iterator[RawItem]:
+        key = self.listing_key()
+        if not self.store.exists(key):
+            raise FileNotFoundError(f"{self.store.uri(key)}: plan the run before collecting its shards")
+        data = pads.dataset(self.store.path(key), format="parquet", filesystem=self.store.fs)
+        expr = (pads.field("index") >= start) & (pads.field("index") < start + count)
+        rows = sorted(data.to_table(filter=expr).to_pylist(), key=lambda r: r["index"])
+        cached: tuple[str, bytes] | None = None  # members of one archive are listed together: fetch it once
+        try:
+            for r in rows:
+                entry = Entry(uri=r["uri"], locator=r["locator"], ext=r["ext"] or "", size=r["size"],
+                              fingerprint=r["fingerprint"], member=r["member"], reject=r["reject"],
+                              detail=r["detail"], payload=r["payload"], meta=json.loads(r["meta"] or "{}"),
+                              text=r["text"])
+                item = RawItem(index=int(r["index"]), source_uri=entry.uri, data=b"", ext=entry.ext,
+                               meta=entry.meta, text=entry.text, fingerprint=entry.fingerprint)
+                if entry.reject:
+                    yield replace(item, reject=entry.reject, error=entry.detail or entry.reject)
+                    continue
+                try:
+                    if entry.payload is not None:
+                        data_ = entry.payload
+                    elif entry.member is not None:
+                        if cached is None or cached[0] != entry.locator:
+                            whole = replace(entry, uri=entry.uri.split("!/", 1)[0], member=None, ext="zip")
+                            cached = (entry.locator, self.fetch(whole))
+                        data_ = archive.read_member(cached[1], entry.member, limit=max_item_bytes(self.spec))
+                    else:
+                        data_ = self.fetch(entry)
+                except Reject as rej:
+                    yield replace(item, reject=rej.reason, error=rej.detail)
+                    continue
+                except Exception as exc:  # one failing item must not lose the shard
+                    yield replace(item, error=f"{type(exc).__name__}: {exc}")
+                    continue
+                yield replace(item, data=data_)
+        finally:
+            self.close()

@@ -1,0 +1,260 @@
+"""JSONL/CSV record files (``source: {kind: records, path, format, id_column, media_column, text_column}``).
+
+Each record is one item. ``text_column`` carries the text of a text dataset (or the transcript of a media item);
+``media_column`` points at the media file: a path relative to the record file's folder, an ``http(s)://`` URL
+or an ``s3://`` URI. Columns named like the spec's schema columns become the item's metadata.
+
+Encodings: ``auto`` reads UTF-8 (with or without BOM) and falls back to CP949, the superset of EUC-KR that
+Korean Windows exports use; when a file is neither as a whole, each line is decoded on its own and the lines
+that are neither are quarantined as ``text.encoding``. Media paths that leave the record file's folder
+(absolute, ``..``, or a symbolic link pointing outside) are quarantined as ``source.path_traversal`` /
+``source.symlink_escape``.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from pipelines.collect import reasons as R
+from pipelines.collect.errors import CollectError
+from pipelines.collect.reasons import Reject
+from pipelines.collect.sources.http import download, make_client
+from pipelines.collect.sources.listing import Entry, ListingSource, ext_of
+from pipelines.collect.sources.local import inside, read_limited
+from pipelines.collect.sources.s3 import get_limited, s3_client, split_s3_uri
+from pipelines.spec.models import (
+    BoolColumn,
+    DatasetSpec,
+    FloatColumn,
+    IntColumn,
+    TextModality,
+)
+from pipelines.spec.models import RecordsSource as RecordsConfig
+from pipelines.storage.store import ObjectStore
+
+MAX_RECORDS_FILE_BYTES = 2 * 1024**3
+_TRUE = frozenset({"true", "1", "yes", "y", "예", "네", "o"})
+_FALSE = frozenset({"false", "0", "no", "n", "아니오", "아니요", "x"})
+
+
+def decode_lines(data: bytes, encoding: str) -> tuple[list[tuple[int, str | None]], str | None]:
+    """The lines of a file as (line number, text or None when undecodable), and the whole-file encoding.
+
+    ``encoding="auto"`` tries UTF-8 then CP949 on the whole file, then on each line.
+    """
+    encs = ["utf-8", "cp949"] if encoding == "auto" else [encoding]
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for enc in encs:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return [(n, line) for n, line in enumerate(text.splitlines(), start=1)], enc
+    out: list[tuple[int, str | None]] = []
+    for n, raw in enumerate(data.splitlines(), start=1):
+        decoded: str | None = None
+        for enc in encs:
+            try:
+                decoded = raw.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        out.append((n, decoded))
+    return out, None
+
+
+def coerce(spec: DatasetSpec, record: dict[str, Any]) -> dict[str, Any]:
+    """Values of the spec's schema columns from a record (strings of CSV files converted to the column type)."""
+    meta: dict[str, Any] = {}
+    for name, col in spec.columns.items():
+        value = record.get(name)
+        if isinstance(value, str):
+            value = value.strip()
+            if value == "":
+                value = None
+            elif isinstance(col, IntColumn):
+                value = _number(value, int)
+            elif isinstance(col, FloatColumn):
+                value = _number(value, float)
+            elif isinstance(col, BoolColumn):
+                value = True if value.lower() in _TRUE else False if value.lower() in _FALSE else None
+        meta[name] = value
+    return meta
+
+
+def _number(value: str, kind: type[int] | type[float]) -> int | float | None:
+    try:
+        return kind(value.replace(",", ""))
+    except ValueError:
+        return None
+
+
+class RecordsSource(ListingSource):
+    """One item per record of the files at ``path`` (a file, or a glob of files, sorted)."""
+
+    kind: ClassVar[str] = "records"
+
+    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None) -> None:
+        super().__init__(spec=spec, store=store, run_id=run_id)
+        assert isinstance(spec.source, RecordsConfig)
+        self.config: RecordsConfig = spec.source
+        self.is_text = isinstance(spec.modality, TextModality)
+        if self.is_text:
+            assert isinstance(spec.modality, TextModality)
+            if self.config.format not in spec.modality.formats:
+                raise CollectError(f"{spec.id}: records in {self.config.format} but the spec's text formats are "
+                                   f"{spec.modality.formats}")
+        elif not self.config.media_column:
+            raise CollectError(f"{spec.id}: a {spec.modality.kind} dataset from records needs source.media_column")
+        self.text_column = self.config.text_column or ("text" if self.is_text else None)
+        self._http: httpx.Client | None = None
+        self._s3: Any = None
+
+    def files(self) -> list[Path]:
+        pattern = str(Path(self.config.path).expanduser())
+        if glob.has_magic(pattern):
+            return [Path(p) for p in sorted(glob.glob(pattern, recursive=True)) if Path(p).is_file()]
+        path = Path(pattern)
+        if not path.is_file():
+            raise CollectError(f"{self.spec.id}: source.path {pattern!r} is not a file")
+        return [path]
+
+    # ---------------------------------------------------------------------------------------- listing
+    def entries(self) -> Iterator[Entry]:
+        for path in self.files():
+            data = read_limited(path, MAX_RECORDS_FILE_BYTES)
+            lines, _ = decode_lines(data, self.config.encoding)
+            records = self._jsonl(lines) if self.config.format == "jsonl" else self._csv(lines)
+            seen: set[str] = set()
+            for line_no, record, problem in records:
+                rid = self._record_id(record, line_no)
+                uri = f"{path.absolute().as_uri()}#{quote(rid, safe='')}"
+                if rid in seen:
+                    yield Entry(uri=f"{uri}~line{line_no}", locator=uri, reject=R.SOURCE_DUPLICATE_ID,
+                                detail=f"line {line_no}: id {rid!r} repeats an earlier record")
+                    continue
+                seen.add(rid)
+                if problem is not None:
+                    yield Entry(uri=uri, locator=uri, reject=problem[0], detail=f"line {line_no}: {problem[1]}")
+                    continue
+                assert record is not None
+                yield self._entry(path, uri, line_no, record)
+
+    def _record_id(self, record: dict[str, Any] | None, line_no: int) -> str:
+        if record is not None and self.config.id_column and record.get(self.config.id_column) not in (None, ""):
+            return str(record[self.config.id_column])
+        return f"line{line_no}"
+
+    def _jsonl(self, lines: list[tuple[int, str | None]]) -> Iterator[tuple[int, dict[str, Any] | None,
+                                                                           tuple[str, str] | None]]:
+        for n, line in lines:
+            if line is None:
+                yield n, None, (R.TEXT_ENCODING, "neither UTF-8 nor CP949")
+                continue
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield n, None, (R.TEXT_MALFORMED, f"not JSON: {exc}")
+                continue
+            if not isinstance(record, dict):
+                yield n, None, (R.TEXT_MALFORMED, "a JSON line must hold an object")
+                continue
+            yield n, record, None
+
+    def _csv(self, lines: list[tuple[int, str | None]]) -> Iterator[tuple[int, dict[str, Any] | None,
+                                                                         tuple[str, str] | None]]:
+        if not lines or lines[0][1] is None:
+            if lines:
+                yield lines[0][0], None, (R.TEXT_ENCODING, "the header line is neither UTF-8 nor CP949")
+            return
+        if all(text is not None for _, text in lines):
+            # decodable as a whole: quoted fields may span lines, so parse the text, not line by line
+            body = "\n".join(text or "" for _, text in lines)
+            reader = csv.DictReader(io.StringIO(body, newline=""))
+            for row in reader:
+                yield reader.line_num, dict(row), None
+            return
+        header = next(csv.reader([lines[0][1]]))
+        for n, text in lines[1:]:
+            if text is None:
+                yield n, None, (R.TEXT_ENCODING, "neither UTF-8 nor CP949")
+            elif text.strip():
+                values = next(csv.reader([text]))
+                yield n, dict(zip(header, values, strict=False)), None
+
+    def _entry(self, path: Path, uri: str, line_no: int, record: dict[str, Any]) -> Entry:
+        meta = coerce(self.spec, record)
+        text = record.get(self.text_column) if self.text_column else None
+        if self.is_text:
+            if not isinstance(text, str):
+                return Entry(uri=uri, locator=uri, reject=R.TEXT_MALFORMED,
+                             detail=f"line {line_no}: no string column {self.text_column!r}")
+            return Entry(uri=uri, locator=uri, ext=self.config.format, payload=self._wrap(text), meta=meta)
+        ref = record.get(self.config.media_column or "")
+        if not isinstance(ref, str) or not ref.strip():
+            return Entry(uri=uri, locator=uri, reject=R.SOURCE_UNAVAILABLE,
+                         detail=f"line {line_no}: no media reference in column {self.config.media_column!r}")
+        ref = ref.strip()
+        transcript = text if isinstance(text, str) else None
+        if ref.lower().startswith(("http://", "https://", "s3://")):
+            return Entry(uri=uri, locator=ref, ext=ext_of(ref), meta=meta, text=transcript)
+        base = path.parent
+        rel = Path(ref)
+        if rel.is_absolute() or ".." in rel.parts or ref.startswith("\\"):
+            return Entry(uri=uri, locator=ref, reject=R.SOURCE_PATH_TRAVERSAL,
+                         detail=f"line {line_no}: media path {ref!r} leaves the records folder")
+        if not inside((base / rel).resolve(), base.resolve()):
+            return Entry(uri=uri, locator=ref, reject=R.SOURCE_SYMLINK_ESCAPE,
+                         detail=f"line {line_no}: media path {ref!r} links outside the records folder")
+        return Entry(uri=uri, locator=(base / rel).absolute().as_posix(), ext=ext_of(ref), meta=meta,
+                     text=transcript)
+
+    def _wrap(self, text: str) -> bytes:
+        # The item as a one-record document of the spec's format, in UTF-8: intake unwraps the text field.
+        if self.config.format == "jsonl":
+            return json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["text"])
+        writer.writerow([text])
+        return buf.getvalue().encode("utf-8")
+
+    # ---------------------------------------------------------------------------------------- fetching
+    def fetch(self, entry: Entry) -> bytes:
+        limit = self.limit_for(entry)
+        ref = entry.locator
+        if ref.lower().startswith(("http://", "https://")):
+            if self._http is None:
+                self._http = make_client(60.0)
+            return download(self._http, ref, limit=limit)[0]
+        if ref.startswith("s3://"):
+            if self._s3 is None:
+                self._s3 = s3_client(self.store.s3_settings)
+            bucket, key = split_s3_uri(ref)
+            return get_limited(self._s3, bucket, key, limit=limit)
+        path = Path(ref)
+        # re-checked at fetch: a link planted after planning must not lead outside the folder either
+        for records_file in self.files():
+            if inside(path.resolve(), records_file.parent.resolve()):
+                return read_limited(path, limit)
+        raise Reject(R.SOURCE_SYMLINK_ESCAPE, f"{ref} resolves outside the records folder")
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        if self._s3 is not None:
+            self._s3.close()
+            self._s3 = None

@@ -1,0 +1,213 @@
+"""The synthetic source: seeded, reproducible items for a spec's modality and annotation type.
+
+Item ``i`` depends only on ``(spec, seed, i)``: shards can be cut any way and retried on any worker. A share
+of ``source.defect_rate`` items is deliberately broken (truncated files, wrong sample rates, legacy encodings,
+duplicates) so that every run exercises intake and quarantine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from pipelines.collect.deid.dictionaries import spec_dictionaries
+from pipelines.collect.errors import CollectError
+from pipelines.collect.sources.base import RawItem, Source, package_version
+from pipelines.collect.sources.synthetic import audio, image, text, timeseries, video
+from pipelines.collect.sources.synthetic._common import choice, item_rng
+from pipelines.collect.sources.synthetic.meta import planned_label, sample_label, sample_meta
+from pipelines.spec.models import (
+    AudioModality,
+    Classification,
+    DatasetSpec,
+    ImageModality,
+    MultiLabel,
+    TextModality,
+    TimeseriesModality,
+    VideoModality,
+)
+from pipelines.spec.models import SyntheticSource as SyntheticConfig
+from pipelines.storage.store import ObjectStore
+
+# Which defects each modality can be given; intake must catch every one of them.
+DEFECTS: dict[str, tuple[str, ...]] = {
+    "image": ("truncated", "too_small", "garbage", "duplicate"),
+    "audio": ("sample_rate", "too_short", "truncated", "duplicate"),
+    "text": ("encoding", "too_short", "duplicate"),
+    "timeseries": ("channels", "too_short", "garbage", "duplicate"),
+    "video": ("truncated", "too_small", "too_short", "garbage", "duplicate"),
+}
+
+
+class SyntheticSource(Source):
+    """Generated items: shape images with boxes, clips of moving shapes, labelled Korean texts with planted PII,
+    speech-like WAVs, labelled series."""
+
+    kind: ClassVar[str] = "synthetic"
+
+    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None) -> None:
+        super().__init__(spec=spec, store=store, run_id=run_id)
+        assert isinstance(spec.source, SyntheticConfig)
+        self.config: SyntheticConfig = spec.source
+        self.modality = spec.modality
+        if isinstance(self.modality, ImageModality):
+            if not image.writable_formats(self.modality):
+                raise CollectError(
+                    f"{spec.id}: synthetic images can be written as {sorted(image.WRITERS)}; "
+                    f"the spec allows only {self.modality.formats}"
+                )
+        elif isinstance(self.modality, AudioModality):
+            if "wav" not in self.modality.formats:
+                raise CollectError(
+                    f"{spec.id}: synthetic audio is written as WAV; the spec allows only "
+                    f"{self.modality.formats}"
+                )
+        elif isinstance(self.modality, TimeseriesModality):
+            if not timeseries.writable_formats(self.modality):
+                raise CollectError(
+                    f"{spec.id}: synthetic series are written as {list(timeseries.WRITERS)}; "
+                    f"the spec allows only {self.modality.formats}"
+                )
+        elif isinstance(self.modality, VideoModality):
+            if not video.writable_formats(self.modality):
+                raise CollectError(
+                    f"{spec.id}: synthetic clips can be written as {sorted(video.WRITERS)}; "
+                    f"the spec allows only {self.modality.formats}"
+                )
+        elif not isinstance(self.modality, TextModality):
+            raise CollectError(
+                f"{spec.id}: no synthetic generator for modality {self.modality.kind!r} yet "
+                "(image, video, audio, text and timeseries are supported)"
+            )
+        self.dictionaries = spec_dictionaries(spec)
+        self.engine = audio.speech_engine() if isinstance(self.modality, AudioModality) else ""
+
+    @property
+    def collector(self) -> str:
+        base = f"datadam-synthetic/{package_version()}"
+        return f"{base}+{self.engine}" if self.engine else base
+
+    def plan_size(self, *, limit: int | None = None) -> int:
+        return self.config.items if limit is None else max(0, limit)
+
+    def source_uri(self, index: int) -> str:
+        return f"synthetic://{self.spec.id}/{self.config.seed}/{index}"
+
+    def items(self, *, start: int, count: int) -> Iterator[RawItem]:
+        for index in range(start, start + count):
+            try:
+                yield self.item(index)
+            except Exception as exc:  # one failing item must not lose the shard: it is quarantined instead
+                yield RawItem(
+                    index=index,
+                    source_uri=self.source_uri(index),
+                    data=b"",
+                    ext="",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+
+    def item(self, index: int) -> RawItem:
+        """Item ``index`` (with its defect, if it drew one)."""
+        seed = self.config.seed
+        meta = sample_meta(self.spec, seed=seed, index=index)
+        defect = self.defect(index)
+        if defect == "duplicate":
+            data, ext, truth = self._content(index - 1, None)
+        else:
+            data, ext, truth = self._content(index, defect)
+        return RawItem(
+            index=index, source_uri=self.source_uri(index), data=data, ext=ext, truth=truth, meta=meta
+        )
+
+    def defect(self, index: int) -> str | None:
+        """The defect item ``index`` carries, or None (a share of ``defect_rate`` items carry one)."""
+        rng = item_rng(self.config.seed, index, "defect")
+        if self.config.defect_rate <= 0 or rng.random() >= self.config.defect_rate:
+            return None
+        options = [d for d in DEFECTS[self.modality.kind] if d != "duplicate" or index > 0]
+        return choice(rng, options)
+
+    def _content(self, index: int, defect: str | None) -> tuple[bytes, str, dict[str, Any] | None]:
+        seed, spec = self.config.seed, self.spec
+        mod = self.modality
+        if isinstance(mod, ImageModality):
+            data, ext, truth = image.make_image(
+                spec, mod, seed=seed, index=index, scale=0.5 if defect == "too_small" else 1.0
+            )
+            if defect == "truncated":
+                data = data[: len(data) * 2 // 3]
+            elif defect == "garbage":
+                data = item_rng(seed, index, "garbage").bytes(2048)
+            return data, ext, truth
+        if isinstance(mod, VideoModality):
+            data, ext, truth = video.make_video(
+                spec,
+                mod,
+                seed=seed,
+                index=index,
+                scale=0.5 if defect == "too_small" else 1.0,
+                duration_s=mod.min_duration_s / 4 if defect == "too_short" else None,
+            )
+            if defect == "truncated":
+                data = data[: len(data) * 2 // 3]
+            elif defect == "garbage":
+                data = item_rng(seed, index, "garbage").bytes(2048)
+            return data, ext, truth
+        if isinstance(mod, AudioModality):
+            kw: dict[str, Any] = {}
+            if defect == "sample_rate":
+                kw["sample_rate"] = next(r for r in (44100, 8000, 22050, 48000) if r not in mod.sample_rates)
+            elif defect == "too_short":
+                kw["duration_s"] = mod.min_duration_s / 4
+            data, truth = audio.make_audio(
+                spec, mod, seed=seed, index=index, engine=self.engine, dictionaries=self.dictionaries, **kw
+            )
+            if defect == "truncated":
+                data = data[: len(data) // 2]
+            return data, "wav", truth
+        if isinstance(mod, TimeseriesModality):
+            data, ext, truth = timeseries.make_series(
+                spec,
+                mod,
+                seed=seed,
+                index=index,
+                duration_s=mod.min_duration_s / 4 if defect == "too_short" else None,
+                drop_channel=defect == "channels",
+            )
+            if defect == "garbage":
+                data = item_rng(seed, index, "garbage").bytes(1024)
+            return data, ext, truth
+        assert isinstance(mod, TextModality)
+        return self._text(mod, index, defect)
+
+    def _text(
+        self, mod: TextModality, index: int, defect: str | None
+    ) -> tuple[bytes, str, dict[str, Any] | None]:
+        seed, spec = self.config.seed, self.spec
+        rng = item_rng(seed, index, "label")
+        a = spec.annotation
+        truth: dict[str, Any] | None = None
+        labels: list[str] = []
+        if isinstance(a, Classification):
+            labels = [planned_label(spec, seed=seed, index=index)]
+            truth = {"label": labels[0]}
+        elif isinstance(a, MultiLabel):
+            labels = sorted({sample_label(spec, rng) for _ in range(int(rng.integers(1, 3)))})
+            truth = {"labels": labels}
+        body, _ = text.compose(
+            spec, mod, seed=seed, index=index, labels=labels, dictionaries=self.dictionaries
+        )
+        if defect == "too_short":
+            body = "네."
+        fmt = next(f for f in ("txt", "jsonl", "json", "csv") if f in mod.formats)
+        wrapped = text.wrap(body, fmt=fmt, index=index)
+        enc_rng = item_rng(seed, index, "encoding")
+        data, _ = (
+            text.encode(wrapped, enc_rng, list(mod.encodings)) if isinstance(wrapped, str) else (wrapped, "")
+        )
+        if defect == "encoding":
+            # Bytes no accepted encoding decodes: a legacy export in an encoding the spec does not accept.
+            data = (
+                b"\xff\xfe\x00" + wrapped.encode("utf-16-le") if isinstance(wrapped, str) else b"\xff" + data
+            )
+        return data, fmt, truth
