@@ -1,0 +1,323 @@
+"""``label_pull``: a run's annotations out of Label Studio, incrementally, with the QC layer on top.
+
+1. **Export**, through the snapshot API (never the synchronous export that times out on big projects), of only
+   the tasks changed since the last pull: a cursor per project in ``state/<ds>/label/project-<id>/cursor.json``
+   (the server time of the previous snapshot, minus a few seconds of overlap). The export file is parsed as a stream
+   (``ijson``) and written as one delta part ``state/.../parts/part-NNNNNN.parquet``; a task in a newer part
+   replaces all its rows in older ones. Parts are compacted into one when they pile up.
+2. **The run's annotations** (``ANNOTATION_SCHEMA``) are read back from the parts, newest first, keeping the run's
+   item ids: ``runs/<ds>/<run>/label_pull/annotations.parquet``.
+3. **Review queue**: the sample (``quality.sampling``) of the run's annotations is queued in the review project.
+4. **QC** (:mod:`pipelines.label.qc`) over the annotations and the reviewers' verdicts so far:
+   ``qc.parquet`` (``QC_SCHEMA``, one row per item) and ``qc_summary.json`` (dataset agreement, gold accuracy,
+   semantic accuracy, per-annotator scorecards), which ``refine`` reads to fill its ``qc_*`` columns.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.label import qc
+from pipelines.label.client import LabelStudioClient, LabelStudioSettings
+from pipelines.label.manifests import run_item_ids
+from pipelines.label.review import ensure_review_queue, parse_verdict, plan_review, review_title
+from pipelines.spec.models import DatasetSpec
+from pipelines.storage import layout
+from pipelines.storage.manifest import ANNOTATION_SCHEMA, dumps, now, rows_to_table
+from pipelines.storage.store import ObjectStore
+
+STAGE = "label_pull"
+_BATCH = 2_000
+# The cursor is the server time the previous snapshot was taken; re-export this much before it, so a task whose
+# transaction was still committing then is not missed (a re-exported task just replaces itself).
+CURSOR_OVERLAP = timedelta(seconds=5)
+MAX_PARTS = 16  # compact the delta parts into one beyond this
+
+QC_SCHEMA = pa.schema([
+    pa.field("item_id", pa.string(), nullable=False),
+    pa.field("n_annotations", pa.int32()),
+    pa.field("annotators", pa.list_(pa.string())),
+    pa.field("consensus_method", pa.string()),  # single | majority | no_majority | iou_cluster | best_agreeing_text
+    pa.field("consensus", pa.string()),  # JSON of the consensus value (QC's comparison form)
+    pa.field("agreement", pa.float64()),  # mean pairwise agreement on overlap items, else null
+    pa.field("gold", pa.bool_()),
+    pa.field("gold_correct", pa.bool_()),  # the consensus matches the gold answer; null off the gold sample
+    pa.field("review", pa.string()),  # accepted | rejected | null (not reviewed)
+    pa.field("review_reasons", pa.list_(pa.string())),
+])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """What ``pull`` wrote: counts over the run's items, the keys, and what this pull exported."""
+
+    project_id: int
+    tasks: int  # the run's tasks with at least one annotation (submitted or skipped)
+    annotations: int
+    annotators: int
+    annotations_key: str
+    tasks_exported: int = 0  # tasks in this pull's delta export (all runs of the project)
+    incremental: bool = False  # False: the first (full) export of the project
+    qc_key: str = ""
+    qc_summary_key: str = ""
+    review_project_id: int | None = None
+    review_sampled: int = 0
+    reviewed: int = 0
+
+
+def _ts(value: Any) -> datetime | None:
+    if not value:
+        return None
+    dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _annotator(completed_by: Any) -> str:
+    """The stable annotator key: the e-mail, else ``user:<id>``."""
+    if isinstance(completed_by, dict):
+        return str(completed_by.get("email") or f"user:{completed_by.get('id')}")
+    return f"user:{completed_by}"
+
+
+def task_rows(task: dict[str, Any], *, project_id: int) -> list[dict[str, Any]]:
+    """``ANNOTATION_SCHEMA`` rows of one exported task (every annotation; none for tasks not made by push)."""
+    meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+    item_id = (meta or {}).get("item_id") or (task.get("data") or {}).get("item_id")
+    if not item_id:
+        return []
+    rows = []
+    for ann in task.get("annotations") or []:
+        gt = bool(ann.get("ground_truth"))
+        rows.append({
+            "item_id": str(item_id),
+            "task_id": int(task["id"]),
+            "project_id": project_id,
+            "annotation_id": int(ann["id"]),
+            "annotator": _annotator(ann.get("completed_by")),
+            "result": dumps(ann.get("result") or []),
+            "ground_truth": gt,
+            "was_cancelled": bool(ann.get("was_cancelled")),
+            "lead_time_s": float(ann["lead_time"]) if ann.get("lead_time") is not None else None,
+            "created_at": _ts(ann.get("created_at")),
+            "updated_at": _ts(ann.get("updated_at")),
+            "role": "gold" if gt else "annotate",  # a ground-truth annotation is the gold answer push wrote
+        })
+    return rows
+
+
+def annotation_rows(
+    tasks: list[dict[str, Any]], *, project_id: int, item_ids: frozenset[str]
+) -> list[dict[str, Any]]:
+    """``ANNOTATION_SCHEMA`` rows from exported tasks, restricted to ``item_ids``, sorted by item and id."""
+    rows = [r for t in tasks for r in task_rows(t, project_id=project_id) if r["item_id"] in item_ids]
+    rows.sort(key=lambda r: (r["item_id"], r["annotation_id"]))
+    return rows
+
+
+# ------------------------------------------------------------------------------------- state (delta parts)
+
+
+def _state(spec: DatasetSpec, project_id: int, *parts: str) -> str:
+    return layout.state(spec.id, "label", f"project-{project_id}", *parts)
+
+
+def _part_keys(store: ObjectStore, spec: DatasetSpec, project_id: int) -> list[str]:
+    return sorted(o.key for o in store.list(_state(spec, project_id, "parts"), recursive=False)
+                  if o.key.endswith(".parquet"))
+
+
+def _stream_tasks(path: Path) -> Iterator[dict[str, Any]]:
+    """Tasks of a Label Studio JSON export, one at a time (the file is never loaded whole)."""
+    import ijson  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    with path.open("rb") as fh:
+        yield from ijson.items(fh, "item", use_float=True)
+
+
+def _write_delta(store: ObjectStore, key: str, tasks: Iterator[dict[str, Any]], project_id: int
+                 ) -> tuple[int, datetime | None]:
+    """Stream exported tasks into one delta part; return (tasks, newest task ``updated_at``)."""
+    n_tasks = 0
+    newest: datetime | None = None
+    batch: list[dict[str, Any]] = []
+    with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
+        with pq.ParquetWriter(tmp.name, ANNOTATION_SCHEMA, compression="zstd") as writer:
+            for task in tasks:
+                n_tasks += 1
+                ts = _ts(task.get("updated_at"))
+                if ts is not None and (newest is None or ts > newest):
+                    newest = ts
+                batch.extend(task_rows(task, project_id=project_id))
+                if len(batch) >= _BATCH:
+                    writer.write_table(rows_to_table(batch, ANNOTATION_SCHEMA))
+                    batch = []
+            if batch or n_tasks == 0:
+                writer.write_table(rows_to_table(batch, ANNOTATION_SCHEMA))
+        if n_tasks:
+            store.write_bytes(key, Path(tmp.name).read_bytes())
+    return n_tasks, newest
+
+
+def _newest_rows(store: ObjectStore, keys: list[str], keep: frozenset[str] | None) -> Iterator[dict[str, Any]]:
+    """Rows of the parts, newest part first; a task's rows come only from the newest part holding it."""
+    done: set[int] = set()
+    for key in reversed(keys):
+        table = store.read_table(key)
+        in_part: set[int] = set()
+        for batch in table.to_batches(max_chunksize=_BATCH):
+            for row in batch.to_pylist():
+                tid = int(row["task_id"])
+                if tid in done:
+                    continue
+                in_part.add(tid)
+                if keep is None or row["item_id"] in keep:
+                    yield row
+        done |= in_part
+
+
+def _compact(store: ObjectStore, spec: DatasetSpec, project_id: int, *, max_parts: int = MAX_PARTS) -> None:
+    keys = _part_keys(store, spec, project_id)
+    if len(keys) <= max_parts:
+        return
+    merged = rows_to_table(list(_newest_rows(store, keys, None)), ANNOTATION_SCHEMA)
+    # The merged part takes the newest part's name: written first, then the older parts go. A crash between
+    # the two leaves duplicates that _newest_rows already resolves (the newest part wins).
+    store.write_table(keys[-1], merged)
+    for key in keys[:-1]:
+        store.delete(key)
+
+
+def export_changes(
+    *, spec: DatasetSpec, store: ObjectStore, client: LabelStudioClient, project_id: int
+) -> tuple[int, bool]:
+    """Export the tasks changed since the last pull into a new delta part; advance the cursor.
+
+    Returns (tasks exported, whether the export was incremental).
+    """
+    cursor_key = _state(spec, project_id, "cursor.json")
+    cursor = store.read_json(cursor_key) if store.exists(cursor_key) else None
+    since = _ts(cursor.get("updated_at")) if cursor else None
+    keys = _part_keys(store, spec, project_id)
+    if since is None and keys:  # a cursor lost after parts were written: start over cleanly
+        for key in keys:
+            store.delete(key)
+        keys = []
+    seq = int(keys[-1].rsplit("-", 1)[-1].split(".")[0]) + 1 if keys else 0
+    with tempfile.TemporaryDirectory(prefix="datadam-pull-") as tmp:
+        snap = client.export_snapshot(project_id, Path(tmp) / "export.json",
+                                      updated_after=since - CURSOR_OVERLAP if since else None)
+        n, newest = _write_delta(store, _state(spec, project_id, "parts", f"part-{seq:06d}.parquet"),
+                                 _stream_tasks(snap.path), project_id)
+    # Next time: what changed after this snapshot was taken (else after the newest task it held).
+    mark = snap.created_at or newest
+    if mark is not None and (since is None or mark > since):
+        since = mark
+    # Written after the part: a crash in between re-exports the same changes next time, never loses them.
+    store.write_json(cursor_key, {"updated_at": since.isoformat() if since else None, "pulled_at": now().isoformat(),
+                                  "parts": seq + (1 if n else 0)})
+    _compact(store, spec, project_id)
+    return n, cursor is not None
+
+
+# ------------------------------------------------------------------------------------------------ pull
+
+
+def _verdicts(client: LabelStudioClient, spec: DatasetSpec, item_ids: frozenset[str]) -> list[qc.Verdict]:
+    """The reviewers' verdicts on the run's items (the latest per reviewed annotation)."""
+    pid = client.find_project(review_title(spec))
+    if pid is None:
+        return []
+    latest: dict[int, tuple[int, qc.Verdict]] = {}
+    with tempfile.TemporaryDirectory(prefix="datadam-review-") as tmp:
+        snap = client.export_snapshot(pid, Path(tmp) / "review.json")
+        for task in _stream_tasks(snap.path):
+            for ann in task.get("annotations") or []:
+                v = parse_verdict(task, ann)
+                if v is not None and v.item_id in item_ids:
+                    prev = latest.get(v.annotation_id)
+                    if prev is None or int(ann["id"]) > prev[0]:
+                        latest[v.annotation_id] = (int(ann["id"]), v)
+    return [v for _, v in latest.values()]
+
+
+REVIEW_SAMPLE = "review_sample.json"
+
+
+def review_sample(*, store: ObjectStore, dataset: str, run_id: str) -> tuple[int | None, list[str]]:
+    """The review project and the items of the run's review sample, as the last :func:`pull` queued them."""
+    key = f"{layout.run(dataset, run_id, STAGE)}/{REVIEW_SAMPLE}"
+    if not store.exists(key):
+        return None, []
+    doc = store.read_json(key)
+    pid = doc.get("project_id")
+    return (int(pid) if pid is not None else None), [str(i) for i in doc.get("item_ids") or []]
+
+
+def pull(
+    *, spec: DatasetSpec, store: ObjectStore, run_id: str, ls: LabelStudioSettings, project_id: int
+) -> PullResult:
+    """Export what changed in the project, write the run's annotations, queue the review sample and compute
+    QC: ``runs/<ds>/<run>/label_pull/{annotations.parquet, qc.parquet, qc_summary.json, pull.json}``.
+
+    Idempotent: a re-run exports only what changed since and rewrites the run's files from the current state.
+
+    Raises:
+        LabelStudioError: if an export snapshot fails or times out, or the review queue cannot be made.
+    """
+    item_ids = run_item_ids(store=store, dataset=spec.id, run_id=run_id)
+    client = LabelStudioClient(ls)
+    exported, incremental = export_changes(spec=spec, store=store, client=client, project_id=project_id)
+    rows = sorted(_newest_rows(store, _part_keys(store, spec, project_id), item_ids),
+                  key=lambda r: (r["item_id"], r["annotation_id"]))
+    prefix = layout.run(spec.id, run_id, STAGE)
+    key = f"{prefix}/annotations.parquet"
+    store.write_table(key, rows_to_table(rows, ANNOTATION_SCHEMA))
+
+    # The review sample: submitted annotations by people (gold answers are not reviewed).
+    population = [r for r in rows if not r["ground_truth"] and not r["was_cancelled"]]
+    plan = plan_review(spec.quality.sampling, population=len(population), review_share=spec.annotation.review_share)
+    queue = ensure_review_queue(client, spec, annotations=population, plan=plan) if plan.n else None
+    # Only verdicts on this run's annotations: item ids are stable across runs and the review project is shared, so a
+    # verdict on an earlier run's annotation of the same item must not count here.
+    run_annotations = {int(r["annotation_id"]) for r in rows}
+    verdicts = [v for v in _verdicts(client, spec, item_ids) if v.annotation_id in run_annotations] if queue else []
+
+    anns = (qc.Ann(item_id=r["item_id"], annotation_id=r["annotation_id"], annotator=r["annotator"],
+                   result=json.loads(r["result"]), ground_truth=bool(r["ground_truth"]),
+                   was_cancelled=bool(r["was_cancelled"]), lead_time_s=r["lead_time_s"]) for r in rows)
+    result_qc = qc.run_qc(spec, anns, verdicts)
+    qc_key, summary_key = f"{prefix}/qc.parquet", f"{prefix}/qc_summary.json"
+    store.write_table(qc_key, pa.Table.from_pylist(result_qc.items, schema=QC_SCHEMA))
+    summary = {**result_qc.summary, "dataset": spec.id, "run_id": run_id, "items_in_run": len(item_ids),
+               "review_plan": asdict(plan), "review_project_id": queue.project_id if queue else None}
+    store.write_json(summary_key, summary)
+    # What review_wait waits for: the items whose annotations were sampled into the review project.
+    store.write_json(f"{prefix}/{REVIEW_SAMPLE}", {"project_id": queue.project_id if queue else None,
+                                                   "item_ids": list(queue.item_ids) if queue else []})
+
+    result = PullResult(
+        project_id=project_id,
+        tasks=len({r["task_id"] for r in rows}),
+        annotations=len(rows),
+        annotators=len({r["annotator"] for r in rows if not r["ground_truth"]}),
+        annotations_key=key,
+        tasks_exported=exported,
+        incremental=incremental,
+        qc_key=qc_key,
+        qc_summary_key=summary_key,
+        review_project_id=queue.project_id if queue else None,
+        review_sampled=queue.sampled if queue else 0,
+        reviewed=len(verdicts),
+    )
+    store.write_json(f"{prefix}/pull.json", {**asdict(result), "dataset": spec.id, "run_id": run_id,
+                                             "items_in_run": len(item_ids), "finished_at": now().isoformat()})
+    return result

@@ -1,0 +1,156 @@
+"""Label Studio result regions for the control names of :mod:`pipelines.label.config`.
+
+Predictions (pre-annotations) and the annotator simulator build results only through these functions, so
+what they submit is exactly what a human using the generated config would produce.
+Coordinates: ``truth`` and records use pixels (top-left origin); Label Studio image regions use percent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def region_id(*parts: object) -> str:
+    """A short, stable region id (Label Studio ties per-region controls together by ``id``)."""
+    return hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest()[:10]
+
+
+def choices(labels: Sequence[str], *, to_name: str, from_name: str = "label") -> dict[str, Any]:
+    """A ``Choices`` answer (one label for classification, several for multi_label)."""
+    return {"from_name": from_name, "to_name": to_name, "type": "choices", "value": {"choices": list(labels)}}
+
+
+def rectangle(
+    *,
+    label: str,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    image_width: int,
+    image_height: int,
+    to_name: str = "image",
+    from_name: str = "label",
+    rid: str | None = None,
+) -> dict[str, Any]:
+    """A ``RectangleLabels`` region from a pixel box, clipped to the image."""
+    x0 = min(max(x, 0.0), float(image_width))
+    y0 = min(max(y, 0.0), float(image_height))
+    x1 = min(max(x + w, 0.0), float(image_width))
+    y1 = min(max(y + h, 0.0), float(image_height))
+    return {
+        "id": rid or region_id(label, x, y, w, h),
+        "from_name": from_name,
+        "to_name": to_name,
+        "type": "rectanglelabels",
+        "original_width": image_width,
+        "original_height": image_height,
+        "image_rotation": 0,
+        "value": {
+            "x": 100.0 * x0 / image_width,
+            "y": 100.0 * y0 / image_height,
+            "width": 100.0 * (x1 - x0) / image_width,
+            "height": 100.0 * (y1 - y0) / image_height,
+            "rotation": 0,
+            "rectanglelabels": [label],
+        },
+    }
+
+
+def rectangle_pixels(region: dict[str, Any]) -> dict[str, Any]:
+    """The pixel box (``{"label", "x", "y", "w", "h"}``) of a ``rectanglelabels`` region."""
+    v = region["value"]
+    iw, ih = float(region["original_width"]), float(region["original_height"])
+    return {
+        "label": v["rectanglelabels"][0],
+        "x": v["x"] * iw / 100.0,
+        "y": v["y"] * ih / 100.0,
+        "w": v["width"] * iw / 100.0,
+        "h": v["height"] * ih / 100.0,
+    }
+
+
+def transcript(
+    text: str,
+    *,
+    segments: Sequence[dict[str, Any]] = (),
+    to_name: str = "audio",
+) -> list[dict[str, Any]]:
+    """A whole-item ``TextArea name="transcript"``, plus a ``segment`` region with its ``segment_text``
+    (perRegion TextArea sharing the region id) for each ``{"start", "end", "text"}`` segment."""
+    out: list[dict[str, Any]] = [
+        {"from_name": "transcript", "to_name": to_name, "type": "textarea", "value": {"text": [text]}}
+    ]
+    for i, seg in enumerate(segments):
+        rid = region_id("segment", i, seg["start"], seg["end"])
+        span = {"start": float(seg["start"]), "end": float(seg["end"]), "channel": 0}
+        out.append({"id": rid, "from_name": "segment", "to_name": to_name, "type": "labels",
+                    "value": {**span, "labels": ["speech"]}})
+        out.append({"id": rid, "from_name": "segment_text", "to_name": to_name, "type": "textarea",
+                    "value": {**span, "text": [str(seg["text"])]}})
+    return out
+
+
+def polygon(
+    *,
+    label: str,
+    points: Sequence[tuple[float, float]],
+    image_width: int,
+    image_height: int,
+    to_name: str = "image",
+    from_name: str = "label",
+    rid: str | None = None,
+) -> dict[str, Any]:
+    """A ``PolygonLabels`` region from pixel points."""
+    pct = [[100.0 * x / image_width, 100.0 * y / image_height] for x, y in points]
+    return {"id": rid or region_id(label, *(c for p in points for c in p)), "from_name": from_name,
+            "to_name": to_name, "type": "polygonlabels", "original_width": image_width,
+            "original_height": image_height, "image_rotation": 0,
+            "value": {"points": pct, "closed": True, "polygonlabels": [label]}}
+
+
+def span(*, label: str, start: int, end: int, text: str, to_name: str = "text",
+         from_name: str = "label") -> dict[str, Any]:
+    """A ``Labels`` span over text (character offsets, end exclusive)."""
+    return {"id": region_id(label, start, end), "from_name": from_name, "to_name": to_name, "type": "labels",
+            "value": {"start": start, "end": end, "text": text, "labels": [label]}}
+
+
+def from_truth(
+    annotation_type: str,
+    truth: Mapping[str, Any],
+    *,
+    to_name: str,
+    size: tuple[int, int] | None = None,
+    text: str | None = None,
+) -> list[dict[str, Any]] | None:
+    """The result a perfect annotator submits for a source's known answer (``truth``), or None when this type
+    (or this truth) cannot be expressed: gold tasks are made only where the answer is really known.
+
+    ``truth`` shapes (what sources write): ``{"label"}``, ``{"labels"}``, ``{"objects": [{label,x,y,w,h}]}``
+    (pixels), ``{"polygons": [{label, points: [{x,y}]}]}``, ``{"transcript", "segments"}``,
+    ``{"spans": [{label, start, end}]}`` (character offsets into ``text``).
+    """
+    t = annotation_type
+    if t in ("classification", "dialogue_intent") and truth.get("label") is not None:
+        return [choices([str(truth["label"])], to_name=to_name,
+                        from_name="label" if t == "classification" else "intent")]
+    if t == "multi_label" and isinstance(truth.get("labels"), list):
+        return [choices([str(v) for v in truth["labels"]], to_name=to_name, from_name="labels")]
+    if t == "bbox" and isinstance(truth.get("objects"), list) and size is not None:
+        return [rectangle(label=str(o["label"]), x=float(o["x"]), y=float(o["y"]), w=float(o["w"]),
+                          h=float(o["h"]), image_width=size[0], image_height=size[1], to_name=to_name,
+                          rid=region_id("truth", i, o["x"], o["y"]))
+                for i, o in enumerate(truth["objects"])]
+    if t == "polygon" and isinstance(truth.get("polygons"), list) and size is not None:
+        return [polygon(label=str(p["label"]), points=[(float(q["x"]), float(q["y"])) for q in p["points"]],
+                        image_width=size[0], image_height=size[1], to_name=to_name, rid=region_id("truth", i))
+                for i, p in enumerate(truth["polygons"])]
+    if t == "transcription" and truth.get("transcript") is not None:
+        return transcript(str(truth["transcript"]), segments=truth.get("segments") or [], to_name=to_name)
+    if t == "ner" and isinstance(truth.get("spans"), list) and text is not None:
+        return [span(label=str(s["label"]), start=int(s["start"]), end=int(s["end"]),
+                     text=text[int(s["start"]):int(s["end"])], to_name=to_name) for s in truth["spans"]]
+    return None
