@@ -1,0 +1,152 @@
+"""Refine (정제): de-identified items + Label Studio annotations -> canonical records of ``record_schema(spec)``."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from pipelines.refine.convert import CONVERTERS, InvalidLabel, MediaFacts, consensus, normalise_text
+from pipelines.spec.models import DatasetSpec
+from pipelines.storage import ObjectStore, layout
+from pipelines.storage.manifest import QUARANTINE_SCHEMA, now
+from pipelines.storage.records import coerce_meta, record_schema
+
+_BATCH = 2_000
+
+
+@dataclass(frozen=True)
+class RefineResult:
+    """What refine wrote; ``items_in == records + quarantined``."""
+
+    records_key: str
+    quarantine_key: str
+    items_in: int
+    records: int
+    quarantined: int
+    reasons: dict[str, int]
+
+
+def _load_annotations(store: ObjectStore, dataset: str, run_id: str) -> dict[str, list[dict[str, Any]]]:
+    key = f"{layout.run(dataset, run_id, 'label_pull')}/annotations.parquet"
+    by_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if not store.exists(key):
+        return by_item
+    table = store.read_table(key, columns=["item_id", "annotator", "result", "was_cancelled", "ground_truth"])
+    for row in table.to_pylist():
+        if not row["was_cancelled"]:
+            by_item[row["item_id"]].append(row)
+    return by_item
+
+
+def _load_qc(store: ObjectStore, dataset: str, run_id: str) -> dict[str, dict[str, Any]]:
+    """The label stage's per-item QC (``label_pull/qc.parquet``: agreement, consensus method, review verdict,
+    gold correctness), keyed by item id; empty when the run has none."""
+    key = f"{layout.run(dataset, run_id, 'label_pull')}/qc.parquet"
+    if not store.exists(key):
+        return {}
+    cols = ["item_id", "agreement", "consensus_method", "review", "gold", "gold_correct"]
+    return {r["item_id"]: r for r in store.read_table(key, columns=cols).to_pylist()}
+
+
+def _with_qc(record: dict[str, Any], q: dict[str, Any] | None) -> dict[str, Any]:
+    if q is None:
+        return record
+    return {**record, "qc_agreement": q["agreement"], "qc_consensus": q["consensus_method"] or record["qc_consensus"],
+            "qc_review": q["review"], "qc_gold": bool(q["gold"]), "qc_gold_correct": q["gold_correct"]}
+
+
+def _typed_meta(spec: DatasetSpec, raw: dict[str, Any]) -> dict[str, Any]:
+    out = coerce_meta(spec, raw)
+    for name, col in spec.columns.items():
+        v = out[name]
+        if v is None:
+            continue
+        if col.type == "date" and isinstance(v, str):
+            out[name] = date.fromisoformat(v[:10])
+        elif col.type == "datetime" and isinstance(v, str):
+            out[name] = datetime.fromisoformat(v)
+        elif col.type == "int":
+            out[name] = int(v)
+        elif col.type == "float":
+            out[name] = float(v)
+        elif col.type in ("string", "enum"):
+            out[name] = normalise_text(str(v))
+    return out
+
+
+def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]]) -> dict[str, Any]:
+    convert = CONVERTERS.get(spec.annotation.type)
+    if convert is None:
+        raise InvalidLabel("refine.unsupported_type", f"no converter for {spec.annotation.type!r} yet")
+    if not anns:
+        raise InvalidLabel("label.missing", "no submitted annotation")
+    media = MediaFacts(item["width"], item["height"], item["duration_s"], item["text"])
+    values = [convert(spec, json.loads(a["result"]), media) for a in anns]
+    c = consensus(spec.annotation.type, values)
+    text = normalise_text(item["text"]) if item["text"] is not None and not item["media_key"] else None
+    media_struct = None
+    if item["media_key"]:
+        media_struct = {"key": item["media_key"], "sha256": item["media_sha256"], "ext": item["media_ext"],
+                        "width": item["width"], "height": item["height"], "duration_s": item["duration_s"],
+                        "sample_rate": item["sample_rate"]}
+    return {
+        "item_id": item["item_id"],
+        "media": media_struct,
+        "text": text,
+        **c.value,
+        **_typed_meta(spec, json.loads(item["meta"] or "{}")),
+        "qc_annotators": sorted({a["annotator"] for a in anns}),
+        "qc_n_annotations": len(anns),
+        "qc_agreement": c.agreement,
+        "qc_consensus": c.method,
+        "qc_review": None,
+        "qc_gold": any(bool(a["ground_truth"]) for a in anns),
+        "qc_gold_correct": None,
+        "source_uri": item["source_uri"],
+        "original_sha256": item["original_sha256"],
+        "collected_at": item["collected_at"],
+        "license": item["license"],
+    }
+
+
+def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResult:
+    """Turn this run's de-identified items and their annotations into canonical records.
+
+    Items whose annotations are invalid (box outside the image, unknown class, empty transcript, none submitted)
+    are quarantined with a reason code; counts reconcile. Streams the item manifests in bounded batches.
+    """
+    base = layout.run(spec.id, run_id, "refine")
+    records_key, quarantine_key = f"{base}/records.parquet", f"{base}/quarantine.parquet"
+    schema = record_schema(spec)
+    annotations = _load_annotations(store, spec.id, run_id)
+    qc = _load_qc(store, spec.id, run_id)
+    items = store.dataset(layout.run(spec.id, run_id, "deidentify"), pattern="part-*.parquet")
+    quarantine: list[dict[str, Any]] = []
+    reasons: dict[str, int] = defaultdict(int)
+    n_in = n_out = 0
+    with store.parquet_writer(records_key, schema) as writer:
+        for batch in items.to_batches(batch_size=_BATCH):
+            rows: list[dict[str, Any]] = []
+            for item in batch.to_pylist():
+                n_in += 1
+                try:
+                    rows.append(_with_qc(_record(spec, item, annotations.get(item["item_id"], [])),
+                                         qc.get(item["item_id"])))
+                except InvalidLabel as exc:
+                    reasons[exc.reason] += 1
+                    quarantine.append({"item_id": item["item_id"], "stage": "refine", "reason": exc.reason,
+                                       "detail": exc.detail, "source_uri": item["source_uri"], "at": now()})
+            if rows:
+                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                n_out += len(rows)
+    store.write_table(quarantine_key, pa.Table.from_pylist(quarantine, schema=QUARANTINE_SCHEMA))
+    if n_in != n_out + len(quarantine):  # an invariant, not an input check: fail loudly if it ever breaks
+        raise RuntimeError(f"refine lost items: in={n_in} out={n_out} quarantined={len(quarantine)}")
+    store.write_json(f"{base}/summary.json", {"items_in": n_in, "records": n_out, "quarantined": len(quarantine),
+                                              "reasons": dict(reasons)})
+    return RefineResult(records_key, quarantine_key, n_in, n_out, len(quarantine), dict(reasons))

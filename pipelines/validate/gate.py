@@ -1,0 +1,170 @@
+"""The publish gate: a run is approved by its checks, or by a QA inspector's recorded decision.
+
+- ``record_decision`` writes ``runs/<ds>/<run>/gate/decision.json`` (who, when, note, approved|rejected),
+  bound to the sha256 of the quality.json the inspector read: a decision never carries over to a
+  re-validation.
+- ``gate`` writes ``runs/<ds>/<run>/gate/result.json`` (what publish reads) and returns the outcome:
+  an inspector's decision on the current report wins (an inspector may reject a run whose checks passed);
+  otherwise a run whose blocking checks all passed is approved automatically; otherwise it is pending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pipelines.spec import DatasetSpec
+from pipelines.storage import ObjectStore, layout
+from pipelines.validate.stage import quality_key
+
+Status = Literal["approved", "rejected", "pending"]
+AUTOMATIC_BY = "datadam:validate"
+
+
+class GateError(RuntimeError):
+    """The gate cannot decide (no validation yet) or a decision is malformed."""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The gate's outcome for a run.
+
+    Attributes:
+        status: ``approved``, ``rejected`` or ``pending`` (waiting for an inspector).
+        by: Who decided: the inspector's name, or ``datadam:validate`` for an automatic approval.
+        note: Why (the inspector's note, or the failed checks).
+        automatic: True when approved by the checks alone.
+    """
+
+    status: str
+    by: str
+    note: str
+    automatic: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An inspector's recorded decision on one validation of a run."""
+
+    decision: str
+    by: str
+    note: str
+    at: str
+    quality_sha256: str
+
+
+def decision_key(dataset: str, run_id: str) -> str:
+    return f"{layout.run(dataset, run_id, 'gate')}/decision.json"
+
+
+def result_key(dataset: str, run_id: str) -> str:
+    return f"{layout.run(dataset, run_id, 'gate')}/result.json"
+
+
+def _quality(store: ObjectStore, dataset: str, run_id: str) -> tuple[dict[str, Any], str]:
+    key = quality_key(dataset, run_id)
+    if not store.exists(key):
+        raise GateError(f"{store.uri(key)}: run {run_id!r} has not been validated yet")
+    raw = store.read_bytes(key)
+    return json.loads(raw), hashlib.sha256(raw).hexdigest()
+
+
+def record_decision(*, store: ObjectStore, dataset: str, run_id: str, decision: str, by: str,
+                    note: str = "") -> Decision:
+    """Record a QA inspector's decision on the run's current validation report.
+
+    A later decision replaces an earlier one; earlier ones are kept in ``history``.
+
+    Args:
+        store: The storage root.
+        dataset: Dataset id.
+        run_id: The run the inspector reviewed.
+        decision: ``approved`` or ``rejected``.
+        by: The inspector's name (required: a decision without a person is not an audit record).
+        note: Why.
+
+    Raises:
+        GateError: Unknown decision, no inspector name, or the run has no validation report.
+    """
+    if decision not in ("approved", "rejected"):
+        raise GateError(f"decision must be 'approved' or 'rejected', not {decision!r}")
+    if not by.strip():
+        raise GateError("a decision needs the inspector's name (by=...)")
+    _, q_sha = _quality(store, dataset, run_id)
+    rec = Decision(decision=decision, by=by.strip(), note=note,
+                   at=datetime.now(UTC).isoformat(timespec="seconds"), quality_sha256=q_sha)
+    key = decision_key(dataset, run_id)
+    history: list[dict[str, Any]] = []
+    if store.exists(key):
+        prev = store.read_json(key)
+        history = [*prev.get("history", []), {k: v for k, v in prev.items() if k != "history"}]
+    store.write_json(key, {**asdict(rec), "dataset": dataset, "run_id": run_id, "history": history})
+    return rec
+
+
+def _read_decision(store: ObjectStore, dataset: str, run_id: str) -> Decision | None:
+    key = decision_key(dataset, run_id)
+    if not store.exists(key):
+        return None
+    d = store.read_json(key)
+    try:
+        return Decision(decision=d["decision"], by=d["by"], note=d.get("note", ""), at=d["at"],
+                        quality_sha256=d["quality_sha256"])
+    except KeyError as exc:
+        raise GateError(f"{store.uri(key)}: malformed decision, missing {exc}") from exc
+
+
+def current_decision(*, store: ObjectStore, dataset: str, run_id: str) -> tuple[Decision | None, bool]:
+    """The inspector's latest decision on a run (None if none), and whether it was made on the current report.
+
+    Raises:
+        GateError: The run has not been validated, or its decision file is malformed.
+    """
+    _, q_sha = _quality(store, dataset, run_id)
+    decision = _read_decision(store, dataset, run_id)
+    return decision, decision is not None and decision.quality_sha256 == q_sha
+
+
+def gate(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> GateResult:
+    """Decide whether a validated run may be published, and record the outcome for publish.
+
+    Args:
+        spec: The dataset spec.
+        store: The storage root.
+        run_id: The run.
+
+    Returns:
+        ``approved`` (automatically or by an inspector), ``rejected`` (by an inspector) or ``pending``.
+
+    Raises:
+        GateError: The run has not been validated.
+    """
+    quality, q_sha = _quality(store, spec.id, run_id)
+    decision = _read_decision(store, spec.id, run_id)
+    if decision is not None and decision.quality_sha256 == q_sha:
+        res = GateResult(status=decision.decision, by=decision.by, note=decision.note, automatic=False)
+    elif quality.get("success"):
+        note = "every blocking check passed"
+        unmeasured = quality.get("not_measured") or []
+        if unmeasured:
+            # Not measured is never a pass: an automatic approval says so, and the note travels into the release.
+            note += f"; not measured (a partial delivery): {', '.join(unmeasured)}"
+        res = GateResult(status="approved", by=AUTOMATIC_BY, note=note, automatic=True)
+    else:
+        failed = ", ".join(quality.get("checks_failed", [])) or "unknown"
+        note = f"blocking checks failed: {failed}; waiting for an inspector (datadam qa approve|reject)"
+        if decision is not None:
+            note = (f"the decision by {decision.by} at {decision.at} was made on an earlier validation; "
+                    f"decide again. {note}")
+        res = GateResult(status="pending", by="", note=note, automatic=False)
+    store.write_json(result_key(spec.id, run_id), {
+        **asdict(res), "dataset": spec.id, "run_id": run_id,
+        "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quality_sha256": q_sha, "records_sha256": quality.get("records_sha256"),
+        "delivery": (quality.get("delivery") or {}).get("mode"), "checks_failed": quality.get("checks_failed", []),
+        "not_measured": quality.get("not_measured", []),
+    })
+    return res

@@ -1,0 +1,519 @@
+"""The validate stage: stream a run's refined records through GX suites built from the spec.
+
+Reads ``runs/<ds>/<run>/refine/records.parquet`` (and, for the plan and the quarantine chart, what collect,
+de-identification and refine wrote beside it); writes under ``runs/<ds>/<run>/validate/``: ``quality.json``
+(per NIA characteristic: target, measured, status, blocking), ``report.html`` (the inspector's self-contained
+QA report), ``gx_result.json`` (GX's ExpectationSuiteValidationResult over the whole run) and ``data_docs/``
+(GX Data Docs, built locally and uploaded: GX 1.x has no S3 store backend).
+
+Memory is bounded by one record batch (``batch_rows``) plus a few numbers per record: a first pass over small
+columns builds the run index (hashes of ids and contents, each record's planned split; ``runwide.py``), then
+every row-level expectation runs per batch and the unexpected counts are summed, which gives the counts and
+the verdict of a whole-frame run. Run-level checks (volume, completeness, shares, agreement, the baseline model)
+are evaluated once on small summary frames built from counters kept while streaming.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipelines.spec import DatasetSpec, spec_hash
+from pipelines.storage import ObjectStore, layout
+from pipelines.storage.records import record_schema
+from pipelines.validate.checks import CHARACTERISTICS, Check, RunFacts, plan_checks
+from pipelines.validate.frames import build_frames, needed_frames, observed_labels, value_counts
+from pipelines.validate.report import render_report, thumbnail_data_uri
+from pipelines.validate.runwide import build_run_index, describe
+from pipelines.validate.sampling import required_sample, wilson_interval
+from pipelines.validate.validity import ValidityOutcome, select_trainer
+
+DEFAULT_BATCH_ROWS = 100_000
+Delivery = Literal["auto", "partial", "final"]
+MAX_EXAMPLES = 48  # failing items kept for the report (thumbnails and excerpts)
+_EXCERPT = 240
+
+
+class ValidationError(RuntimeError):
+    """The run cannot be validated at all (no records, wrong schema); quality failures are not errors."""
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What ``validate`` returns to the orchestrator (XCom-sized).
+
+    Attributes:
+        success: Every blocking check passed (the run may be approved automatically).
+        checks_failed: Ids of failed blocking checks (on a final delivery, unmeasured ones too).
+        quality_key: Storage key of quality.json.
+        report_key: Storage key of report.html.
+        checks_warned: Ids of failed non-blocking checks.
+        items: Records validated.
+        result_key: Storage key of GX's validation result JSON.
+        docs_key: Storage key of the Data Docs index ("" when not built).
+        not_measured: Ids of checks that had nothing to measure (never counted as passed).
+        delivery: ``partial`` or ``final``.
+    """
+
+    success: bool
+    checks_failed: list[str]
+    quality_key: str
+    report_key: str
+    checks_warned: list[str]
+    items: int
+    result_key: str
+    docs_key: str
+    not_measured: tuple[str, ...] = ()
+    delivery: str = "partial"
+
+
+def records_key(dataset: str, run_id: str) -> str:
+    return f"{layout.run(dataset, run_id, 'refine')}/records.parquet"
+
+
+def validate_prefix(dataset: str, run_id: str) -> str:
+    return layout.run(dataset, run_id, "validate")
+
+
+def quality_key(dataset: str, run_id: str) -> str:
+    return f"{validate_prefix(dataset, run_id)}/quality.json"
+
+
+def report_key(dataset: str, run_id: str) -> str:
+    return f"{validate_prefix(dataset, run_id)}/report.html"
+
+
+def file_sha256(store: ObjectStore, key: str) -> str:
+    """sha256 of an object, streamed in 8 MB chunks."""
+    h = hashlib.sha256()
+    with store.open_input(key) as f:
+        while chunk := f.read(8 * 1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_schema(schema: pa.Schema, spec: DatasetSpec, key: str) -> None:
+    want = record_schema(spec)
+    missing = [f.name for f in want if f.name not in schema.names]
+    wrong = [f"{f.name}: {schema.field(f.name).type} (want {f.type})" for f in want
+             if f.name in schema.names and not schema.field(f.name).type.equals(f.type)]
+    if missing or wrong:
+        raise ValidationError(f"{key}: not the record schema of {spec.id} {spec.version}: "
+                              f"missing columns {missing}, wrong types {wrong}")
+
+
+def planned_items(store: ObjectStore, dataset: str, run_id: str) -> int | None:
+    """Items the run planned to collect (``collect/plan.json``), if the run was planned by collect."""
+    key = f"{layout.run(dataset, run_id, 'collect')}/plan.json"
+    if not store.exists(key):
+        return None
+    return int(store.read_json(key).get("items", 0))
+
+
+def quarantine_counts(store: ObjectStore, dataset: str, run_id: str) -> dict[str, dict[str, int]]:
+    """Items each stage of the run quarantined, by reason code (stage -> reason -> count)."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for obj in store.list(layout.run(dataset, run_id)):
+        name = obj.key.rsplit("/", 1)[-1]
+        if not (name.startswith("quarantine") and name.endswith(".parquet")):
+            continue
+        table = store.read_table(obj.key, columns=["stage", "reason"])
+        for row in pc.value_counts(pc.binary_join_element_wise(table.column("stage"), table.column("reason"),
+                                                               "\x1f")).to_pylist():
+            stage, reason = str(row["values"]).split("\x1f", 1)
+            out[stage][reason] = out[stage].get(reason, 0) + int(row["counts"])
+    return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
+
+
+def _delivery(spec: DatasetSpec, delivery: Delivery, planned: int | None, items: int) -> tuple[bool, str]:
+    if delivery != "auto":
+        return delivery == "final", f"set by the caller ({delivery})"
+    size = planned if planned is not None else items
+    if size >= spec.target_volume:
+        return True, f"the run planned {size:,} items >= target volume {spec.target_volume:,}"
+    return False, f"the run planned {size:,} of the target volume {spec.target_volume:,}"
+
+
+@dataclass
+class _Streamed:
+    """Counters kept while the batches stream (all small: per label, per annotator, per failing item)."""
+
+    label_counts: Counter[Any]
+    dim_counts: dict[str, Counter[Any]]
+    agree_sum: float = 0.0
+    agree_n: int = 0
+    by_annotator: dict[str, list[float]] | None = None
+    examples: dict[str, dict[str, Any]] | None = None
+    batches: int = 0
+
+
+def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: int = DEFAULT_BATCH_ROWS,
+             data_docs: bool = True, delivery: Delivery = "auto", validity: bool = True) -> ValidationResult:
+    """Validate a run's refined records against the checks built from its spec.
+
+    Re-running overwrites the previous outputs (idempotent).
+
+    Args:
+        spec: The dataset spec (labels, metadata columns, modality requirements, quality targets).
+        store: The storage root.
+        run_id: The pipeline run (Airflow run id).
+        batch_rows: Records per streamed batch; bounds memory.
+        data_docs: Build and upload GX Data Docs (tests of the checks themselves can skip the HTML).
+        delivery: ``final`` makes plan-level checks (volume, completeness, shares, validity, unmeasured
+            targets) blocking; ``partial`` reports them as warnings; ``auto``: final when the run planned at
+            least ``target_volume`` items.
+        validity: Train and score the baseline model when the spec has a validity target and a trainer applies.
+
+    Returns:
+        The verdict, the failed check ids and the keys of what was written.
+
+    Raises:
+        ValidationError: No records for the run, or records not in the spec's record schema.
+    """
+    from pipelines.validate import _gx  # GX takes seconds to import: only when a validation runs
+
+    key = records_key(spec.id, run_id)
+    if not store.exists(key):
+        raise ValidationError(f"{store.uri(key)}: no refined records for run {run_id!r}; run refine first")
+    records_sha = file_sha256(store, key)
+    planned = planned_items(store, spec.id, run_id)
+    quarantined = quarantine_counts(store, spec.id, run_id)
+    trainer, trainer_reason = select_trainer(spec, store) if validity else (None, "validity not requested")
+    with store.open_input(key) as fh:
+        pf = pq.ParquetFile(fh)
+        _check_schema(pf.schema_arrow, spec, store.uri(key))
+        items = int(pf.metadata.num_rows)
+        final, why = _delivery(spec, delivery, planned, items)
+        facts = RunFacts(items=items, final=final, planned=planned)
+        checks = plan_checks(spec, items=items, facts=facts)
+        index = build_run_index(pf, spec, batch_rows=batch_rows)
+        runner = _gx.GxRunner(dataset=spec.id, checks=checks)
+        frames = {f for f in needed_frames(spec) if f in runner.frames}
+        dims = [d for d in spec.planned_shares if d != "label"]
+        st = _Streamed(label_counts=Counter(), dim_counts={d: Counter() for d in dims}, by_annotator={},
+                       examples={})
+        offset = 0
+        for batch in pf.iter_batches(batch_size=batch_rows):
+            window = index.window(offset, offset + batch.num_rows)
+            offset += batch.num_rows
+            st.batches += 1
+            before = _failing(runner)
+            for name, table in build_frames(batch, spec, frames, window).items():
+                runner.run(name, _gx.to_pandas(table))
+            _keep_examples(st, batch, spec, _failing(runner) - before, runner)
+            st.label_counts.update(observed_labels(batch, spec))
+            for d in dims:
+                st.dim_counts[d].update(value_counts(batch, d))
+            _agreement(st, batch)
+            if trainer is not None:
+                trainer.collect(batch, window.splits())
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    runner.run("observed", pd.DataFrame({"label": pd.Series(sorted(st.label_counts, key=str), dtype=object)}))
+    runner.run("run", pd.DataFrame({
+        "items": [items],
+        "volume_share": [items / spec.target_volume],
+        # No collect plan (records written by other means): completeness has nothing to compare with.
+        "delivered_share": [items / planned if planned else None],
+    }))
+    shares = _shares(spec, st)
+    for dim, rows in shares.items():
+        if rows:
+            runner.run(f"shares:{dim}", pd.DataFrame(rows))
+    if st.agree_n:
+        runner.run("agreement", pd.DataFrame({"mean_agreement": [st.agree_sum / st.agree_n],
+                                              "items": [st.agree_n]}))
+    outcome: ValidityOutcome | None = None
+    if trainer is not None and spec.quality.validity is not None:
+        outcome = trainer.evaluate(spec.quality.validity.metric)
+        if outcome.value is not None:
+            runner.run("validity", pd.DataFrame({"value": [outcome.value], "n_test": [outcome.n_test]}))
+
+    prefix = validate_prefix(spec.id, run_id)
+    quality = _quality_doc(
+        spec, run_id, checks, runner.tallies, items=items, batch_rows=batch_rows, records=key,
+        records_sha256=records_sha, streamed=st, final=final, delivery_reason=why, planned=planned,
+        quarantined=quarantined, shares=shares, index=describe(index), validity=outcome,
+        validity_reason=trainer_reason)
+    gx_result = runner.combined_result(run_name=layout.safe_run_id(run_id),
+                                       meta={"datadam": {"dataset": spec.id, "run_id": run_id,
+                                                         "records_sha256": records_sha}})
+    result_key = f"{prefix}/gx_result.json"
+    store.write_json(result_key, runner.result_json(gx_result))
+
+    docs_key = ""
+    if data_docs:
+        docs_prefix = f"{prefix}/data_docs"
+        store.delete_prefix(docs_prefix)  # stale pages of an earlier validation of this run
+        with tempfile.TemporaryDirectory(prefix="datadam-docs-") as tmp:
+            index_html = runner.build_docs(gx_result, Path(tmp), run_name=layout.safe_run_id(run_id))
+            for path in sorted(Path(tmp).rglob("*")):
+                if path.is_file():
+                    store.upload_file(path, f"{docs_prefix}/{path.relative_to(tmp).as_posix()}")
+        docs_key = f"{docs_prefix}/{index_html.name}"
+
+    q_key = f"{prefix}/quality.json"
+    store.write_json(q_key, quality)
+    thumbs = _thumbnails(store, quality.get("examples", {}))
+    r_key = report_key(spec.id, run_id)
+    store.write_text(r_key, render_report(quality, name=spec.name, name_en=spec.name_en,
+                                          docs_href="data_docs/index.html" if docs_key else None,
+                                          thumbnails=thumbs))
+    return ValidationResult(
+        success=bool(quality["success"]), checks_failed=list(quality["checks_failed"]), quality_key=q_key,
+        report_key=r_key, checks_warned=list(quality["checks_warned"]), items=items,
+        result_key=result_key, docs_key=docs_key, not_measured=tuple(quality["not_measured"]),
+        delivery=str(quality["delivery"]["mode"]),
+    )
+
+
+# ---------------------------------------------------------------------------------------- streaming
+
+
+def _failing(runner: Any) -> set[str]:
+    return {i for t in runner.tallies.values() for i in t.failing_ids}
+
+
+def _label_summary(row: dict[str, Any], spec: DatasetSpec) -> str:
+    from pipelines.storage.records import LABEL_FIELDS
+
+    parts = []
+    for f in LABEL_FIELDS[spec.annotation.type]:
+        v = row.get(f.name)
+        parts.append(f"{f.name}={v}")
+    text = "; ".join(parts)
+    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "…"
+
+
+def _keep_examples(st: _Streamed, batch: pa.RecordBatch, spec: DatasetSpec, new_ids: set[str], runner: Any) -> None:
+    """Keep what the report shows of items that failed a check (found in the batch that failed them)."""
+    assert st.examples is not None
+    room = MAX_EXAMPLES - len(st.examples)
+    if room <= 0 or not new_ids:
+        return
+    ids = batch.column(batch.schema.get_field_index("item_id"))
+    mask = pc.is_in(ids, value_set=pa.array(sorted(new_ids), pa.string()))
+    rows = batch.filter(mask).to_pylist()[:room]
+    for row in rows:
+        item = str(row["item_id"])
+        media = row.get("media") or {}
+        text = row.get("text")
+        st.examples[item] = {
+            "checks": sorted(c for c, t in runner.tallies.items() if item in t.failing_ids),
+            "media_key": media.get("key"), "media_ext": media.get("ext"),
+            "width": media.get("width"), "height": media.get("height"),
+            "text": None if text is None else (text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")),
+            "labels": _label_summary(row, spec),
+            "overlay": _overlay(row),
+        }
+
+
+def _overlay(row: dict[str, Any]) -> dict[str, list[Any]]:
+    """The geometry of an image item in pixels, drawn over its thumbnail (boxes, polygon/polyline points,
+    keypoints), so an inspector sees what was wrong without opening the file."""
+    boxes = [[o["x"], o["y"], o["w"], o["h"]] for o in row.get("objects") or []
+             if None not in (o.get("x"), o.get("y"), o.get("w"), o.get("h"))]
+    lines = []
+    for key in ("polygons", "polylines"):
+        for shape in row.get(key) or []:
+            pts = [[p["x"], p["y"]] for p in shape.get("points") or [] if p.get("x") is not None]
+            lines.append(pts + pts[:1] if key == "polygons" else pts)  # a polygon is drawn closed
+    points = [[k["x"], k["y"]] for pose in row.get("poses") or [] for k in pose.get("keypoints") or []
+              if k.get("x") is not None and k.get("y") is not None]
+    return {"boxes": boxes[:50], "lines": lines[:50], "points": points[:200]}
+
+
+def _agreement(st: _Streamed, batch: pa.RecordBatch) -> None:
+    """Mean item agreement overall and per annotator (over the overlap items each one worked on)."""
+    agree = batch.column(batch.schema.get_field_index("qc_agreement"))
+    mask = pc.is_valid(agree)
+    if not pc.any(mask).as_py():
+        return
+    assert st.by_annotator is not None
+    values = agree.filter(mask).to_pylist()
+    people = batch.column(batch.schema.get_field_index("qc_annotators")).filter(mask).to_pylist()
+    for v, who in zip(values, people, strict=True):
+        st.agree_sum += float(v)
+        st.agree_n += 1
+        for person in who or []:
+            st.by_annotator.setdefault(str(person), []).append(float(v))
+
+
+def _shares(spec: DatasetSpec, st: _Streamed) -> dict[str, list[dict[str, Any]]]:
+    """Planned against actual shares per planned dimension (rows for every planned or observed value)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for dim, plan in spec.planned_shares.items():
+        counts = st.label_counts if dim == "label" else st.dim_counts[dim]
+        total = sum(counts.values())
+        rows = []
+        if total:
+            for value in [*plan, *sorted((str(v) for v in counts if str(v) not in plan), key=str)]:
+                actual = counts.get(value, 0) / total
+                planned = float(plan.get(value, 0.0))
+                rows.append({"value": value, "count": int(counts.get(value, 0)), "planned": planned,
+                             "actual": actual, "abs_deviation": abs(actual - planned)})
+        out[dim] = rows
+    return out
+
+
+def _thumbnails(store: ObjectStore, examples: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Downscaled inline images of failing image items (the report stays one self-contained file)."""
+    out: dict[str, str] = {}
+    for item, ex in examples.items():
+        key, ext = ex.get("media_key"), str(ex.get("media_ext") or "").lower()
+        if not key or ext not in ("jpg", "jpeg", "png", "webp", "bmp", "tiff", "tif"):
+            continue
+        try:
+            out[item] = thumbnail_data_uri(store.read_bytes(key), overlay=ex.get("overlay"))
+        except Exception:  # a missing or undecodable file is itself shown as such in the report
+            continue
+    return out
+
+
+# ------------------------------------------------------------------------------------- quality.json
+
+
+def _characteristic_target(spec: DatasetSpec, key: str) -> float | None:
+    q = spec.quality
+    targets: dict[str, float | None] = {
+        "syntactic_accuracy": q.syntactic_accuracy,
+        "technical_conformity": q.technical_conformity,
+        "completeness": q.completeness,
+        "uniqueness": 1.0,
+        "split_leakage": 1.0,
+        "conformity": q.conformity_volume,
+        "diversity": q.diversity_tolerance,
+        "semantic_accuracy": q.semantic_accuracy,
+        "gold_accuracy": q.gold_accuracy,
+        "agreement": q.agreement,
+        "validity": q.validity.target if q.validity is not None else None,
+    }
+    return targets.get(key)
+
+
+def _quality_doc(spec: DatasetSpec, run_id: str, checks: list[Check], tallies: dict[str, Any], *, items: int,
+                 batch_rows: int, records: str, records_sha256: str, streamed: _Streamed, final: bool,
+                 delivery_reason: str, planned: int | None, quarantined: dict[str, dict[str, int]],
+                 shares: dict[str, list[dict[str, Any]]], index: dict[str, Any],
+                 validity: ValidityOutcome | None, validity_reason: str) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    for c in checks:
+        t = tallies[c.id]
+        status = t.status
+        blocking = c.blocking
+        note = c.note
+        sample: dict[str, Any] | None = None
+        if c.meta.get("sample") and t.considered > 0:
+            sample, conclusive = _sample_facts(spec, c, t, items)
+            if status == "fail" and not conclusive and not final:
+                blocking = False
+                note = (f"the sample of {t.considered} is too small to conclude: the {sample['confidence']:.0%} "
+                        f"interval [{sample['ci'][0]:.3f}, {sample['ci'][1]:.3f}] includes the target; "
+                        "warning on a partial delivery, blocking on a final one")
+        if status == "fail" and not blocking:
+            status = "warn"
+        row: dict[str, Any] = {
+            "id": c.id, "characteristic": c.characteristic, "name_ko": c.name_ko, "name_en": c.name_en,
+            "frame": c.frame, "expectation": c.expectation, "column": c.column, "target": c.target,
+            "direction": c.direction, "measured": t.measured,
+            "passed": None if status == "not_measured" else status == "pass",
+            "status": status, "blocking": blocking, "note": note, "exception": t.exception,
+            "failing_items": list(t.failing_ids),
+        }
+        if sample is not None:
+            row["sample"] = sample
+        if status == "not_measured":
+            row["note"] = _not_measured_note(c, validity, validity_reason)
+        if t.observed is not None:
+            row.update(missing_values=t.observed["missing"], checked_count=None, unexpected_count=None)
+        else:
+            row.update(element_count=t.element_count, missing_count=t.missing_count,
+                       checked_count=t.considered, unexpected_count=t.unexpected_count,
+                       partial_unexpected_list=t.partial_unexpected_list)
+        rows.append(row)
+
+    chars: dict[str, Any] = {}
+    for key, (ko, en) in CHARACTERISTICS.items():
+        mine = [r for r in rows if r["characteristic"] == key]
+        target = _characteristic_target(spec, key)
+        if not mine:
+            if target is not None and key not in ("uniqueness", "split_leakage"):
+                chars[key] = {"name_ko": ko, "name_en": en, "target": target, "measured": None, "passed": None,
+                              "status": "not_measured", "blocking": False, "checks": [],
+                              "note": "no check applies to this spec"}
+            continue
+        measured_rows = [r for r in mine if r["measured"] is not None]
+        worst_max = all(r["direction"] == "max" for r in mine)
+        values = [r["measured"] for r in measured_rows]
+        statuses = {r["status"] for r in mine}
+        status = ("fail" if "fail" in statuses else "warn" if "warn" in statuses
+                  else "not_measured" if statuses == {"not_measured"} else "pass")
+        chars[key] = {"name_ko": ko, "name_en": en, "target": target,
+                      # the characteristic is as good as its worst check (NIA counts an item defective once)
+                      "measured": (max(values) if worst_max else min(values)) if values else None,
+                      "direction": "max" if worst_max else "min",
+                      "passed": None if status == "not_measured" else status == "pass",
+                      "status": status, "blocking": any(r["blocking"] for r in mine),
+                      "checks": [r["id"] for r in mine]}
+
+    failed = [r["id"] for r in rows if r["status"] == "fail"]
+    warned = [r["id"] for r in rows if r["status"] == "warn"]
+    not_measured = [r["id"] for r in rows if r["status"] == "not_measured"]
+    # A final delivery cannot be approved automatically on a target nobody measured.
+    blocking_unmeasured = [r["id"] for r in rows if r["status"] == "not_measured" and r["blocking"] and final]
+    by_annotator = {who: {"items": len(v), "mean_agreement": sum(v) / len(v)}
+                    for who, v in sorted((streamed.by_annotator or {}).items())}
+    return {
+        "dataset": spec.id, "spec_version": spec.version, "spec_hash": spec_hash(spec), "run_id": run_id,
+        "validated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "records_key": records, "records_sha256": records_sha256,
+        "items": items, "batches": streamed.batches, "batch_rows": batch_rows,
+        "delivery": {"mode": "final" if final else "partial", "reason": delivery_reason, "planned": planned,
+                     "target_volume": spec.target_volume},
+        "success": not failed and not blocking_unmeasured,
+        "checks_failed": failed + blocking_unmeasured, "checks_warned": warned, "not_measured": not_measured,
+        "characteristics": chars, "checks": rows,
+        "label_counts": {str(k): int(v) for k, v in sorted(streamed.label_counts.items(), key=lambda kv: str(kv[0]))},
+        "shares": shares,
+        "agreement_by_annotator": by_annotator,
+        "quarantine": quarantined,
+        "splits": index,
+        "validity": None if validity is None else {
+            "trainer": validity.trainer, "metric": validity.metric, "value": validity.value,
+            "n_train": validity.n_train, "n_test": validity.n_test, "note": validity.reason},
+        "examples": streamed.examples or {},
+    }
+
+
+def _sample_facts(spec: DatasetSpec, c: Check, t: Any, items: int) -> tuple[dict[str, Any], bool]:
+    """Size, required size and confidence interval of a sampled share; whether a miss is conclusive."""
+    conf = spec.quality.sampling.confidence
+    n = int(t.considered)
+    lo, hi = wilson_interval(n - int(t.unexpected_count), n, conf)
+    facts = {"size": n, "required": required_sample(spec.quality.sampling, items), "confidence": conf,
+             "ci": [lo, hi], "method": spec.quality.sampling.method}
+    return facts, hi < c.target
+
+
+def _not_measured_note(c: Check, validity: ValidityOutcome | None, validity_reason: str) -> str:
+    if c.characteristic == "validity":
+        return (validity.reason if validity is not None and validity.reason else validity_reason) or \
+            "the baseline produced no score"
+    if c.characteristic == "semantic_accuracy":
+        return "no reviewed item in the run (qc_review is empty): not measured, never counted as passed"
+    if c.characteristic == "gold_accuracy":
+        return "no gold task in the run (qc_gold_correct is empty): not measured, never counted as passed"
+    if c.characteristic == "completeness":
+        return "the run has no collect plan (collect/plan.json) to compare the delivered records with"
+    if c.characteristic == "agreement":
+        return "no item was labelled by several annotators (qc_agreement is empty): not measured"
+    return "nothing to measure in this run"
