@@ -1,0 +1,1 @@
+"""The only package that imports airflow: the DAG factory, deferrable triggers, connections."""

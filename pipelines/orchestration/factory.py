@@ -1,0 +1,299 @@
+"""One Airflow DAG per dataset spec.
+
+collect (mapped over shards) -> deidentify (mapped) -> label_push -> label_wait (deferred) -> label_pull
+-> review_wait (deferred while reviewers judge the sample label_pull queued) -> review_pull -> refine -> validate
+-> gate (deferred while an inspector decides) -> publish (emits the dataset's Asset).
+
+Parse-time cost is the catalog (cached) and these definitions: every stage module (pyarrow, GX, the Label
+Studio SDK) is imported inside the task that uses it, and connections are read inside tasks only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, Asset, BaseOperator, Context, Param, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from pipelines.orchestration.settings import open_run_store, storage_root
+from pipelines.orchestration.triggers import LabelProgressTrigger, StorageKeyTrigger
+from pipelines.spec import DatasetSpec, load_catalog
+from pipelines.spec.models import label_set
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+# Caps concurrent Label Studio API calls across DAGs and workers; every stack creates it (stack/pools.py).
+LABELSTUDIO_POOL = "labelstudio_api"
+# Waiting knobs come from the run conf, not Params: every Param is deep-copied into every task at parse time,
+# which made up most of the parse cost of 150 DAGs.
+WAIT_DEFAULTS: dict[str, float] = {"label_poll_s": 30.0, "label_timeout_s": 7 * 24 * 3600.0,
+                                   "review_timeout_s": 7 * 24 * 3600.0,
+                                   "gate_poll_s": 60.0, "gate_timeout_s": 14 * 24 * 3600.0}
+
+
+def _knob(context: Context, name: str) -> float:
+    conf = context["dag_run"].conf or {}
+    return float(conf.get(name, WAIT_DEFAULTS[name]))
+TASK_IDS = ("plan", "collect", "deidentify", "label_push", "label_wait", "label_pull", "review_wait", "review_pull",
+            "refine", "validate", "gate", "publish")
+
+
+def _spec(spec_id: str) -> DatasetSpec:
+    return load_catalog().get(spec_id)
+
+
+def _out(result: Any) -> dict[str, Any]:
+    """Stage results are frozen dataclasses; XCom carries them as small dicts."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    return dict(result)
+
+
+def release_asset(spec_id: str) -> Asset:
+    return Asset(name=f"datadam-release-{spec_id}", uri=f"datadam://releases/{spec_id}", group="datadam")
+
+
+def doc_md(spec: DatasetSpec) -> str:
+    labels = label_set(spec.annotation)
+    shown = ", ".join(labels[:20]) + (" ..." if len(labels) > 20 else "")
+    q = spec.quality
+    rows = [
+        ("분야 field", spec.field), ("그룹 group", spec.group), ("유형 modality", spec.modality.kind),
+        ("라벨링 유형 annotation", spec.annotation.type), ("클래스 labels", shown or "-"),
+        ("구축량 target volume", f"{spec.target_volume:,}"), ("라이선스 licence", spec.license),
+        ("비식별화 de-identify", ", ".join(spec.deidentify.targets) or "-"),
+        ("구문 정확성 syntactic", f"{q.syntactic_accuracy:.3g}"),
+        ("의미 정확성 semantic", "-" if q.semantic_accuracy is None else f"{q.semantic_accuracy:.3g}"),
+    ]
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    return (f"# {spec.name}\n\n*{spec.name_en}* — version {spec.version}\n\n{spec.description}\n\n"
+            f"| | |\n|---|---|\n{table}\n")
+
+
+class LabelWaitOperator(BaseOperator):
+    """Defers until annotators finish the run's Label Studio project; no worker slot is held meanwhile."""
+
+    def __init__(self, *, overlap: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.overlap = overlap
+
+    def execute(self, context: Context) -> Any:
+        push = context["ti"].xcom_pull(task_ids="label_push")
+        self.defer(
+            trigger=LabelProgressTrigger(project_id=int(push["project_id"]), overlap=self.overlap,
+                                         poll_interval=_knob(context, "label_poll_s"),
+                                         timeout=_knob(context, "label_timeout_s")),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not event or event.get("status") != "done":
+            raise AirflowFailException(f"annotation did not finish in time: {event}")
+        return event
+
+
+class ReviewWaitOperator(BaseOperator):
+    """Defers until reviewers have judged the run's review sample (queued by ``label_pull``).
+
+    No sample (the spec samples nothing, or nothing was annotated) means nothing to wait for. On timeout the run
+    goes on: semantic accuracy is measured on what was reviewed, and a sample smaller than the spec asks for is
+    "not measured", which never passes, so the gate then waits for an inspector.
+    """
+
+    def __init__(self, *, spec_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec_id = spec_id
+
+    def execute(self, context: Context) -> Any:
+        from pipelines.label import review_sample
+
+        store = open_run_store(context["params"])
+        project_id, item_ids = review_sample(store=store, dataset=self.spec_id, run_id=context["run_id"])
+        if project_id is None or not item_ids:
+            return {"status": "no review sample"}
+        self.log.info("waiting for reviewers: %d sampled items in review project %s", len(item_ids), project_id)
+        self.defer(
+            trigger=LabelProgressTrigger(project_id=project_id, overlap=1, item_ids=item_ids,
+                                         poll_interval=_knob(context, "label_poll_s"),
+                                         timeout=_knob(context, "review_timeout_s")),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        event = dict(event or {})
+        if event.get("status") != "done":
+            self.log.warning("review did not finish in time (%s): going on with what was reviewed", event)
+        return event
+
+
+class GateOperator(BaseOperator):
+    """Publish only what passed every blocking check, or what an inspector approved (`datadam qa approve`)."""
+
+    def __init__(self, *, spec_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec_id = spec_id
+
+    def _decide(self, context: Context) -> dict[str, Any] | None:
+        from pipelines.validate import gate
+
+        store = open_run_store(context["params"])
+        res = _out(gate(spec=_spec(self.spec_id), store=store, run_id=context["run_id"]))
+        if res["status"] == "approved":
+            return res
+        if res["status"] == "rejected":
+            raise AirflowFailException(f"rejected by {res.get('by')}: {res.get('note')}")
+        return None
+
+    def execute(self, context: Context) -> Any:
+        decided = self._decide(context)
+        if decided is not None:
+            return decided
+        from pipelines.storage import layout
+
+        params = context["params"]
+        key = f"{layout.run(self.spec_id, context['run_id'], 'gate')}/decision.json"
+        self.log.warning("blocking checks failed: waiting for an inspector's decision at %s", key)
+        self.defer(
+            trigger=StorageKeyTrigger(storage=storage_root(params), key=key,
+                                      poll_interval=_knob(context, "gate_poll_s"),
+                                      timeout=_knob(context, "gate_timeout_s")),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        decided = self._decide(context)
+        if decided is None:
+            raise AirflowFailException(f"no inspector decision: {event}")
+        return decided
+
+
+def build_dag(spec: DatasetSpec) -> DAG:
+    """The DAG of one dataset type; its id is the spec id."""
+    spec_id = spec.id
+    asset = release_asset(spec_id)
+    tags = [f"field:{spec.field}", f"group:{spec.group}", f"modality:{spec.modality.kind}",
+            f"annotation:{spec.annotation.type}"]
+    with DAG(
+        dag_id=spec_id,
+        description=f"{spec.name} ({spec.name_en})"[:200],
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=tags,
+        doc_md=doc_md(spec),
+        default_args={
+            "owner": "datadam",
+            "retries": 2,
+            "retry_delay": timedelta(seconds=20),
+            "retry_exponential_backoff": True,
+            "max_retry_delay": timedelta(minutes=10),
+        },
+        params={
+            "items": Param(None, type=["null", "integer"], minimum=1, description="items to collect (default: source)"),
+            "storage": Param(None, type=["null", "string"], description="storage root URI (default $DATADAM_STORAGE)"),
+        },
+    ) as dag:
+
+        @task(task_id="plan")
+        def plan(**context: Any) -> list[dict[str, Any]]:
+            from pipelines.collect import plan_shards
+
+            store = open_run_store(context["params"])
+            return plan_shards(spec=_spec(spec_id), store=store, run_id=context["run_id"],
+                               items=context["params"]["items"])
+
+        @task(task_id="collect")
+        def collect(shard: dict[str, Any], **context: Any) -> dict[str, Any]:
+            from pipelines.collect import collect_shard
+
+            store = open_run_store(context["params"])
+            return _out(collect_shard(spec=_spec(spec_id), store=store, run_id=context["run_id"], shard=shard))
+
+        @task(task_id="deidentify")
+        def deidentify(collected: dict[str, Any], **context: Any) -> dict[str, Any]:
+            from pipelines.collect import deidentify_shard
+
+            store = open_run_store(context["params"])
+            return _out(deidentify_shard(spec=_spec(spec_id), store=store, run_id=context["run_id"],
+                                         shard=int(collected["shard"])))
+
+        @task(task_id="label_push", pool=LABELSTUDIO_POOL)
+        def label_push(deidentified: Any, **context: Any) -> dict[str, Any]:
+            from pipelines.label import push
+            from pipelines.orchestration.settings import ls_settings
+
+            store = open_run_store(context["params"])
+            return _out(push(spec=_spec(spec_id), store=store, run_id=context["run_id"], ls=ls_settings()))
+
+        @task(task_id="label_pull", pool=LABELSTUDIO_POOL)
+        def label_pull(pushed: Any, **context: Any) -> dict[str, Any]:
+            from pipelines.label import pull
+            from pipelines.orchestration.settings import ls_settings
+
+            store = open_run_store(context["params"])
+            return _out(pull(spec=_spec(spec_id), store=store, run_id=context["run_id"], ls=ls_settings(),
+                             project_id=int(pushed["project_id"])))
+
+        @task(task_id="review_pull", pool=LABELSTUDIO_POOL)
+        def review_pull(pulled: Any, **context: Any) -> dict[str, Any]:
+            """label_pull again once the reviewers are done: their verdicts go into label_pull/qc.parquet."""
+            from pipelines.label import pull
+            from pipelines.orchestration.settings import ls_settings
+
+            store = open_run_store(context["params"])
+            return _out(pull(spec=_spec(spec_id), store=store, run_id=context["run_id"], ls=ls_settings(),
+                             project_id=int(pulled["project_id"])))
+
+        @task(task_id="refine")
+        def refine(pulled: Any, **context: Any) -> dict[str, Any]:
+            from pipelines.refine import refine as run_refine
+
+            store = open_run_store(context["params"])
+            return _out(run_refine(spec=_spec(spec_id), store=store, run_id=context["run_id"]))
+
+        @task(task_id="validate")
+        def validate(refined: Any, **context: Any) -> dict[str, Any]:
+            from pipelines.validate import validate as run_validate
+
+            store = open_run_store(context["params"])
+            # partial | final | auto (final when the run planned the spec's target volume): docs/adr/0007
+            delivery = str((context["dag_run"].conf or {}).get("delivery", "auto"))
+            if delivery not in ("auto", "partial", "final"):
+                raise AirflowFailException(f"run conf delivery: {delivery!r} is not one of auto, partial, final")
+            return _out(run_validate(spec=_spec(spec_id), store=store, run_id=context["run_id"],
+                                     delivery=delivery))  # type: ignore[arg-type]
+
+        @task(task_id="publish", outlets=[asset])
+        def publish(**context: Any) -> dict[str, Any]:
+            from pipelines.publish import publish as run_publish
+
+            store = open_run_store(context["params"])
+            res = _out(run_publish(spec=_spec(spec_id), store=store, run_id=context["run_id"]))
+            context["outlet_events"][asset].extra = {"version": res.get("version"), "rows": res.get("rows"),
+                                                     "storage": storage_root(context["params"])}
+            return res
+
+        shards = plan()
+        collected = collect.expand(shard=shards)
+        deidentified = deidentify.expand(collected=collected)
+        pushed = label_push(deidentified)
+        # overlap=1 is the floor for every task: label_push records each overlap-sampled task's own requirement
+        # (spec.annotation.overlap) in its Label Studio meta, and progress honours it per task.
+        wait = LabelWaitOperator(task_id="label_wait", overlap=1)
+        pulled = label_pull(pushed)
+        pushed >> wait >> pulled
+        reviewed = review_pull(pulled)
+        pulled >> ReviewWaitOperator(task_id="review_wait", spec_id=spec_id) >> reviewed
+        checked = validate(refine(reviewed))
+        gate_op = GateOperator(task_id="gate", spec_id=spec_id)
+        checked >> gate_op >> publish()
+    return dag
+
+
+def build_dags(*, only: str | None = None) -> dict[str, DAG]:
+    """Every spec's DAG, in a stable order; ``only`` builds just one (a worker running one task)."""
+    catalog = load_catalog()
+    return {sid: build_dag(catalog.specs[sid]) for sid in sorted(catalog.specs) if only in (None, sid)}

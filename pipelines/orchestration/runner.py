@@ -1,0 +1,55 @@
+"""Run one dataset's DAG locally with ``dag.test()`` (in-process, SQLite metadata DB, triggers run inline).
+
+Invoked by ``datadam run`` in a subprocess whose environment already points Airflow at the stack
+(AIRFLOW_HOME, connections as AIRFLOW_CONN_*); prints one JSON line with the outcome last.
+
+    python -m pipelines.orchestration.runner SPEC_ID [--items N] [--storage URI] [--conf JSON]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+RESULT_PREFIX = "DATADAM_RESULT "
+
+
+def run_dag(spec_id: str, *, items: int | None, storage: str | None, conf: dict[str, Any]) -> dict[str, Any]:
+    """Run the DAG of ``spec_id`` to the end; return its state, run id and each task's state and XCom."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    if spec_id not in bag.dags:
+        raise SystemExit(f"no DAG {spec_id!r} in {DAGS_FOLDER} (import errors: {list(bag.import_errors)})")
+    dag = bag.dags[spec_id]
+    t0 = time.perf_counter()
+    run = dag.test(run_conf={"items": items, "storage": storage, **conf})
+    elapsed = time.perf_counter() - t0
+    tasks: dict[str, Any] = {}
+    for ti in run.get_task_instances():
+        key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+        tasks[key] = {"state": str(ti.state), "try_number": ti.try_number, "hostname": ti.hostname}
+    return {"dag_id": spec_id, "run_id": run.run_id, "state": str(run.state), "seconds": round(elapsed, 1),
+            "tasks": tasks}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipelines.orchestration.runner")
+    ap.add_argument("spec_id")
+    ap.add_argument("--items", type=int, default=None)
+    ap.add_argument("--storage", default=None)
+    ap.add_argument("--conf", default="{}", help="extra run conf as JSON (e.g. label_poll_s)")
+    args = ap.parse_args(argv)
+    outcome = run_dag(args.spec_id, items=args.items, storage=args.storage, conf=json.loads(args.conf))
+    sys.stdout.write(RESULT_PREFIX + json.dumps(outcome) + "\n")
+    sys.stdout.flush()
+    return 0 if outcome["state"] == "success" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""Where tasks get their settings: Airflow connections (read inside tasks only) and the environment.
+
+Connections:
+- ``datadam_s3`` (conn_type aws): login/password = access key/secret, extra ``endpoint_url``, ``region_name``.
+- ``datadam_labelstudio`` (conn_type http): host, port, schema (http/https), password = API token.
+The storage root comes from the run's ``storage`` param, else ``$DATADAM_STORAGE``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+if TYPE_CHECKING:
+    from airflow.sdk.definitions.connection import Connection
+
+    from pipelines.label.client import LabelStudioSettings
+    from pipelines.storage import ObjectStore, S3Settings
+
+S3_CONN_ID = "datadam_s3"
+LS_CONN_ID = "datadam_labelstudio"
+STORAGE_ENV = "DATADAM_STORAGE"
+
+
+def _s3_from_conn(conn: Connection) -> S3Settings:
+    from pipelines.storage import S3Settings
+
+    extra: dict[str, Any] = conn.extra_dejson or {}
+    return S3Settings(
+        endpoint_url=extra.get("endpoint_url") or None,
+        access_key=conn.login or None,
+        secret_key=conn.password or None,
+        region=extra.get("region_name") or "us-east-1",
+    )
+
+
+def s3_settings(conn_id: str = S3_CONN_ID) -> S3Settings:
+    """S3 settings from the Airflow connection; the standard AWS environment when there is none."""
+    from pipelines.storage import S3Settings
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return S3Settings.from_env()
+    return _s3_from_conn(conn)
+
+
+def _ls_from_conn(conn: Connection) -> LabelStudioSettings:
+    from pipelines.label.client import LabelStudioSettings
+
+    scheme = conn.schema or "http"
+    port = f":{conn.port}" if conn.port else ""
+    if not conn.host or not conn.password:
+        raise ValueError(f"connection {conn.conn_id!r} needs host and password (the Label Studio API token)")
+    return LabelStudioSettings(url=f"{scheme}://{conn.host}{port}", token=conn.password)
+
+
+def ls_settings(conn_id: str = LS_CONN_ID) -> LabelStudioSettings:
+    return _ls_from_conn(BaseHook.get_connection(conn_id))
+
+
+async def als_settings(conn_id: str = LS_CONN_ID) -> LabelStudioSettings:
+    """The same, for triggers (the triggerer's event loop must not block)."""
+    return _ls_from_conn(await BaseHook.aget_connection(conn_id))
+
+
+def storage_root(params: dict[str, Any] | None) -> str:
+    root = (params or {}).get("storage") or os.environ.get(STORAGE_ENV)
+    if not root:
+        raise ValueError(f"no storage root: pass the 'storage' param or set ${STORAGE_ENV}")
+    return str(root)
+
+
+def open_run_store(params: dict[str, Any] | None) -> ObjectStore:
+    from pipelines.storage import open_store
+
+    root = storage_root(params)
+    return open_store(root, s3=s3_settings() if root.startswith("s3://") else None)
