@@ -1,0 +1,438 @@
+"""The annotator simulator: simulated people annotating a real Label Studio project through its API.
+
+Each simulated annotator is a real Label Studio user (created through the users API) who submits
+annotations built from the ground truth in the run manifests (``truth`` column), with a per-user error rate:
+classification picks a wrong label; bbox shifts/resizes a box or swaps its label; transcription edits
+characters. An error rate ``e`` means: a share ``e`` of that user's annotations carries an error.
+
+Each task gets as many annotators as its meta asks for (1, or the spec's overlap on the overlap sample; a gold
+task's known answer does not take an annotator's place). One error rate is spread over the team (r/2 .. 3r/2);
+a list gives each annotator their own. Simulated reviewers (:func:`review`) judge the review queue against the
+truth, with an error rate of their own.
+Deterministic for a seed: the same annotators, labels and errors for the same item on every run. Re-running
+adds nothing to tasks that already have their annotations.
+
+    python -m sim.annotators --spec schemas/datasets/x/y.yaml --storage file:///... --project-id 3 --watch
+
+Label Studio comes from ``DATADAM_LS_URL``/``DATADAM_LS_TOKEN``
+(or the SDK's ``LABEL_STUDIO_URL``/``LABEL_STUDIO_API_KEY``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pipelines.label import results
+from pipelines.label.client import LabelStudioClient, LabelStudioSettings, iter_task_rows
+from pipelines.label.manifests import iter_rows, run_ids, run_item_ids
+from pipelines.label.progress import Progress, progress
+from pipelines.label.tasks import annotations_needed, project_title, submitted_annotations, target_kind
+from pipelines.spec.models import DatasetSpec, Transcription
+from pipelines.storage.store import ObjectStore
+
+SUPPORTED = ("classification", "multi_label", "bbox", "polygon", "transcription", "dialogue_intent")
+EMAIL = "sim-annotator-{:02d}@datadam.local"
+_HANGUL = "가나다라마바사아자차카타파하어오우으이"
+
+
+class SimulatorError(RuntimeError):
+    """The simulator cannot annotate this project (unsupported type, missing truth ...)."""
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """What one simulation pass did."""
+
+    project_id: int
+    annotators: dict[str, int]  # e-mail -> Label Studio user id
+    tasks_seen: int
+    tasks_annotated: int
+    annotations_created: int
+    errors_injected: int
+    tasks_without_truth: int
+    per_annotator: dict[str, int] = field(default_factory=dict)  # e-mail -> annotations created
+
+
+# ------------------------------------------------------------------------------------------- errors
+
+
+def _wrong_label(rng: random.Random, labels: Sequence[str], right: str) -> str:
+    others = [lab for lab in labels if lab != right]
+    return rng.choice(others) if others else right
+
+
+def _edit_chars(rng: random.Random, text: str) -> str:
+    """About 5 % of the characters substituted, deleted or inserted (at least one edit)."""
+    chars = list(text)
+    for _ in range(max(1, round(0.05 * len(chars)))):
+        op = rng.choice(("sub", "del", "ins")) if chars else "ins"
+        pos = rng.randrange(len(chars)) if chars else 0
+        if op == "sub":
+            chars[pos] = rng.choice(_HANGUL)
+        elif op == "del":
+            del chars[pos]
+        else:
+            chars.insert(pos, rng.choice(_HANGUL))
+    return "".join(chars)
+
+
+def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | None, rng: random.Random,
+            wrong: bool) -> list[dict[str, Any]]:
+    """The result regions one annotator submits; ``wrong`` injects this type's kind of error."""
+    to = target_kind(spec)
+    kind = spec.annotation.type
+    if kind in ("classification", "dialogue_intent"):
+        label = str(truth["label"])
+        name = "label" if kind == "classification" else "intent"
+        return [results.choices([_wrong_label(rng, spec.labels, label) if wrong else label], to_name=to,
+                                from_name=name)]
+    if kind == "multi_label":
+        labels = set(truth["labels"])
+        if wrong:
+            labels ^= {rng.choice(spec.labels)}  # add a missing label or drop a present one
+        ordered = [lab for lab in spec.labels if lab in labels]
+        return [results.choices(ordered, to_name=to, from_name="labels")]
+    if kind == "bbox":
+        if size is None:
+            raise SimulatorError("bbox items need width and height in the manifest")
+        w, h = size
+        objects = [dict(o) for o in truth["objects"]]
+        if wrong and objects:
+            o = rng.choice(objects)
+            if rng.random() < 0.5:
+                o["label"] = _wrong_label(rng, spec.labels, str(o["label"]))
+            else:  # shift by 30-60 % of the box size: IoU drops well below 0.5
+                o["x"] = float(o["x"]) + rng.choice((-1, 1)) * rng.uniform(0.3, 0.6) * float(o["w"])
+                o["y"] = float(o["y"]) + rng.choice((-1, 1)) * rng.uniform(0.3, 0.6) * float(o["h"])
+        return [results.rectangle(label=str(o["label"]), x=float(o["x"]), y=float(o["y"]), w=float(o["w"]),
+                                  h=float(o["h"]), image_width=w, image_height=h, to_name=to,
+                                  rid=results.region_id("sim", i, o["x"], o["y"]))
+                for i, o in enumerate(objects)]
+    if kind == "polygon":
+        if size is None:
+            raise SimulatorError("polygon items need width and height in the manifest")
+        polys = [{"label": p["label"], "points": [dict(q) for q in p["points"]]} for p in truth["polygons"]]
+        if wrong and polys:
+            p = rng.choice(polys)
+            if rng.random() < 0.5:
+                p["label"] = _wrong_label(rng, spec.labels, str(p["label"]))
+            else:  # shifted by 60 % of its extent: IoU well below 0.5
+                xs, ys = [q["x"] for q in p["points"]], [q["y"] for q in p["points"]]
+                dx, dy = 0.6 * (max(xs) - min(xs)), 0.6 * (max(ys) - min(ys))
+                p["points"] = [{"x": q["x"] + dx, "y": q["y"] + dy} for q in p["points"]]
+        return results.from_truth("polygon", {"polygons": polys}, to_name=to, size=size) or []
+    if kind == "transcription":
+        a = spec.annotation
+        assert isinstance(a, Transcription)
+        text = str(truth.get("transcript", ""))
+        segs = [dict(s) for s in truth.get("segments") or []] if a.segments else []
+        if wrong:
+            text = _edit_chars(rng, text)
+            if segs:
+                s = rng.choice(segs)
+                s["text"] = _edit_chars(rng, str(s["text"]))
+        return results.transcript(text, segments=segs, to_name=to)
+    raise SimulatorError(f"the simulator does not annotate {kind!r} yet (supported: {', '.join(SUPPORTED)})")
+
+
+# ----------------------------------------------------------------------------------------- the pass
+
+
+def _truths(store: ObjectStore, spec: DatasetSpec, wanted: set[str], run_id: str | None
+            ) -> dict[str, tuple[dict[str, Any], tuple[int, int] | None]]:
+    """Truth (and image size) of the wanted items, read from the run manifests in storage."""
+    found: dict[str, tuple[dict[str, Any], tuple[int, int] | None]] = {}
+    for rid in [run_id] if run_id else run_ids(store, spec.id):
+        for rows in iter_rows(store, spec.id, rid, columns=("item_id", "truth", "width", "height")):
+            for r in rows:
+                iid = str(r["item_id"])
+                if iid in wanted and iid not in found and r.get("truth"):
+                    size = (int(r["width"]), int(r["height"])) if r.get("width") and r.get("height") else None
+                    found[iid] = (json.loads(r["truth"]), size)
+        if len(found) == len(wanted):
+            break
+    return found
+
+
+def _rates(error_rate: float | Sequence[float], n: int) -> list[float]:
+    """Per-annotator error rates. One rate ``r`` is spread linearly from r/2 to 3r/2 over the annotators
+    (mean ``r``), so agreement and scorecards show the spread real teams have."""
+    if isinstance(error_rate, int | float):
+        r = float(error_rate)
+        if n == 1:
+            return [r]
+        return [min(1.0, r * (0.5 + k / (n - 1))) for k in range(n)]
+    rates = [float(r) for r in error_rate]
+    if len(rates) != n:
+        raise SimulatorError(f"{len(rates)} error rates for {n} annotators")
+    return rates
+
+
+def ensure_annotators(client: LabelStudioClient, n: int) -> dict[str, int]:
+    """The ``n`` simulated annotators as Label Studio users (created once): e-mail -> user id."""
+    return {EMAIL.format(i): client.ensure_user(email=EMAIL.format(i), username=f"sim-annotator-{i:02d}",
+                                                 first_name="시뮬레이터", last_name=f"{i:02d}")
+            for i in range(1, n + 1)}
+
+
+def simulate(
+    *,
+    ls: LabelStudioSettings,
+    store: ObjectStore,
+    spec: DatasetSpec,
+    project_id: int,
+    annotators: int = 3,
+    error_rate: float | Sequence[float] = 0.1,
+    seed: int = 0,
+    run_id: str | None = None,
+) -> SimResult:
+    """Annotate every task of the project that still lacks annotations, once.
+
+    Args:
+        ls: Label Studio settings (the token's user must be allowed to create users: an owner/admin).
+        store: Where the run manifests with ground truth are.
+        spec: The dataset spec (annotation type, labels, overlap).
+        project_id: The project ``push`` created.
+        annotators: How many simulated annotators share the work.
+        error_rate: Share of each annotator's annotations that carry an error; one value or one per annotator.
+        seed: Same seed, same annotators/labels/errors per item.
+        run_id: Read truth from this run only (default: every run of the dataset).
+
+    Raises:
+        SimulatorError: for unsupported annotation types or bad arguments.
+    """
+    if spec.annotation.type not in SUPPORTED:
+        raise SimulatorError(f"the simulator does not annotate {spec.annotation.type!r} yet "
+                             f"(supported: {', '.join(SUPPORTED)})")
+    if annotators < spec.annotation.overlap:
+        raise SimulatorError(f"{annotators} annotators cannot cover an overlap of {spec.annotation.overlap}")
+    rates = _rates(error_rate, annotators)
+    client = LabelStudioClient(ls)
+    users = ensure_annotators(client, annotators)
+    pool = list(users.items())
+    rate_of = {uid: rates[k] for k, (_, uid) in enumerate(pool)}
+    email_of = {uid: mail for mail, uid in pool}
+
+    todo: list[tuple[int, str, int, set[int]]] = []
+    seen = 0
+    include = ("id", "meta", "total_annotations", "cancelled_annotations", "annotations_ids", "annotators")
+    for row in iter_task_rows(ls, project_id, include=include, fields="all"):
+        meta = row.get("meta") if isinstance(row.get("meta"), dict) else None
+        if not meta or not meta.get("item_id"):
+            continue
+        seen += 1
+        need = annotations_needed(meta) - submitted_annotations(row)
+        if need > 0:
+            ann = row.get("annotators") or []
+            done_by = {int(u) for u in (ann.split(",") if isinstance(ann, str) else ann) if str(u).strip()}
+            todo.append((int(row["id"]), str(meta["item_id"]), need, done_by))
+
+    truths = _truths(store, spec, {iid for _, iid, _, _ in todo}, run_id)
+    created = errors = missing = annotated = 0
+    per: Counter[str] = Counter()
+    for task_id, item_id, need, done_by in todo:
+        if item_id not in truths:
+            missing += 1
+            continue
+        truth, size = truths[item_id]
+        rng = random.Random(f"{seed}:{spec.id}:{item_id}")
+        free = [uid for _, uid in pool if uid not in done_by]
+        chosen = rng.sample(free, min(need, len(free)))
+        for uid in chosen:
+            wrong = rng.random() < rate_of[uid]
+            result = _result(spec, truth, size, rng, wrong)
+            client.create_annotation(task_id, result=result, completed_by=uid,
+                                     lead_time_s=round(rng.uniform(5.0, 60.0), 1))
+            created += 1
+            errors += int(wrong)
+            per[email_of[uid]] += 1
+        annotated += int(bool(chosen))
+    return SimResult(project_id=project_id, annotators=users, tasks_seen=seen, tasks_annotated=annotated,
+                     annotations_created=created, errors_injected=errors, tasks_without_truth=missing,
+                     per_annotator=dict(sorted(per.items())))
+
+
+def watch(
+    *,
+    ls: LabelStudioSettings,
+    store: ObjectStore,
+    spec: DatasetSpec,
+    project_id: int,
+    annotators: int = 3,
+    error_rate: float | Sequence[float] = 0.1,
+    seed: int = 0,
+    run_id: str | None = None,
+    timeout_s: float = 600.0,
+    poll_s: float = 2.0,
+) -> tuple[SimResult, Progress]:
+    """Keep annotating as tasks arrive until every task (of ``run_id``, if given) is done, or the timeout.
+
+    With ``run_id``, "every task" means one task per item of the run's manifests, so a watch started
+    before ``push`` finishes waits for the rest of the tasks to appear.
+    """
+    scope = run_item_ids(store=store, dataset=spec.id, run_id=run_id) if run_id else None
+    deadline = time.monotonic() + timeout_s
+    total = Counter[str]()
+    created = errors = 0
+    last: SimResult | None = None
+    while True:
+        last = simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=annotators,
+                        error_rate=error_rate, seed=seed, run_id=run_id)
+        created += last.annotations_created
+        errors += last.errors_injected
+        total.update(last.per_annotator)
+        p = progress(ls=ls, project_id=project_id, item_ids=scope)
+        expected = len(scope) if scope is not None else p.total
+        if p.complete and p.total >= expected:
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(poll_s)
+    summary = SimResult(**{**asdict(last), "annotations_created": created, "errors_injected": errors,
+                           "per_annotator": dict(sorted(total.items()))})
+    return summary, p
+
+
+# ------------------------------------------------------------------------------------------- reviewers
+
+REVIEWER_EMAIL = "sim-reviewer-{:02d}@datadam.local"
+_REASON_OF_TYPE = {"bbox": "geometry", "polygon": "geometry", "transcription": "text"}
+
+
+@dataclass(frozen=True)
+class ReviewSimResult:
+    """What one reviewing pass did."""
+
+    project_id: int | None
+    reviewed: int
+    accepted: int
+    reviewer_errors: int  # verdicts that contradict the truth (a reviewer is fallible too)
+    without_truth: int
+
+
+def review(
+    *,
+    ls: LabelStudioSettings,
+    store: ObjectStore,
+    spec: DatasetSpec,
+    reviewers: int = 2,
+    error_rate: float = 0.05,
+    seed: int = 0,
+    run_id: str | None = None,
+) -> ReviewSimResult:
+    """Review every unreviewed task of the dataset's review project once: accept an annotation that matches
+    the truth (by the QC measure of its type), reject it with a reason otherwise; with probability
+    ``error_rate`` the reviewer gets it wrong."""
+    from pipelines.label import qc
+    from pipelines.label.review import review_title, verdict_result
+
+    client = LabelStudioClient(ls)
+    pid = client.find_project(review_title(spec))
+    if pid is None:
+        return ReviewSimResult(None, 0, 0, 0, 0)
+    users = [client.ensure_user(email=REVIEWER_EMAIL.format(i), username=f"sim-reviewer-{i:02d}",
+                                first_name="검수자", last_name=f"{i:02d}") for i in range(1, reviewers + 1)]
+    todo = [r for r in iter_task_rows(ls, pid, include=("id", "meta", "total_annotations"))
+            if isinstance(r.get("meta"), dict) and not int(r.get("total_annotations") or 0)]
+    truths = _truths(store, spec, {str(r["meta"]["item_id"]) for r in todo}, run_id)
+    to = target_kind(spec)
+    t = spec.annotation.type
+    reviewed = accepted = errors = missing = 0
+    for row in todo:
+        item_id = str(row["meta"]["item_id"])
+        truth = truths.get(item_id)
+        reference = results.from_truth(t, truth[0], to_name=to, size=truth[1]) if truth else None
+        if reference is None:
+            missing += 1
+            continue
+        task = client.sdk.tasks.get(id=str(row["id"]))
+        preds: list[Any] = list(task.predictions or [])
+        submitted: list[dict[str, Any]] = list(getattr(preds[0], "result", None) or []) if preds else []
+        correct = qc.agreement(t, qc.extract(t, submitted), qc.extract(t, reference)) >= qc.CORRECT_AT[t]
+        rng = random.Random(f"review:{seed}:{spec.id}:{row['meta']['annotation_id']}")
+        slip = rng.random() < error_rate
+        verdict = correct != slip
+        reason = [] if verdict else [_REASON_OF_TYPE.get(t, "wrong_label")]
+        client.create_annotation(int(row["id"]), result=verdict_result(verdict, reason, to_name=to),
+                                 completed_by=rng.choice(users), lead_time_s=round(rng.uniform(3.0, 20.0), 1))
+        reviewed += 1
+        accepted += int(verdict)
+        errors += int(slip)
+    return ReviewSimResult(pid, reviewed, accepted, errors, missing)
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sim.annotators``: one pass, or ``--watch`` until done."""
+    from pipelines.spec import load_catalog, load_spec
+    from pipelines.storage import open_store
+
+    ap = argparse.ArgumentParser(prog="python -m sim.annotators", description=__doc__.split("\n\n")[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--spec", help="path of a spec YAML file")
+    src.add_argument("--spec-id", "--dataset", help="id of a spec in the catalog")
+    ap.add_argument("--storage", required=True, help="storage root URI (file://... or s3://...)")
+    ap.add_argument("--project-id", type=int, default=None,
+                    help="default: wait for the dataset's project (datadam:<id>:<version>) to appear")
+    ap.add_argument("--follow", action="store_true",
+                    help="with --watch: keep annotating new tasks until the timeout or until stopped")
+    ap.add_argument("--run-id", default=None)
+    ap.add_argument("--annotators", type=int, default=3)
+    ap.add_argument("--error-rate", type=float, nargs="+", default=[0.1],
+                    help="one rate for everyone, or one per annotator")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--watch", action="store_true", help="keep going until every task is done")
+    ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--poll", type=float, default=2.0)
+    ap.add_argument("--review", action="store_true",
+                    help="also act as reviewers on the dataset's review project (<title>:review)")
+    ap.add_argument("--reviewer-error-rate", type=float, default=0.05)
+    args = ap.parse_args(argv)
+
+    spec = load_spec(args.spec) if args.spec else load_catalog().get(args.spec_id)
+    store = open_store(args.storage)
+    ls = LabelStudioSettings.from_env()
+    rate: float | list[float] = args.error_rate[0] if len(args.error_rate) == 1 else args.error_rate
+    deadline = time.monotonic() + args.timeout
+    project_id = args.project_id
+    while project_id is None:
+        # A DAG run creates the project in label_push; the simulator is started alongside and waits for it.
+        project_id = LabelStudioClient(ls).find_project(project_title(spec))
+        if project_id is None:
+            if time.monotonic() > deadline:
+                print(f"no project {project_title(spec)!r} appeared within {args.timeout:.0f} s", file=sys.stderr)
+                return 1
+            time.sleep(args.poll)
+    kw: dict[str, Any] = {"ls": ls, "store": store, "spec": spec, "project_id": project_id,
+                          "annotators": args.annotators, "error_rate": rate, "seed": args.seed,
+                          "run_id": args.run_id}
+    if args.watch and args.follow:
+        while time.monotonic() < deadline:
+            res, prog = watch(**kw, timeout_s=max(deadline - time.monotonic(), 0.0), poll_s=args.poll)
+            out: dict[str, Any] = {"simulation": asdict(res), "progress": asdict(prog)}
+            if args.review:
+                out["review"] = asdict(review(ls=ls, store=store, spec=spec, error_rate=args.reviewer_error_rate,
+                                              seed=args.seed, run_id=args.run_id))
+            print(json.dumps(out, ensure_ascii=False), flush=True)
+            time.sleep(args.poll)
+        return 0
+    if args.watch:
+        res, prog = watch(**kw, timeout_s=args.timeout, poll_s=args.poll)
+        print(json.dumps({"simulation": asdict(res), "progress": asdict(prog)}, ensure_ascii=False, indent=2))
+        return 0 if prog.complete else 1
+    print(json.dumps(asdict(simulate(**kw)), ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
