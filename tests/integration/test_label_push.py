@@ -1,0 +1,185 @@
+"""label_push against the real Label Studio server and S3 endpoint: idempotent imports, media served."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from pipelines.label import LabelStudioClient, LabelStudioSettings, push, required_annotations
+from pipelines.label.client import iter_task_rows
+from pipelines.label.manifests import part_keys
+from pipelines.spec.models import DatasetSpec
+from pipelines.stack import StackInfo
+from pipelines.storage import ObjectStore, S3Settings, open_store
+from pipelines.storage.manifest import QUARANTINE_SCHEMA
+from sim.data import write_demo_run
+from sim.specs import demo_spec
+from tests.integration.conftest import MADE
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ls")]
+
+
+
+
+
+def _spec(kind: str, **annotation: Any) -> DatasetSpec:
+    spec = demo_spec(kind, spec_id=f"it-push-{uuid.uuid4().hex[:10]}", annotation=annotation or None)
+    MADE.append(spec)
+    return spec
+
+
+def _tasks(ls: LabelStudioSettings, project_id: int) -> list[dict[str, Any]]:
+    return list(iter_task_rows(ls, project_id, include=("id", "meta", "overlap", "total_predictions")))
+
+
+def _get(ls: LabelStudioSettings, path: str, **kw: Any) -> httpx.Response:
+    url = path if path.startswith("http") else f"{ls.url}{path}"
+    return httpx.get(url, headers={"Authorization": f"Token {ls.token}"}, timeout=60, **kw)
+
+
+def test_push_twice_creates_no_duplicates(tmp_path: Path, ls: LabelStudioSettings) -> None:
+    spec = _spec("bbox", overlap=2, overlap_share=0.4)
+    store = open_store(str(tmp_path))
+    ids = write_demo_run(spec=spec, store=store, run_id="r1", items=25, shards=2)
+
+    first = push(spec=spec, store=store, run_id="r1", ls=ls)
+    assert (first.tasks_total, first.tasks_created, first.tasks_existing, first.quarantined) == (25, 25, 0, 0)
+    assert first.predictions == 25  # every synthetic image has objects the contour detector finds
+    second = push(spec=spec, store=store, run_id="r1", ls=ls)
+    assert (second.project_id, second.tasks_created, second.tasks_existing) == (first.project_id, 0, 25)
+
+    tasks = _tasks(ls, first.project_id)
+    items = Counter(t["meta"]["item_id"] for t in tasks)
+    assert sorted(items) == sorted(ids) and set(items.values()) == {1}
+    # Label Studio's own per-task overlap follows the spec's overlap sample (its label stream enforces it)
+    overlap = {t["meta"]["item_id"]: t["overlap"] for t in tasks}
+    assert overlap == {i: required_annotations(spec, i) for i in ids}
+    assert 2 in overlap.values() and 1 in overlap.values()
+    assert {t["total_predictions"] for t in tasks} == {1}
+    saved = store.read_json(first.push_key)
+    assert (
+        saved["tasks_created"] == 0
+        and saved["tasks_existing"] == 25
+        and saved["project_id"] == first.project_id
+    )
+
+
+class _Killed(BaseException):
+    """Stands for the worker being killed mid-push (not an Exception: nothing may catch it)."""
+
+
+def test_a_push_killed_half_way_completes_on_rerun_without_duplicates(
+    tmp_path: Path, ls: LabelStudioSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _spec("classification", overlap=2, overlap_share=0.5)
+    store = open_store(str(tmp_path))
+    ids = write_demo_run(spec=spec, store=store, run_id="r1", items=30)
+    real = LabelStudioClient.import_tasks
+
+    def import_half_then_die(self: LabelStudioClient, project_id: int, tasks: Any) -> list[int]:
+        real(self, project_id, tasks[:12])  # the first request went through ...
+        raise _Killed  # ... and the worker died before the rest (and before the overlap updates)
+
+    monkeypatch.setattr(LabelStudioClient, "import_tasks", import_half_then_die)
+    with pytest.raises(_Killed):
+        push(spec=spec, store=store, run_id="r1", ls=ls)
+    monkeypatch.undo()
+
+    again = push(spec=spec, store=store, run_id="r1", ls=ls)
+    assert (again.tasks_total, again.tasks_created, again.tasks_existing) == (30, 18, 12)
+    tasks = _tasks(ls, again.project_id)
+    assert sorted(t["meta"]["item_id"] for t in tasks) == sorted(ids)
+    # the overlap updates the killed push never made were repaired
+    assert {t["meta"]["item_id"]: t["overlap"] for t in tasks} == {
+        i: required_annotations(spec, i) for i in ids
+    }
+
+
+def test_a_second_run_adds_only_its_new_items(tmp_path: Path, ls: LabelStudioSettings) -> None:
+    spec = _spec("classification")
+    store = open_store(str(tmp_path))
+    write_demo_run(spec=spec, store=store, run_id="r1", items=10)
+    write_demo_run(spec=spec, store=store, run_id="r2", items=10, start=5)  # items 5..14: 5 shared
+    a = push(spec=spec, store=store, run_id="r1", ls=ls)
+    b = push(spec=spec, store=store, run_id="r2", ls=ls)
+    assert b.project_id == a.project_id
+    assert (b.tasks_total, b.tasks_created, b.tasks_existing) == (10, 5, 5)
+    assert len(_tasks(ls, a.project_id)) == 15
+
+
+def test_media_that_is_not_deidentified_is_quarantined_not_shown(
+    tmp_path: Path, ls: LabelStudioSettings
+) -> None:
+    spec = _spec("bbox")
+    store = open_store(str(tmp_path))
+    write_demo_run(spec=spec, store=store, run_id="r1", items=6)
+    (key,) = part_keys(store, spec.id, "r1")
+    table = store.read_table(key)
+    media = table.column("media_key").to_pylist()
+    media[0] = f"restricted/{spec.id}/original.png"
+    media[1] = None
+    store.write_table(key, table.set_column(table.schema.get_field_index("media_key"), "media_key", [media]))
+
+    res = push(spec=spec, store=store, run_id="r1", ls=ls)
+    assert (res.tasks_total, res.quarantined) == (4, 2)
+    q = store.read_table(f"runs/{spec.id}/r1/label_push/quarantine-00000.parquet")
+    assert q.schema.equals(QUARANTINE_SCHEMA)
+    assert sorted(q.column("reason").to_pylist()) == ["label.media_missing", "label.media_not_deidentified"]
+    shown = {t["meta"]["item_id"] for t in _tasks(ls, res.project_id)}
+    assert shown.isdisjoint(q.column("item_id").to_pylist())
+
+
+def test_local_media_is_served_by_label_studio(tmp_path: Path, ls: LabelStudioSettings) -> None:
+    spec = _spec("bbox")
+    store = open_store(str(tmp_path))
+    write_demo_run(spec=spec, store=store, run_id="r1", items=2)
+    res = push(spec=spec, store=store, run_id="r1", ls=ls)
+    client = LabelStudioClient(ls)
+    for ref in client.task_refs(res.project_id):
+        task = client.sdk.tasks.get(id=ref.task_id)
+        url = str(task.data["image"])
+        assert url.startswith("/data/local-files/?d=")
+        served = _get(ls, url)
+        assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+        media_key = next(
+            r
+            for r in store.read_table(part_keys(store, spec.id, "r1")[0]).to_pylist()
+            if r["item_id"] == ref.item_id
+        )["media_key"]
+        assert served.content == store.read_bytes(media_key)
+        assert httpx.get(f"{ls.url}{url}", timeout=30).status_code == 401  # never without a login
+
+
+def test_s3_media_is_presigned_and_served(stack: StackInfo, ls: LabelStudioSettings) -> None:
+    s3 = S3Settings(
+        endpoint_url=stack.s3_endpoint,
+        access_key=stack.s3_access_key,
+        secret_key=stack.s3_secret_key,
+        region=stack.s3_region,
+    )
+    store: ObjectStore = open_store(f"s3://{stack.s3_bucket}/it-label/{uuid.uuid4().hex[:8]}", s3=s3)
+    spec = _spec("transcription")
+    write_demo_run(spec=spec, store=store, run_id="r1", items=2)
+    res = push(spec=spec, store=store, run_id="r1", ls=ls)
+    assert res.tasks_created == 2
+    rows = {
+        r["item_id"]: r["media_key"] for r in store.read_table(part_keys(store, spec.id, "r1")[0]).to_pylist()
+    }
+    client = LabelStudioClient(ls)
+    for ref in client.task_refs(res.project_id):
+        # the task stores the s3:// URI; Label Studio hands annotators a resolver URL for it
+        resolved = str(client.sdk.tasks.get(id=ref.task_id).data["audio"])
+        fileuri = parse_qs(urlsplit(resolved).query)["fileuri"][0]
+        assert base64.b64decode(fileuri).decode() == f"s3://{store.bucket}/{store.prefix}/{rows[ref.item_id]}"
+        redirect = _get(ls, resolved)
+        assert redirect.status_code in (302, 303) and "X-Amz-Signature" in redirect.headers["location"]
+        assert httpx.get(redirect.headers["location"], timeout=30).content == store.read_bytes(
+            rows[ref.item_id]
+        )

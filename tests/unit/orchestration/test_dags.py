@@ -1,0 +1,80 @@
+"""The dags/ folder: one DAG per spec, ids equal spec ids, thin and cheap to parse."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipelines.spec import load_catalog
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def dagbag():  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+def test_one_dag_per_spec_no_import_errors(dagbag) -> None:  # type: ignore[no-untyped-def]
+    assert dagbag.import_errors == {}
+    assert sorted(dagbag.dag_ids) == sorted(load_catalog().specs)
+    assert len(dagbag.dag_ids) == 150
+
+
+def test_dag_shape_tags_and_docs(dagbag) -> None:  # type: ignore[no-untyped-def]
+    spec = load_catalog().get("crop-disease-open-field")
+    dag = dagbag.dags[spec.id]
+    order = ["plan", "collect", "deidentify", "label_push", "label_wait", "label_pull", "review_wait", "review_pull",
+             "refine", "validate", "gate", "publish"]
+    assert {t.task_id for t in dag.tasks} == set(order)
+    for up, down in itertools.pairwise(order):
+        assert down in dag.get_task(up).downstream_task_ids, f"{up} -> {down}"
+    assert set(dag.tags) == {"field:agriculture", "group:agri-crop-disease", "modality:image", "annotation:bbox"}
+    assert spec.name in (dag.doc_md or "")
+    assert dag.get_task("collect").retries == 2
+    assert dag.get_task("publish").outlets[0].name == "datadam-release-crop-disease-open-field"
+    assert dag.max_active_runs == 1
+
+
+def test_label_wait_and_gate_are_deferrable_operators(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from pipelines.orchestration.factory import GateOperator, LabelWaitOperator, ReviewWaitOperator
+
+    dag = dagbag.dags["crop-disease-open-field"]
+    assert isinstance(dag.get_task("label_wait"), LabelWaitOperator)
+    assert isinstance(dag.get_task("review_wait"), ReviewWaitOperator)
+    assert isinstance(dag.get_task("gate"), GateOperator)
+
+
+def test_triggers_serialize_without_credentials() -> None:
+    from pipelines.orchestration.triggers import LabelProgressTrigger, StorageKeyTrigger
+
+    path, kwargs = LabelProgressTrigger(project_id=3, overlap=2, poll_interval=5).serialize()
+    assert path == "pipelines.orchestration.triggers.LabelProgressTrigger"
+    assert kwargs["conn_id"] == "datadam_labelstudio" and "token" not in str(kwargs).lower()
+    again = LabelProgressTrigger(**kwargs)
+    assert again.serialize() == (path, kwargs)
+    path, kwargs = LabelProgressTrigger(project_id=4, item_ids=["a", "b"]).serialize()
+    assert kwargs["item_ids"] == ["a", "b"] and LabelProgressTrigger(**kwargs).serialize() == (path, kwargs)
+    path, kwargs = StorageKeyTrigger(storage="s3://b/p", key="runs/x/decision.json").serialize()
+    assert StorageKeyTrigger(**kwargs).serialize() == (path, kwargs)
+
+
+def test_parsing_imports_no_stage_heavyweights() -> None:
+    """DAG-file parsing must not import pyarrow, GX or the Label Studio SDK (STYLE.md: cheap to parse)."""
+    code = textwrap.dedent(f"""
+        import sys, runpy
+        runpy.run_path({str(ROOT / "dags" / "datadam.py")!r})
+        heavy = [m for m in ("great_expectations", "label_studio_sdk", "cv2", "pyarrow.parquet", "boto3")
+                 if m in sys.modules]
+        print(",".join(heavy))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1:] in ([""], []), f"heavy imports at parse time: {out.stdout}"

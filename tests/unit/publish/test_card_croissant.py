@@ -1,0 +1,123 @@
+"""The dataset card (README.md) and Croissant 1.0 file of a release, read back by mlcroissant and huggingface_hub."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+import pytest
+
+from pipelines.publish import publish
+from pipelines.publish.card import parse_card_header
+from pipelines.storage import ObjectStore, open_store
+from tests.unit.publish.test_publish import approve
+from tests.unit.validate import factories as f
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def store(tmp_path: Any) -> ObjectStore:
+    return open_store(str(tmp_path / "root"))
+
+
+def _croissant(store: ObjectStore, prefix: str) -> Any:
+    import mlcroissant as mlc
+
+    ds = mlc.Dataset(jsonld=str(store.local_path(f"{prefix}/croissant.json")))
+    issues = ds.metadata.ctx.issues
+    assert not issues.errors and not issues.warnings, issues.report()
+    return ds
+
+
+def test_an_image_release_has_a_valid_croissant_file_whose_records_decode(store: ObjectStore) -> None:
+    spec = f.bbox_spec()
+    run = f.bbox_run(store, spec)
+    approve(store, run)
+    res = publish(spec=spec, store=store, run_id="run-1")
+
+    ds = _croissant(store, res.prefix)
+    md = ds.metadata
+    assert md.name == spec.id and md.version == "1.0.0"
+    assert md.data_collection and md.data_annotation_protocol and md.personal_sensitive_information
+    assert md.data_use_cases and md.data_biases and md.data_limitations and md.data_release_maintenance_plan
+    manifest = store.read_json(res.manifest_key)
+    shas = {d.id: d.sha256 for d in md.distribution if getattr(d, "sha256", None)}
+    assert shas == {e["key"]: e["sha256"] for e in manifest["files"]}
+
+    size_of = {r["item_id"]: (r["media"]["width"], r["media"]["height"]) for r in run.rows}
+    records = list(ds.records("default"))
+    assert len(records) == 40
+    for rec in records:
+        item = rec["default/item_id"].decode()
+        assert rec["default/image"].size == size_of[item]  # decoded by mlcroissant as a PIL image
+        assert rec["default/split"].decode() in {"train", "validation", "test"}
+        assert {o["default/objects/label"].decode() for o in rec["default/objects"]} <= set(f.BBOX_LABELS)
+    split_counts: dict[str, int] = {}
+    for rec in records:
+        split_counts[rec["default/split"].decode()] = split_counts.get(rec["default/split"].decode(), 0) + 1
+    assert split_counts == {s: manifest["rows"][s] for s in ("train", "validation", "test") if manifest["rows"][s]}
+
+
+def test_audio_croissant_yields_the_wav_bytes(store: ObjectStore) -> None:
+    spec = f.audio_spec()
+    run = f.audio_run(store, spec)
+    approve(store, run)
+    res = publish(spec=spec, store=store, run_id="run-1")
+    sha_of = {r["item_id"]: r["media"]["sha256"] for r in run.rows}
+    records = list(_croissant(store, res.prefix).records("default"))
+    assert len(records) == 24
+    for rec in records:
+        assert hashlib.sha256(rec["default/audio"]).hexdigest() == sha_of[rec["default/item_id"].decode()]
+
+
+def test_the_card_has_a_hugging_face_header_and_the_programme_metadata(store: ObjectStore) -> None:
+    from huggingface_hub import DatasetCard
+
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    spec = f.audio_spec(intended_use=["방언 음성인식", "방언 보존"], built_year=2021)
+    approve(store, f.audio_run(store, spec))
+    res = publish(spec=spec, store=store, run_id="run-1")
+    manifest = store.read_json(res.manifest_key)
+    text = store.read_text(f"{res.prefix}/README.md")
+
+    head = parse_card_header(text)
+    assert head["license"] == "cc-by-4.0" and head["language"] == ["ko"]
+    assert head["task_categories"] == ["automatic-speech-recognition"] and head["size_categories"] == ["n<1K"]
+    assert head["annotations_creators"] == ["expert-generated"]
+    present = [s for s in ("train", "validation", "test") if manifest["rows"][s]]
+    assert head["configs"] == [{"config_name": "default",
+                                "data_files": [{"split": s, "path": f"data/{s}/*.parquet"} for s in present]}]
+    assert {s["name"]: s["num_examples"] for s in head["dataset_info"]["splits"]} == {
+        s: manifest["rows"][s] for s in present}
+    card = DatasetCard(text)  # the Hub's own parser accepts the header
+    assert card.data.license == "cc-by-4.0" and card.data.task_categories == ["automatic-speech-recognition"]
+
+    for needle in ("데이터 영역", "음성·자연어", "데이터 유형", "데이터 형식", "WAV", "데이터 출처", "라벨링 유형",
+                   "전사 (transcription)", "라벨링 형식", "데이터 활용 서비스", "방언 음성인식, 방언 보존",
+                   "데이터 구축년도 | Year built | 2021", "데이터 구축량", "Motivation", "Composition",
+                   "Collection process", "Preprocessing", "Uses", "Distribution", "Maintenance",
+                   "구문 정확성", "[quality/report.html](quality/report.html)",
+                   f"datadam download {spec.id} --version 1.0 --storage {store.root}", "첫 공개"):
+        assert needle in text, needle
+    achieved = manifest["splits"]["achieved"]
+    assert f"{100 * achieved['train']:.2f}%" in text  # achieved ratios beside planned ones
+    assert "Achieved ratios per stratum (`region`)" in text
+
+    # every document is listed in the manifest with its sha256, and the QA report came along
+    docs = {d["key"]: d for d in manifest["documents"]}
+    assert {"README.md", "croissant.json", "quality/quality.json", "quality/report.html"} <= set(docs)
+    for key, d in docs.items():
+        raw = store.read_bytes(f"{res.prefix}/{key}")
+        assert (len(raw), hashlib.sha256(raw).hexdigest()) == (d["size"], d["sha256"])
+
+
+def test_an_aihub_licence_is_other_with_a_link(store: ObjectStore) -> None:
+    spec = f.text_spec(license="LicenseRef-AIHub")
+    approve(store, f.text_run(spec))
+    res = publish(spec=spec, store=store, run_id="run-1")
+    head = parse_card_header(store.read_text(f"{res.prefix}/README.md"))
+    assert head["license"] == "other" and head["license_name"] == "aihub"
+    assert head["license_link"].startswith("https://aihub.or.kr/")
+    assert head["task_categories"] == ["text-classification"]

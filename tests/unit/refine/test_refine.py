@@ -1,0 +1,90 @@
+"""Refine on real Parquet in tmp_path: pixels from percentages, consensus, quarantine with reasons, counts reconcile."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from pipelines.refine import box_f1, cer, consensus, refine
+from pipelines.spec import parse_spec
+from pipelines.storage import layout, open_store
+from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
+from tests.unit.spec.test_model import GOOD
+
+pytestmark = pytest.mark.unit
+RUN = "manual__2026-11-23T00:00:00+00:00"
+
+
+def _item(i: int, **kw: Any) -> dict[str, Any]:
+    row = {"item_id": f"it{i}", "dataset": "crop-disease-open-field", "shard": 0, "source_uri": f"synthetic://{i}",
+           "media_key": f"media/crop-disease-open-field/{i:064d}.jpeg", "media_sha256": f"{i:064d}",
+           "original_sha256": f"{i:064d}", "media_ext": "jpeg", "text": None, "width": 1280, "height": 720,
+           "duration_s": None, "sample_rate": None, "channels": None,
+           "meta": dumps({"crop": "고추", "field_plot": f"plot-{i % 3}", "captured_at": "2020-07-01"}),
+           "truth": None, "collected_at": now(), "license": "CC-BY-4.0", "collector": "test", "deid": "{}"}
+    row.update(kw)
+    return row
+
+
+def _box(label: str, x: float, y: float, w: float, h: float) -> dict[str, Any]:
+    return {"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 1280,
+            "original_height": 720, "value": {"x": x, "y": y, "width": w, "height": h, "rotation": 0,
+                                              "rectanglelabels": [label]}}
+
+
+def _ann(item: str, who: str, result: list[dict[str, Any]], aid: int) -> dict[str, Any]:
+    return {"item_id": item, "task_id": aid, "project_id": 1, "annotation_id": aid, "annotator": who,
+            "result": json.dumps(result, ensure_ascii=False), "ground_truth": False, "was_cancelled": False,
+            "lead_time_s": 3.0, "created_at": now(), "updated_at": now(), "role": "annotate"}
+
+
+def test_refine_bbox(tmp_path: Path) -> None:
+    spec = parse_spec(copy.deepcopy(GOOD))
+    store = open_store(str(tmp_path))
+    items = [_item(i) for i in range(5)]
+    store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
+                      pa.Table.from_pylist(items, schema=ITEM_SCHEMA))
+    anns = [
+        _ann("it0", "a@x", [_box("정상", 10, 10, 50, 50)], 1),
+        # it1: two annotators agree, one is off: the medoid wins
+        _ann("it1", "a@x", [_box("고추탄저병", 10, 10, 20, 20)], 2),
+        _ann("it1", "b@x", [_box("고추탄저병", 10.5, 10, 20, 20)], 3),
+        _ann("it1", "c@x", [_box("고추탄저병", 60, 60, 20, 20)], 4),
+        _ann("it2", "a@x", [_box("정상", 90, 90, 20, 20)], 5),  # outside the image
+        _ann("it3", "a@x", [_box("감자역병", 10, 10, 20, 20)], 6),  # unknown class
+        # it4: no annotation at all
+    ]
+    store.write_table(f"{layout.run(spec.id, RUN, 'label_pull')}/annotations.parquet",
+                      pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    res = refine(spec=spec, store=store, run_id=RUN)
+    assert (res.items_in, res.records, res.quarantined) == (5, 2, 3)
+    assert res.reasons == {"label.geometry_outside": 1, "label.unknown_class": 1, "label.missing": 1}
+    rec = {r["item_id"]: r for r in store.read_table(res.records_key).to_pylist()}
+    assert rec["it0"]["objects"] == [{"label": "정상", "x": 128.0, "y": 72.0, "w": 640.0, "h": 360.0}]
+    assert rec["it0"]["qc_consensus"] == "single"
+    assert rec["it1"]["qc_consensus"] == "medoid_box_f1" and rec["it1"]["qc_n_annotations"] == 3
+    assert rec["it1"]["objects"][0]["x"] in (128.0, 134.4)
+    assert rec["it0"]["crop"] == "고추" and str(rec["it0"]["captured_at"]) == "2020-07-01"
+    q = store.read_table(res.quarantine_key).to_pylist()
+    assert {r["item_id"]: r["reason"] for r in q} == {"it2": "label.geometry_outside", "it3": "label.unknown_class",
+                                                      "it4": "label.missing"}
+
+
+def test_consensus_and_metrics() -> None:
+    c = consensus("classification", [{"label": "a"}, {"label": "b"}, {"label": "a"}])
+    assert c.value == {"label": "a"} and c.method == "majority" and c.agreement == pytest.approx(2 / 3)
+    assert consensus("classification", [{"label": "a"}, {"label": "b"}]).method == "tie_first"
+    assert cer("안녕 하세요", "안녕하세요") == 0.0
+    assert cer("가나다라", "가나마라") == pytest.approx(0.25)
+    box = {"label": "x", "x": 0.0, "y": 0.0, "w": 10.0, "h": 10.0}
+    assert box_f1([box], [box]) == 1.0
+    assert box_f1([box], [{**box, "x": 100.0}]) == 0.0
+    assert box_f1([], []) == 1.0
+    t = consensus("transcription", [{"transcript": "안녕하세요"}, {"transcript": "안녕하세요"},
+                                    {"transcript": "안뇽하세오"}])
+    assert t.value == {"transcript": "안녕하세요"} and t.method == "best_agreeing_transcript"

@@ -1,0 +1,186 @@
+"""The shipped catalog: 150 specs over 10 fields and 72 groups, every modality and annotation type used."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.spec import ANNOTATION_TYPES, MODALITY_KINDS, SpecError, json_schema_text, load_catalog
+from pipelines.spec.catalog import check_files, spec_files
+from pipelines.spec.models import SOURCE_KINDS
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[3]
+SCHEMAS = ROOT / "schemas"
+runner = CliRunner()
+
+
+def test_catalog_has_150_specs_10_fields_72_groups() -> None:
+    cat = load_catalog(SCHEMAS)
+    assert len(cat) == 150
+    assert len(cat.fields) == 10
+    assert len(cat.groups) == 72
+    used_groups = {s.group for s in cat.specs.values()}
+    assert used_groups == set(cat.groups), f"groups without a spec: {set(cat.groups) - used_groups}"
+    assert {s.field for s in cat.specs.values()} == set(cat.fields)
+
+
+def test_field_counts_follow_the_2021_release() -> None:
+    counts = Counter(s.field for s in load_catalog(SCHEMAS).specs.values())
+    # speech/language was the largest field, then healthcare, then autonomous driving (DOMAIN.md)
+    ordered = [f for f, _ in counts.most_common()]
+    assert ordered[:3] == ["speech-language", "healthcare", "autonomous-driving"]
+
+
+def test_every_modality_and_annotation_type_is_used() -> None:
+    specs = load_catalog(SCHEMAS).specs.values()
+    assert {s.modality.kind for s in specs} == set(MODALITY_KINDS)
+    assert {s.annotation.type for s in specs} == set(ANNOTATION_TYPES)
+
+
+def test_every_spec_uses_the_synthetic_source_for_now() -> None:
+    specs = load_catalog(SCHEMAS).specs.values()
+    assert {s.source.kind for s in specs} == {"synthetic"}
+    assert "synthetic" in SOURCE_KINDS
+    seeds = [s.source.seed for s in specs]  # type: ignore[union-attr]
+    assert len(set(seeds)) == len(seeds), "synthetic seeds should differ between specs"
+
+
+def test_catalog_is_cached() -> None:
+    assert load_catalog(SCHEMAS) is load_catalog(SCHEMAS)
+
+
+def test_json_schema_is_current() -> None:
+    on_disk = (SCHEMAS / "dataset-spec.schema.json").read_text(encoding="utf-8")
+    assert on_disk == json_schema_text(), "schemas/dataset-spec.schema.json is stale: run `datadam specs schema`"
+
+
+def test_spec_reference_doc_is_current() -> None:
+    from pipelines.spec.reference import reference_markdown
+
+    on_disk = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    assert on_disk == reference_markdown(), "docs/spec.md is stale: run `datadam specs schema`"
+
+
+def test_cli_list_json() -> None:
+    res = runner.invoke(app, ["specs", "list", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["count"] == 150 and len(doc["fields"]) == 10 and len(doc["groups"]) == 72
+    res = runner.invoke(app, ["specs", "list", "--format", "json", "--field", "healthcare", "--modality", "image"])
+    doc = json.loads(res.stdout)
+    assert doc["count"] > 0 and {r["field"] for r in doc["specs"]} == {"healthcare"}
+
+
+def test_cli_check_all_ok_and_show() -> None:
+    res = runner.invoke(app, ["specs", "check"])
+    assert res.exit_code == 0, res.output
+    spec_id = next(iter(load_catalog(SCHEMAS)))
+    res = runner.invoke(app, ["specs", "show", spec_id])
+    assert res.exit_code == 0 and f"id: {spec_id}" in res.stdout
+
+
+# ------------------------------------------------------------------ catalog-level mistakes, on a copy
+
+
+@pytest.fixture
+def tmp_schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, root)
+    monkeypatch.setenv("DATADAM_SCHEMAS", str(root))
+    return root
+
+
+def _first(root: Path, field: str) -> Path:
+    return sorted((root / "datasets" / field).glob("*.yaml"))[0]
+
+
+def _check(root: Path, path: Path) -> list[str]:
+    _, issues = check_files([path], root=root)
+    return [str(i) for i in issues]
+
+
+def test_id_must_match_file_name(tmp_schemas: Path) -> None:
+    p = _first(tmp_schemas, "vision")
+    moved = p.with_name("renamed-spec.yaml")
+    p.rename(moved)
+    assert any(": id: must equal the file name 'renamed-spec'" in line for line in _check(tmp_schemas, moved))
+
+
+def test_group_must_exist_and_belong_to_field(tmp_schemas: Path) -> None:
+    p = _first(tmp_schemas, "vision")
+    text = p.read_text(encoding="utf-8")
+    group = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("group:"))
+    p.write_text(text.replace(f"group: {group}", "group: no-such-group"), encoding="utf-8")
+    assert any(": group: not a group of schemas/groups.yaml" in line and "'no-such-group'" in line
+               for line in _check(tmp_schemas, p))
+    other = next(g for g in load_catalog(SCHEMAS).groups.values() if g.field != "vision")
+    p.write_text(text.replace(f"group: {group}", f"group: {other.id}"), encoding="utf-8")
+    assert any(f"group belongs to field {other.field!r}" in line for line in _check(tmp_schemas, p))
+
+
+def test_yaml_syntax_error_names_line(tmp_schemas: Path) -> None:
+    p = _first(tmp_schemas, "media")
+    p.write_text("id: x\nname: [unclosed\n", encoding="utf-8")
+    lines = _check(tmp_schemas, p)
+    assert len(lines) == 1 and "<yaml>: not valid YAML" in lines[0] and "line" in lines[0]
+
+
+def test_non_utf8_spec_is_refused(tmp_schemas: Path) -> None:
+    p = _first(tmp_schemas, "media")
+    p.write_bytes(p.read_text(encoding="utf-8").encode("cp949"))
+    assert any("spec files must be UTF-8" in line for line in _check(tmp_schemas, p))
+
+
+def test_duplicate_id_across_files(tmp_schemas: Path) -> None:
+    p = _first(tmp_schemas, "media")
+    copy = p.with_name("zz-copy.yaml")
+    copy.write_text(p.read_text(encoding="utf-8"), encoding="utf-8")
+    _, issues = check_files(spec_files(tmp_schemas), root=tmp_schemas)
+    assert any(i.file.endswith("zz-copy.yaml") and i.path == "id" for i in issues)
+
+
+def test_cli_check_exits_1_with_one_line_per_problem(tmp_schemas: Path) -> None:
+    p = _first(tmp_schemas, "healthcare")
+    text = p.read_text(encoding="utf-8")
+    p.write_text(text.replace("target_volume:", "target_volume: -5\nold_target_volume:"), encoding="utf-8")
+    res = runner.invoke(app, ["specs", "check", str(p)])
+    assert res.exit_code == 1
+    lines = [line for line in res.stdout.splitlines() if line]
+    assert any(f"{p}: target_volume: " in line and "(got -5)" in line for line in lines), lines
+    assert any(f"{p}: old_target_volume: unknown field" in line for line in lines), lines
+
+
+def test_load_catalog_raises_on_broken_spec(tmp_schemas: Path) -> None:
+    from pipelines.spec import reload_catalog
+
+    p = _first(tmp_schemas, "regional")
+    p.write_text(p.read_text(encoding="utf-8").replace("target_volume:", "target_volume: 0\nx_target:"), "utf-8")
+    reload_catalog()
+    with pytest.raises(SpecError) as info:
+        load_catalog(tmp_schemas)
+    assert any(i.path == "target_volume" for i in info.value.issues)
+    reload_catalog()
+
+
+def test_specs_new_scaffolds_a_passing_spec(tmp_schemas: Path) -> None:
+    from pipelines.spec import reload_catalog
+
+    reload_catalog()
+    res = runner.invoke(app, ["specs", "new", "my-new-speech", "--field", "speech-language", "--modality", "audio",
+                              "--annotation", "transcription"])
+    assert res.exit_code == 0, res.output
+    path = tmp_schemas / "datasets" / "speech-language" / "my-new-speech.yaml"
+    assert path.exists()
+    res = runner.invoke(app, ["specs", "check", str(path)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["specs", "new", "bad-combo", "--field", "vision", "--modality", "text",
+                              "--annotation", "bbox"])
+    assert res.exit_code == 1
+    reload_catalog()
