@@ -1,0 +1,135 @@
+"""Publish and download throughput, each against a baseline measured in the same run.
+
+1. publish (gate checks, content hash, deterministic splits, zstd Parquet in reader-sized row groups, staging ->
+   move, card, Croissant, manifest, LATEST, catalog and site) of N refined text records on a file:// root,
+   against a plain ``pq.write_table`` (zstd) of the same rows to one local file.
+2. ``download`` (parallel, resumable, every file sha256-verified) of an image release on the stack's S3 endpoint,
+   against raw boto3 ``download_file`` of the same objects with the same parallelism and no verification.
+
+Run: .venv/bin/python bench/bench_publish.py [--rows 100000] [--images 48] [--skip-download]
+(the S3 half starts or reuses the local stack: `datadam stack up`; ``--skip-download`` runs the publish half only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from pipelines.publish import download, publish
+from pipelines.storage import ObjectStore, S3Settings, layout, open_store
+from pipelines.validate import gate, record_decision, validate
+from tests.unit.validate import factories as f
+
+
+def _approve(store: ObjectStore, run: f.Run) -> None:
+    run.write(store)
+    validate(spec=run.spec, store=store, run_id=run.run_id, data_docs=False)
+    if gate(spec=run.spec, store=store, run_id=run.run_id).status != "approved":
+        record_decision(store=store, dataset=run.spec.id, run_id=run.run_id, decision="approved", by="bench",
+                        note="synthetic benchmark load")
+        assert gate(spec=run.spec, store=store, run_id=run.run_id).status == "approved"
+
+
+def bench_publish(rows: int, tmp: Path) -> None:
+    store = open_store(str(tmp / "root"))
+    spec = f.text_spec()
+    run = f.text_run(spec, n=rows)
+    _approve(store, run)
+    records = store.read_table(run.key)
+
+    t0 = time.perf_counter()
+    pq.write_table(records, str(tmp / "baseline.parquet"), compression="zstd")
+    t_base = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    res = publish(spec=spec, store=store, run_id=run.run_id)
+    t_pub = time.perf_counter() - t0
+    size = store.read_json(res.manifest_key)["bytes"]["total"]
+    print(f"publish: {rows:,} text records, release {size / 1e6:.1f} MB in {len(store.list(res.prefix + '/data'))} "
+          "files")
+    print(f"  baseline  pq.write_table (zstd, one file): {t_base:7.3f} s  {rows / t_base:12,.0f} rows/s")
+    print(f"  datadam   publish (whole release):         {t_pub:7.3f} s  {rows / t_pub:12,.0f} rows/s"
+          f"   ratio {t_pub / t_base:5.2f}x baseline")
+
+
+def _noise_png(seed: int) -> bytes:
+    from PIL import Image
+
+    rnd = hashlib.shake_256(seed.to_bytes(8, "big")).digest(384 * 384 * 3)
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (384, 384), rnd).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def bench_download(images: int, tmp: Path) -> None:
+    from pipelines.stack import up
+
+    stack = up()
+    settings = S3Settings(endpoint_url=stack.s3_endpoint, access_key=stack.s3_access_key,
+                          secret_key=stack.s3_secret_key, region=stack.s3_region)
+    store = ObjectStore(f"s3://{stack.s3_bucket}/bench-publish-{uuid.uuid4().hex[:8]}", s3=settings)
+    store.ensure_bucket()
+    try:
+        spec = f.bbox_spec()
+        run = f.bbox_run(store, spec, n=images, plots=max(1, images // 4))
+        for i, row in enumerate(run.rows):
+            data = _noise_png(i)
+            sha = hashlib.sha256(data).hexdigest()
+            key = layout.media(spec.id, sha, "png")
+            store.write_bytes(key, data)
+            row["media"] = {"key": key, "sha256": sha, "ext": "png", "width": 384, "height": 384}
+        _approve(store, run)
+        res = publish(spec=spec, store=store, run_id=run.run_id, part_bytes=4 * 1024 * 1024)
+        manifest = store.read_json(res.manifest_key)
+        keys = [f"{res.prefix}/{e['key']}" for e in [*manifest["files"], *manifest["documents"]]]
+        total = sum(e["size"] for e in [*manifest["files"], *manifest["documents"]])
+        workers = 4
+
+        raw_dir = tmp / "raw"
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda k: (raw_dir / k).parent.mkdir(parents=True, exist_ok=True)
+                          or store.boto.download_file(store.bucket, f"{store.prefix}/{k}", str(raw_dir / k)), keys))
+        t_raw = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        got = download(dataset=spec.id, store=store, to=tmp / "dl", workers=workers)
+        t_dl = time.perf_counter() - t0
+        assert got.bytes == total and got.transferred == total
+        print(f"download: {len(keys)} objects, {total / 1e6:.1f} MB from S3 ({stack.s3_endpoint}), {workers} workers")
+        print(f"  baseline  boto3 download_file, no verify: {t_raw:7.3f} s  {total / t_raw / 1e6:8.1f} MB/s")
+        print(f"  datadam   download + sha256 verify:       {t_dl:7.3f} s  {total / t_dl / 1e6:8.1f} MB/s"
+              f"   ratio {t_dl / t_raw:5.2f}x baseline")
+    finally:
+        for prefix in ("media", "runs", "releases", "catalog"):
+            store.delete_prefix(prefix)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--images", type=int, default=48)
+    ap.add_argument("--skip-download", action="store_true", help="publish half only (no S3 stack needed)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-publish-"))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        bench_publish(args.rows, tmp)
+        if not args.skip_download:
+            bench_download(args.images, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
