@@ -40,8 +40,8 @@ _PART_RE = re.compile(r"/(?:part|quarantine|summary|dropped)-(\d{5})\.(?:parquet
 
 
 @dataclass(frozen=True)
-class CollectResult:
-    """What one collect shard wrote; ``items_in == items_out + quarantined``."""
+class ShardResult:
+    """What one collect or de-identification shard wrote; ``items_in == items_out + quarantined``."""
 
     dataset: str
     run_id: str
@@ -52,7 +52,11 @@ class CollectResult:
     manifest_key: str
     quarantine_key: str
     reasons: dict[str, int] = field(default_factory=dict)
-    summary_key: str = ""
+    summary_key: str = ""  # collect: the shard's content-free counts
+    masked: dict[str, int] = field(default_factory=dict)  # deidentify: findings / regions / muted segments by kind
+
+
+CollectResult = ShardResult
 
 
 def part_key(dataset: str, run_id: str, stage: str, shard: int) -> str:

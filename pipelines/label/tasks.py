@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.spec.models import ANNOTATION_MODALITIES, DatasetSpec
+from pipelines.spec.models import ANNOTATION_MODALITIES, KEYFRAME_TYPES, DatasetSpec
 
 # Label Studio refuses project titles longer than this (settings.PROJECT_TITLE_MAX_LEN in 1.23).
 PROJECT_TITLE_MAX = 50
@@ -38,9 +38,7 @@ def object_kinds(spec: DatasetSpec) -> list[str]:
     return [k for k in OBJECT_KINDS if k in kinds]
 
 
-# Geometry Label Studio Community can draw on images but not on video (it has only VideoRectangle and
-# TimelineLabels for video): such video items are annotated on keyframes, an image list in task data ``frames``.
-FRAME_TYPES: frozenset[str] = frozenset({"polygon", "polyline", "keypoints"})
+# Video items of KEYFRAME_TYPES are annotated on keyframes, an image list in task data ``frames``.
 FRAMES = "frames"
 
 
@@ -58,7 +56,7 @@ def target_kind(spec: DatasetSpec) -> str:
     needed = ANNOTATION_MODALITIES[kind_type]
     for kind in kinds:
         if kind in needed:
-            return FRAMES if kind == "video" and kind_type in FRAME_TYPES else kind
+            return FRAMES if kind == "video" and kind_type in KEYFRAME_TYPES else kind
     # A validated spec always has one; keep a clear message for hand-built objects.
     raise ValueError(f"{spec.id}: no modality of {sorted(spec.modality_kinds)} fits {spec.annotation.type!r}")
 

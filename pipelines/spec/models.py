@@ -457,6 +457,10 @@ ANNOTATION_MODALITIES: dict[str, frozenset[str]] = {
     "timeseries_labels": frozenset({"timeseries"}),
 }
 
+# Geometry Label Studio Community can draw on images but not on video (it has only VideoRectangle and
+# TimelineLabels for video): such video items are annotated on keyframe images cut at ``annotation_fps``.
+KEYFRAME_TYPES: frozenset[str] = frozenset({"polygon", "polyline", "keypoints"})
+
 
 def label_set(a: Any) -> list[str]:
     """The class names a spec's annotation can produce (empty for free-text types)."""

@@ -14,7 +14,6 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -33,37 +32,29 @@ from pipelines.collect.deid.image import deid_image, detector_versions, has_pers
 from pipelines.collect.deid.text import TEXT_RULES_VERSION, Finding, TextDeidentifier
 from pipelines.collect.deid.video import compact, deid_video, detector_settings
 from pipelines.collect.reasons import Reject
-from pipelines.collect.shards import part_key, quarantine_key
+from pipelines.collect.shards import ShardResult, part_key, quarantine_key
 from pipelines.collect.sources.base import package_version
 from pipelines.collect.video import has_personal_metadata as video_has_personal_metadata
 from pipelines.collect.video import scratch_dir
 from pipelines.collect.wav import mute_ranges, peak
-from pipelines.spec.models import TEXT_PII, VISUAL_PII, AudioModality, DatasetSpec, ImageModality, VideoModality
+from pipelines.spec.models import (
+    KEYFRAME_TYPES,
+    TEXT_PII,
+    VISUAL_PII,
+    AudioModality,
+    DatasetSpec,
+    ImageModality,
+    VideoModality,
+)
 from pipelines.storage import layout
 from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore, StorageError
 
 STAGE = "deidentify"
 AUDIO_MARGIN_S = 0.05  # silence a little around a segment with personal data
-# Annotation types Label Studio draws on video only through keyframe images (pipelines.label.tasks.FRAME_TYPES;
-# a stage does not import another's internals): de-identification cuts those keyframes from the masked clip.
-KEYFRAME_TYPES = frozenset({"polygon", "polyline", "keypoints"})
 
 
-@dataclass(frozen=True)
-class DeidResult:
-    """What one de-identification shard wrote; ``items_in == items_out + quarantined``."""
-
-    dataset: str
-    run_id: str
-    shard: int
-    items_in: int
-    items_out: int
-    quarantined: int
-    manifest_key: str
-    quarantine_key: str
-    reasons: dict[str, int] = field(default_factory=dict)
-    masked: dict[str, int] = field(default_factory=dict)  # findings / regions / muted segments by kind
+DeidResult = ShardResult
 
 
 class _Deidentifier:
