@@ -14,8 +14,10 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+
+from pipelines.stack.errors import StackError
 
 LOOPBACK = "127.0.0.1"
 
@@ -66,9 +68,7 @@ def is_running(pid: int | None, start_time: int | None) -> bool:
     return True
 
 
-def spawn_detached(
-    argv: Sequence[str], *, env: Mapping[str, str], log_path: Path, cwd: Path
-) -> tuple[int, int]:
+def spawn_detached(argv: Sequence[str], *, env: Mapping[str, str], log_path: Path, cwd: Path) -> tuple[int, int]:
     """Start ``argv`` in its own session so it outlives the caller; return ``(pid, start_time)``.
 
     Its own session (and so its own process group) means a Ctrl-C in the terminal that ran
@@ -200,3 +200,32 @@ def log_tail(path: Path, *, lines: int = 40, redact: Iterable[str] = ()) -> str:
         if secret:
             tail = tail.replace(secret, "***")
     return tail
+
+
+def wait_healthy(
+    healthy: Callable[[], bool],
+    *,
+    what: str,
+    unhealthy: str,
+    pid: int | None,
+    start_time: int | None,
+    log: str,
+    timeout: float,
+    poll: float,
+    redact: Iterable[str] = (),
+) -> None:
+    """Poll ``healthy()`` until it is true; raise StackError with the log tail if the process dies or time runs out.
+
+    Args:
+        what: the service, for messages ("Label Studio").
+        unhealthy: what was not true in time, for the message ("not healthy at http://.../health").
+    """
+    redact = tuple(redact)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if healthy():
+            return
+        if not is_running(pid, start_time):
+            raise StackError(f"{what} exited during start (see {log}):\n" + log_tail(Path(log), redact=redact))
+        time.sleep(poll)
+    raise StackError(f"{what} {unhealthy} after {timeout:.0f} s (see {log}):\n" + log_tail(Path(log), redact=redact))

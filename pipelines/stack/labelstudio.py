@@ -70,8 +70,7 @@ def _run_logged(argv: list[str], log: Path, timeout: float) -> None:
         done = subprocess.run(argv, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout, check=False)
     if done.returncode != 0:
         raise StackError(
-            f"Label Studio install failed ({argv[1]} {argv[2]} exited {done.returncode}):\n"
-            + _proc.log_tail(log)
+            f"Label Studio install failed ({argv[1]} {argv[2]} exited {done.returncode}):\n" + _proc.log_tail(log)
         )
 
 
@@ -131,9 +130,7 @@ def launch(paths: StackPaths, secrets: Secrets, port: int) -> ServiceRecord:
     paths.ls_data.mkdir(parents=True, exist_ok=True)
     log = paths.logs / "labelstudio.log"
     argv = [str(exe), "start", "--no-browser", "--internal-host", _proc.LOOPBACK, "--port", str(port)]
-    pid, start = _proc.spawn_detached(
-        argv, env=server_env(paths, secrets, port), log_path=log, cwd=paths.ls_data
-    )
+    pid, start = _proc.spawn_detached(argv, env=server_env(paths, secrets, port), log_path=log, cwd=paths.ls_data)
     return ServiceRecord(
         name=NAME,
         port=port,
@@ -155,19 +152,16 @@ def is_healthy(url: str, *, timeout: float = 5.0) -> bool:
 
 def wait_healthy(record: ServiceRecord, *, timeout: float, redact: tuple[str, ...]) -> None:
     """Block until ``/health`` answers 200; raise StackError with the log tail if it dies or times out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if is_healthy(record.url):
-            return
-        if not _proc.is_running(record.pid, record.start_time):
-            raise StackError(
-                f"Label Studio exited during start (see {record.log}):\n"
-                + _proc.log_tail(Path(record.log), redact=redact)
-            )
-        time.sleep(1.0)
-    raise StackError(
-        f"Label Studio not healthy at {record.url}/health after {timeout:.0f} s (see {record.log}):\n"
-        + _proc.log_tail(Path(record.log), redact=redact)
+    _proc.wait_healthy(
+        lambda: is_healthy(record.url),
+        what="Label Studio",
+        unhealthy=f"not healthy at {record.url}/health",
+        pid=record.pid,
+        start_time=record.start_time,
+        log=record.log,
+        timeout=timeout,
+        poll=1.0,
+        redact=redact,
     )
 
 

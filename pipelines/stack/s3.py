@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
@@ -17,7 +16,6 @@ import botocore.config
 import botocore.exceptions
 
 from pipelines.stack import _proc
-from pipelines.stack.errors import StackError
 from pipelines.stack.state import ServiceRecord, StackPaths, repo_root
 
 if TYPE_CHECKING:
@@ -33,9 +31,7 @@ def _python() -> str:
     return str(venv_python) if venv_python.exists() else sys.executable
 
 
-def client(
-    *, endpoint: str, access_key: str, secret_key: str, region: str = REGION, timeout: float = 30.0
-) -> S3Client:
+def client(*, endpoint: str, access_key: str, secret_key: str, region: str = REGION, timeout: float = 30.0) -> S3Client:
     """A boto3 S3 client for an S3-compatible endpoint.
 
     Path-style addressing because ``<bucket>.127.0.0.1`` does not resolve; checksums only when required
@@ -93,19 +89,16 @@ def wait_healthy(
     record: ServiceRecord, *, access_key: str, secret_key: str, timeout: float, redact: tuple[str, ...]
 ) -> None:
     """Block until ``ListBuckets`` works; raise StackError with the log tail if it dies or times out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if is_healthy(record.url, access_key, secret_key):
-            return
-        if not _proc.is_running(record.pid, record.start_time):
-            raise StackError(
-                f"S3 endpoint exited during start (see {record.log}):\n"
-                + _proc.log_tail(Path(record.log), redact=redact)
-            )
-        time.sleep(0.3)
-    raise StackError(
-        f"S3 endpoint not answering at {record.url} after {timeout:.0f} s (see {record.log}):\n"
-        + _proc.log_tail(Path(record.log), redact=redact)
+    _proc.wait_healthy(
+        lambda: is_healthy(record.url, access_key, secret_key),
+        what="S3 endpoint",
+        unhealthy=f"not answering at {record.url}",
+        pid=record.pid,
+        start_time=record.start_time,
+        log=record.log,
+        timeout=timeout,
+        poll=0.3,
+        redact=redact,
     )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pipelines.collect.sources.synthetic._common import choice, item_rng
-from pipelines.collect.sources.synthetic.meta import sample_label
+from pipelines.collect.sources.synthetic.meta import sample_label, sample_labels
 from pipelines.spec.models import BBox, Classification, DatasetSpec, ImageModality, MultiLabel, Polygon
 
 SHAPES = ("rectangle", "ellipse", "triangle", "diamond", "hexagon", "star")
@@ -106,17 +106,7 @@ def _object_labels(spec: DatasetSpec, rng: np.random.Generator) -> list[str]:
         label = sample_label(spec, rng)
         return [label] * int(rng.integers(1, 4))
     if isinstance(a, MultiLabel):
-        hi = min(a.max_labels or 3, 3, len(spec.labels))
-        lo = max(1, min(a.min_labels, hi))
-        n = int(rng.integers(lo, hi + 1))
-        chosen: list[str] = []
-        for _ in range(20 * n):  # draw by planned shares without replacement
-            label = sample_label(spec, rng)
-            if label not in chosen:
-                chosen.append(label)
-            if len(chosen) == n:
-                break
-        return chosen
+        return sample_labels(spec, a, rng)
     limit = min(MAX_OBJECTS, getattr(a, "max_objects", MAX_OBJECTS))
     return [sample_label(spec, rng) for _ in range(int(rng.integers(1, limit + 1)))]
 

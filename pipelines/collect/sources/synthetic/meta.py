@@ -19,6 +19,7 @@ from pipelines.spec.models import (
     EnumColumn,
     FloatColumn,
     IntColumn,
+    MultiLabel,
     StringColumn,
 )
 
@@ -69,6 +70,21 @@ def sample_label(spec: DatasetSpec, rng: np.random.Generator) -> str:
     if shares:
         return weighted_choice(rng, labels, [shares.get(v, 0.0) for v in labels])
     return choice(rng, labels)
+
+
+def sample_labels(spec: DatasetSpec, a: MultiLabel, rng: np.random.Generator) -> list[str]:
+    """Distinct class names for one multi-label item (at most 3), drawn by planned shares without replacement."""
+    hi = min(a.max_labels or 3, 3, len(spec.labels))
+    lo = max(1, min(a.min_labels, hi))
+    n = int(rng.integers(lo, hi + 1))
+    chosen: list[str] = []
+    for _ in range(20 * n):
+        label = sample_label(spec, rng)
+        if label not in chosen:
+            chosen.append(label)
+        if len(chosen) == n:
+            break
+    return chosen
 
 
 def sample_meta(spec: DatasetSpec, *, seed: int, index: int) -> dict[str, Any]:

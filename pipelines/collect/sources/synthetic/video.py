@@ -28,7 +28,7 @@ import numpy as np
 
 from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.collect.sources.synthetic.image import PALETTE, background, class_style, vertices
-from pipelines.collect.sources.synthetic.meta import planned_label, sample_label
+from pipelines.collect.sources.synthetic.meta import planned_label, sample_label, sample_labels
 from pipelines.collect.video import DETERMINISTIC, FOURCC, keyframe_indices, scratch_dir, write_clip
 from pipelines.spec.models import (
     BBox,
@@ -126,17 +126,7 @@ def _labels(spec: DatasetSpec, rng: np.random.Generator, *, seed: int, index: in
     if isinstance(a, Classification):
         return [planned_label(spec, seed=seed, index=index)] * int(rng.integers(1, 4))
     if isinstance(a, MultiLabel):
-        hi = min(a.max_labels or 3, 3, len(spec.labels))
-        lo = max(1, min(a.min_labels, hi))
-        n = int(rng.integers(lo, hi + 1))
-        chosen: list[str] = []
-        for _ in range(20 * n):  # draw by planned shares without replacement
-            label = sample_label(spec, rng)
-            if label not in chosen:
-                chosen.append(label)
-            if len(chosen) == n:
-                break
-        return chosen
+        return sample_labels(spec, a, rng)
     if isinstance(a, TemporalEvents):
         return [sample_label(spec, rng) for _ in range(int(rng.integers(1, 4)))]
     limit = min(MAX_OBJECTS, getattr(a, "max_objects", MAX_OBJECTS))
