@@ -6,7 +6,7 @@ Croissant file and the manifest, then ``LATEST``, then the catalog and its stati
 client side: parallel, resumable, sha256-verified.
 """
 
-from pipelines.publish.catalog import read_catalog, rebuild_catalog, search, sync_dataset
+from pipelines.publish.catalog import list_releases, read_catalog, rebuild_catalog, search, sync_dataset
 from pipelines.publish.download import ChecksumError, DownloadError, DownloadResult, download
 from pipelines.publish.media import MediaError
 from pipelines.publish.release import (
@@ -14,14 +14,13 @@ from pipelines.publish.release import (
     PublishResult,
     Transfer,
     dataset_metadata,
-    list_releases,
     manifest_key,
     open_dataset,
     publish,
     release_schema,
 )
-from pipelines.publish.splits import SPLITS, hash_unit, rank_groups
 from pipelines.publish.versions import VersionError, next_minor, next_version, parse_version, version_key
+from pipelines.storage.splits import SPLITS, hash_unit, rank_groups
 
 __all__ = [
     "SPLITS",

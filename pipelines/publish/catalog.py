@@ -21,7 +21,8 @@ CATALOG_FORMAT = "datadam-catalog/1"
 CATALOG_KEY = layout.CATALOG_INDEX
 
 
-def _releases(store: ObjectStore, dataset: str) -> dict[str, dict[str, Any]]:
+def list_releases(store: ObjectStore, dataset: str) -> dict[str, dict[str, Any]]:
+    """Published versions (those with a manifest) and their manifests, oldest first."""
     base = layout.release(dataset)
     out: dict[str, dict[str, Any]] = {}
     for obj in store.list(base):
@@ -91,7 +92,7 @@ def sync_dataset(store: ObjectStore, dataset: str) -> tuple[dict[str, Any], bool
     latest = store.read_pointer(layout.latest(dataset))
     entry: dict[str, Any] | None = None
     if latest is not None:
-        releases = _releases(store, dataset)
+        releases = list_releases(store, dataset)
         if latest in releases:
             entry = build_entry(dataset, releases, latest)
     changed = False

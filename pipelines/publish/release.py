@@ -39,15 +39,15 @@ import pyarrow.parquet as pq
 import yaml
 
 from pipelines.publish.card import render_card
-from pipelines.publish.catalog import sync_dataset
+from pipelines.publish.catalog import list_releases, sync_dataset
 from pipelines.publish.content import ContentHash
 from pipelines.publish.croissant import build_croissant
 from pipelines.publish.media import MEDIA_FEATURE, embed, embed_column, hf_metadata, reference_column
 from pipelines.publish.site import site_is_current, write_site
-from pipelines.publish.splits import Codes, GroupCounts, SplitPlan, group_key_array, new_plan, strata_array
 from pipelines.publish.versions import next_version, version_key
 from pipelines.spec import DatasetSpec, default_schemas_dir, spec_hash
 from pipelines.storage import ObjectStore, layout, open_store
+from pipelines.storage.splits import Codes, GroupCounts, SplitPlan, group_key_array, new_plan, strata_array
 
 FORMAT = "datadam-release/1"
 PART_BYTES = 512 * 1024 * 1024  # roll to the next part file past this size (S3 copies stay well under 5 GB)
@@ -87,35 +87,8 @@ class PublishResult:
 # ------------------------------------------------------------------------------------- storage contracts
 
 
-def _records_key(ds: str, run_id: str) -> str:
-    return f"{layout.run(ds, run_id, 'refine')}/records.parquet"
-
-
-def _validate_prefix(ds: str, run_id: str) -> str:
-    return layout.run(ds, run_id, "validate")
-
-
-def _quality_key(ds: str, run_id: str) -> str:
-    return f"{_validate_prefix(ds, run_id)}/quality.json"
-
-
-def _gate_key(ds: str, run_id: str) -> str:
-    return f"{layout.run(ds, run_id, 'gate')}/result.json"
-
-
 def manifest_key(ds: str, version: str) -> str:
     return f"{layout.release(ds, version)}/manifest.json"
-
-
-def list_releases(store: ObjectStore, dataset: str) -> dict[str, dict[str, Any]]:
-    """Published versions (those with a manifest) and their manifests, oldest first."""
-    base = layout.release(dataset)
-    out: dict[str, dict[str, Any]] = {}
-    for obj in store.list(base):
-        rest = obj.key[len(base) + 1:].split("/")
-        if len(rest) == 2 and rest[1] == "manifest.json" and not rest[0].startswith("."):
-            out[rest[0]] = store.read_json(obj.key)
-    return dict(sorted(out.items(), key=lambda kv: version_key(kv[0])))
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -326,8 +299,8 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
     """
     ds = spec.id
     transfer = transfer or Transfer()
-    rkey = _records_key(ds, run_id)
-    gkey = _gate_key(ds, run_id)
+    rkey = layout.records(ds, run_id)
+    gkey = layout.gate_result(ds, run_id)
     if not store.exists(gkey):
         raise PublishError(f"{store.uri(gkey)}: run {run_id!r} has not been through the gate "
                            "(run validate, then gate)")
@@ -340,7 +313,7 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
     records_sha = _sha256_stream(store, rkey)
     if decision.get("records_sha256") != records_sha:
         raise PublishError(f"{store.uri(rkey)} changed after it was validated and approved; validate again")
-    quality_raw = store.read_bytes(_quality_key(ds, run_id))
+    quality_raw = store.read_bytes(layout.quality(ds, run_id))
     if decision.get("quality_sha256") != hashlib.sha256(quality_raw).hexdigest():
         raise PublishError(f"run {run_id!r} was validated again after the gate decided; run the gate again")
     quality = json.loads(quality_raw)
@@ -400,7 +373,7 @@ def _write_documents(store: ObjectStore, spec: DatasetSpec, run_id: str, *, pref
                            indent=2).encode()
     store.write_bytes(f"{prefix}/croissant.json", croissant)
     docs.append(_doc_entry("croissant.json", croissant))
-    vprefix = _validate_prefix(spec.id, run_id)
+    vprefix = layout.run(spec.id, run_id, 'validate')
     for name in ("quality.json", "report.html"):
         src = f"{vprefix}/{name}"
         if store.exists(src):

@@ -42,6 +42,31 @@ def run(dataset: str, run_id: str, stage: str = "") -> str:
     return f"{base}/{_check(stage, 'stage')}" if stage else base
 
 
+# The artifacts one stage leaves for the next (DESIGN.md, storage layout).
+def records(dataset: str, run_id: str) -> str:
+    """The refined canonical records of a run."""
+    return f"{run(dataset, run_id, 'refine')}/records.parquet"
+
+
+def quality(dataset: str, run_id: str) -> str:
+    """The machine-readable quality report of a run's validation."""
+    return f"{run(dataset, run_id, 'validate')}/quality.json"
+
+
+def report(dataset: str, run_id: str) -> str:
+    """The QA report page of a run's validation."""
+    return f"{run(dataset, run_id, 'validate')}/report.html"
+
+
+def gate_result(dataset: str, run_id: str) -> str:
+    return f"{run(dataset, run_id, 'gate')}/result.json"
+
+
+def gate_decision(dataset: str, run_id: str) -> str:
+    """The inspector's recorded decision on a run."""
+    return f"{run(dataset, run_id, 'gate')}/decision.json"
+
+
 def release(dataset: str, version: str = "") -> str:
     base = f"releases/{_check(dataset, 'dataset')}"
     return f"{base}/{_check(version, 'version')}" if version else base

@@ -57,11 +57,11 @@ class Decision:
 
 
 def decision_key(dataset: str, run_id: str) -> str:
-    return f"{layout.run(dataset, run_id, 'gate')}/decision.json"
+    return layout.gate_decision(dataset, run_id)
 
 
 def result_key(dataset: str, run_id: str) -> str:
-    return f"{layout.run(dataset, run_id, 'gate')}/result.json"
+    return layout.gate_result(dataset, run_id)
 
 
 def _quality(store: ObjectStore, dataset: str, run_id: str) -> tuple[dict[str, Any], str]:

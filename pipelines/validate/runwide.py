@@ -6,7 +6,7 @@ never the records, plus one entry per distinct group (publish's group table when
 duplicates sorts one copy of a hash column. Hashes are pandas' 64-bit SipHash: a collision in a run of 10^7
 records has a probability of about 3e-6, and would only flag two records for an inspector to look at.
 
-Splits are planned exactly as publish plans them, with publish's public functions (``pipelines.publish.splits``):
+Splits are planned exactly as publish plans them, by the shared planner (``pipelines.storage.splits``):
 the leakage check asks "would publishing this run put the same content in two splits?".
 """
 
@@ -121,7 +121,7 @@ def _duplicates(hashes: U64) -> U64:
 
 def build_run_index(pf: pq.ParquetFile, spec: DatasetSpec, *, batch_rows: int) -> RunIndex:
     """Hash ids and contents and plan the splits of every record of the run, one pass over small columns."""
-    from pipelines.publish.splits import group_keys, new_plan, rank_groups, split_columns, strata
+    from pipelines.storage.splits import group_keys, new_plan, rank_groups, split_columns, strata
 
     plan = new_plan(spec)
     names = list(plan.plan)

@@ -77,7 +77,7 @@ class ValidationResult:
 
 
 def records_key(dataset: str, run_id: str) -> str:
-    return f"{layout.run(dataset, run_id, 'refine')}/records.parquet"
+    return layout.records(dataset, run_id)
 
 
 def validate_prefix(dataset: str, run_id: str) -> str:
@@ -85,11 +85,11 @@ def validate_prefix(dataset: str, run_id: str) -> str:
 
 
 def quality_key(dataset: str, run_id: str) -> str:
-    return f"{validate_prefix(dataset, run_id)}/quality.json"
+    return layout.quality(dataset, run_id)
 
 
 def report_key(dataset: str, run_id: str) -> str:
-    return f"{validate_prefix(dataset, run_id)}/report.html"
+    return layout.report(dataset, run_id)
 
 
 def file_sha256(store: ObjectStore, key: str) -> str:

@@ -40,3 +40,23 @@ def test_no_module_outside_orchestration_imports_airflow() -> None:
                          check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "", f"modules importing airflow outside orchestration:\n{out.stdout}"
+
+
+STAGES = ("collect", "label", "refine", "validate", "publish")
+
+
+def test_no_stage_imports_another_stage() -> None:
+    """DESIGN.md: a stage reads what the previous stage wrote to storage; it never imports another stage."""
+    import ast
+
+    bad = []
+    for stage in STAGES:
+        for path in sorted((ROOT / "pipelines" / stage).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                for name in names:
+                    parts = name.split(".")
+                    if len(parts) > 1 and parts[0] == "pipelines" and parts[1] in STAGES and parts[1] != stage:
+                        bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
+    assert bad == [], "stages importing other stages:\n" + "\n".join(bad)

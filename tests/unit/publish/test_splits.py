@@ -11,10 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipelines.publish import splits
 from pipelines.publish.content import ContentHash, column_hashes
 from pipelines.spec import DatasetSpec
 from pipelines.spec.models import BBox, MultiLabel
+from pipelines.storage import splits
 from tests.unit.validate import factories as f
 
 pytestmark = pytest.mark.unit

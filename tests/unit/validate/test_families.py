@@ -9,9 +9,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from pipelines.publish.splits import group_keys, new_plan
 from pipelines.storage import ObjectStore, open_store
 from pipelines.storage.records import record_schema
+from pipelines.storage.splits import group_keys, new_plan
 from pipelines.validate import validate
 from tests.unit.validate import families as F
 

@@ -1,4 +1,4 @@
-"""Deterministic train/validation/test splits by a hash of the group key.
+"""Split planning, shared by validate (the leakage check) and publish (the release): one plan, one place.
 
 - Without ``stratify_by``: a group's split depends only on the hash of its key, thresholded by the ratios.
   A group therefore keeps its split across releases as data is added (no test item leaks into a later train).
