@@ -11,12 +11,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-import boto3
 import botocore.config
 import botocore.exceptions
 
 from pipelines.stack import _proc
 from pipelines.stack.state import ServiceRecord, StackPaths, repo_root
+from pipelines.storage.store import S3Settings, boto_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -37,22 +37,8 @@ def client(*, endpoint: str, access_key: str, secret_key: str, region: str = REG
     Path-style addressing because ``<bucket>.127.0.0.1`` does not resolve; checksums only when required
     because boto3>=1.36's default flexible checksums break several S3-compatible stores.
     """
-    config = botocore.config.Config(
-        s3={"addressing_style": "path"},
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        connect_timeout=min(timeout, 5.0),
-        read_timeout=timeout,
-        retries={"max_attempts": 2, "mode": "standard"},
-    )
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        config=config,
-    )
+    settings = S3Settings(endpoint_url=endpoint, access_key=access_key, secret_key=secret_key, region=region)
+    return boto_client(settings, timeout=timeout, attempts=2)
 
 
 def launch(paths: StackPaths, port: int) -> ServiceRecord:

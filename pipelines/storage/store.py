@@ -68,17 +68,24 @@ class ObjectInfo:
     size: int
 
 
-def _boto_client(s3: S3Settings) -> S3Client:
+def boto_client(s3: S3Settings, *, timeout: float = 60.0, attempts: int = 8) -> S3Client:
+    """A boto3 client for an S3-compatible endpoint: the one place its settings are chosen.
+
+    Path-style addressing (``<bucket>.127.0.0.1`` does not resolve, MinIO defaults to it); checksums only when
+    required, because boto3 >= 1.36 sends flexible checksums by default and MinIO/Ceph and other S3-compatible
+    stores reject them; adaptive retries.
+    """
     import boto3
     from botocore.config import Config
 
     cfg = Config(
         s3={"addressing_style": "path"},
-        # boto3 >= 1.36 sends flexible checksums by default; MinIO/Ceph and other S3-compatible stores reject them.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
-        retries={"max_attempts": 8, "mode": "adaptive"},
+        retries={"max_attempts": attempts, "mode": "adaptive"},
         max_pool_connections=32,
+        connect_timeout=min(timeout, 10.0),
+        read_timeout=timeout,
     )
     return boto3.client(
         "s3",
@@ -145,7 +152,7 @@ class ObjectStore:
         if self.scheme != "s3":
             raise StorageError(f"{self.root}: boto3 is only for s3:// roots")
         if self._boto is None:
-            self._boto = _boto_client(self._s3)
+            self._boto = boto_client(self._s3)
         return self._boto
 
     def path(self, key: str) -> str:

@@ -30,7 +30,7 @@ from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.http import download, make_client
 from pipelines.collect.sources.listing import Entry, ListingSource, ext_of
 from pipelines.collect.sources.local import inside, read_limited
-from pipelines.collect.sources.s3 import get_limited, s3_client, split_s3_uri
+from pipelines.collect.sources.s3 import get_limited, split_s3_uri
 from pipelines.spec.models import (
     BoolColumn,
     DatasetSpec,
@@ -39,7 +39,7 @@ from pipelines.spec.models import (
     TextModality,
 )
 from pipelines.spec.models import RecordsSource as RecordsConfig
-from pipelines.storage.store import ObjectStore
+from pipelines.storage.store import ObjectStore, boto_client
 
 MAX_RECORDS_FILE_BYTES = 2 * 1024**3
 _TRUE = frozenset({"true", "1", "yes", "y", "예", "네", "o"})
@@ -241,7 +241,7 @@ class RecordsSource(ListingSource):
             return download(self._http, ref, limit=limit)[0]
         if ref.startswith("s3://"):
             if self._s3 is None:
-                self._s3 = s3_client(self.store.s3_settings)
+                self._s3 = boto_client(self.store.s3_settings)
             bucket, key = split_s3_uri(ref)
             return get_limited(self._s3, bucket, key, limit=limit)
         path = Path(ref)

@@ -16,36 +16,12 @@ from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.listing import Entry, ListingSource, ext_of
 from pipelines.spec.models import DatasetSpec
 from pipelines.spec.models import S3Source as S3Config
-from pipelines.storage.store import ObjectStore, S3Settings
+from pipelines.storage.store import ObjectStore, boto_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 _CHUNK = 1024 * 1024
-
-
-def s3_client(settings: S3Settings) -> S3Client:
-    """A boto3 client for an S3-compatible endpoint (path-style; checksums only when required, for MinIO/Ceph)."""
-    import boto3
-    from botocore.config import Config
-
-    cfg = Config(
-        s3={"addressing_style": "path"},
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        retries={"max_attempts": 5, "mode": "adaptive"},
-        connect_timeout=10,
-        read_timeout=60,
-    )
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.endpoint_url,
-        aws_access_key_id=settings.access_key,
-        aws_secret_access_key=settings.secret_key,
-        aws_session_token=settings.session_token,
-        region_name=settings.region,
-        config=cfg,
-    )
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -89,7 +65,7 @@ class S3Source(ListingSource):
     @property
     def client(self) -> S3Client:
         if self._client is None:
-            self._client = s3_client(self.store.s3_settings)
+            self._client = boto_client(self.store.s3_settings)
         return self._client
 
     def entries(self) -> Iterator[Entry]:
