@@ -5,7 +5,8 @@ the item it duplicates, and the first item (in run order: shard, then index) is 
 
 Where each comparison happens:
 - collect, per shard: against the items earlier in the shard and the items other runs kept (the index under
-  ``state/<ds>/collected/``);
+  ``state/<ds>/collected/``, read one state file at a time, holding only the rows that share a content hash,
+  a pHash chunk or a MinHash band with the shard's items: memory follows the shard, not the dataset's history);
 - deidentify, per shard: against the items lower shards of the same run kept (shards are collected in
   parallel, so only after collect has finished are all of them known).
 
@@ -293,24 +294,74 @@ def _read(store: ObjectStore, keys: list[str], columns: list[str]) -> pa.Table:
     return pa.concat_tables(tables) if tables else pa.schema([STATE_SCHEMA.field(c) for c in columns]).empty_table()
 
 
-def dropped_ids(store: ObjectStore, dataset: str, *, runs: set[str] | None = None) -> set[str]:
-    """Item ids de-identification dropped as duplicates (in ``runs``, or in every run)."""
-    keys = [k for run, k in _state_files(store, dataset, "dropped-") if runs is None or run in runs]
-    return {str(v) for t in (store.read_table(k, columns=["item_id"]) for k in keys) for v in t.column(0).to_pylist()}
+def _bucket_ids(col: pa.Array, column: str) -> tuple[NDArray[np.int64], list[NDArray[np.uint64]]]:
+    """(rows with a signature, one 64-bit id per LSH bucket part) of a ``phash`` or ``minhash`` column.
+
+    The id of a part is a multiplicative hash of its bytes: equal parts give equal ids, and the rare unequal pair
+    that collides only adds a candidate that ``DedupeIndex.find`` then rejects exactly.
+    """
+    rows, arr = _fixed_width(col)
+    if len(rows) == 0:
+        return rows, []
+    parts = arr.shape[1] // _PHASH_CHUNK_BYTES if column == "phash" else TEXT_BANDS
+    size = arr.shape[1] // parts
+    words = -(-size // 8)
+    ids: list[NDArray[np.uint64]] = []
+    for p in range(parts):
+        chunk = np.zeros((len(rows), words * 8), dtype=np.uint8)
+        chunk[:, :size] = arr[:, p * size : (p + 1) * size]
+        h = np.full(len(rows), p + 1, dtype=np.uint64)
+        for w in chunk.view("<u8").T:
+            h = (h ^ w) * np.uint64(0x9E3779B97F4A7C15)
+        ids.append(h)
+    return rows, ids
 
 
-def other_runs_index(store: ObjectStore, dataset: str, *, run_id: str) -> DedupeIndex:
-    """The items other runs of the dataset kept (collected and not dropped as duplicates later)."""
+def _shares_with(table: pa.Table, wanted: pa.Table) -> NDArray[np.bool_]:
+    """Per row of ``table``: whether it shares a content hash, a pHash chunk or a MinHash band with ``wanted``."""
+    out = np.zeros(table.num_rows, dtype=bool)
+    if table.num_rows == 0 or wanted.num_rows == 0:
+        return out
+    shas = pc.drop_null(wanted.column("content_sha256").combine_chunks())
+    if len(shas):
+        hit = pc.is_in(table.column("content_sha256"), value_set=shas)
+        out |= np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+    for column in ("phash", "minhash"):
+        _, want = _bucket_ids(wanted.column(column).combine_chunks(), column)
+        rows, have = _bucket_ids(table.column(column).combine_chunks(), column)
+        for w, h in zip(want, have, strict=False):
+            out[rows[np.isin(h, w)]] = True
+    return out
+
+
+def other_runs_matches(store: ObjectStore, dataset: str, *, run_id: str, candidates: pa.Table) -> DedupeIndex:
+    """The items other runs kept that might duplicate one of ``candidates``, as an index.
+
+    ``candidates`` has the columns ``content_sha256``, ``phash`` and ``minhash`` of a shard's items. Other runs'
+    state is read one shard file at a time and only rows sharing a content hash, a pHash chunk or a MinHash band
+    with a candidate are kept — the only rows ``DedupeIndex.find`` could return — so memory follows the shard,
+    not the history of the dataset. The index holds them in run order, as if every kept item had been added.
+    """
     me = layout.safe_run_id(run_id)
     keys = [k for run, k in _state_files(store, dataset, "part-") if run != me]
+    cols = ["item_id", "outcome", "content_sha256", "phash", "minhash", "position", "run_id"]
+    found: list[pa.Table] = []
+    for key in keys:
+        table = store.read_table(key, columns=cols)
+        table = table.filter(pc.is_null(table.column("outcome")))
+        found.append(table.filter(pa.array(_shares_with(table, candidates))))
     index = DedupeIndex()
-    if not keys:
+    if not found:
         return index
-    table = _read(store, keys, ["item_id", "outcome", "content_sha256", "phash", "minhash", "position", "run_id"])
-    table = table.filter(pc.is_null(table.column("outcome"))).sort_by([("run_id", "ascending"),
-                                                                      ("position", "ascending")])
-    dropped = dropped_ids(store, dataset)
-    for row in table.to_pylist():
+    matches = pa.concat_tables(found).sort_by([("run_id", "ascending"), ("position", "ascending")])
+    if matches.num_rows == 0:
+        return index
+    ids = matches.column("item_id").combine_chunks()
+    dropped: set[str] = set()
+    for key in (k for _, k in _state_files(store, dataset, "dropped-")):
+        col = store.read_table(key, columns=["item_id"]).column(0)
+        dropped.update(str(v) for v in col.filter(pc.is_in(col, value_set=ids)).to_pylist())
+    for row in matches.to_pylist():
         if row["item_id"] not in dropped:
             index.add(row["item_id"], sha=row["content_sha256"], phash=row["phash"], minhash=row["minhash"])
     return index

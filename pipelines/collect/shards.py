@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.collect import reasons as R
-from pipelines.collect.dedupe import STATE_SCHEMA, other_runs_index, state_key, state_prefix, text_minhash
+from pipelines.collect.dedupe import STATE_SCHEMA, other_runs_matches, state_key, state_prefix, text_minhash
 from pipelines.collect.intake import Accepted, check_item
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources import RawItem, make_item_id, make_source
@@ -152,75 +152,79 @@ def collect_shard(
     manifest_key = part_key(spec.id, run_id, STAGE, n)
     q_key = quarantine_key(spec.id, run_id, STAGE, n)
     earlier = _earlier_collected_at(store, manifest_key)
-    index = other_runs_index(store, spec.id, run_id=run_id)
     collector = source.collector
     at = now()
-    rows: list[dict[str, Any]] = []
-    quarantine: list[dict[str, Any]] = []
-    state: list[dict[str, Any]] = []
+    quarantine: list[tuple[int, dict[str, Any]]] = []  # (order in the shard, entry)
+    state: list[tuple[int, dict[str, Any]]] = []
+    accepted: list[_Candidate] = []
+
+    def refuse(order: int, raw_uri: str, item_id: str, reason: str, detail: str) -> None:
+        quarantine.append((order, {"item_id": item_id, "stage": STAGE, "reason": reason, "detail": detail,
+                                   "source_uri": raw_uri, "at": at}))
+
+    # Pass 1: fetch, intake checks and signatures, one item at a time.
     items_in = 0
     for raw in source.items(start=start, count=count):
-        items_in += 1
+        order, items_in = items_in, items_in + 1
         item_id = make_item_id(spec.id, raw.source_uri)
         seen = {"item_id": item_id, "source_uri": raw.source_uri, "run_id": run_id, "shard": n,
                 "position": raw.index, "fingerprint": raw.fingerprint}
-        sig: dict[str, Any] = {}
         try:
             if raw.reject is not None:
                 raise Reject(raw.reject, raw.error or raw.reject)
             if raw.error is not None:
                 raise Reject(R.SOURCE_UNAVAILABLE, raw.error)
             acc = check_item(spec, raw)
-            sig = {"sha": acc.content_sha256, "phash": acc.phash,
-                   "minhash": text_minhash(acc.text) if acc.text is not None else None}
-            dup = index.find(item_id, **sig)
-            if dup is not None:
-                raise Reject(dup.reason, dup.detail)
         except Reject as rej:
-            kept = _keep_original(store, spec.id, raw) if raw.data else None
+            kept = _keep_original(store, spec.id, raw.ext, raw.data) if raw.data else None
             detail = f"{rej.detail} (original: {kept})" if kept else rej.detail
-            quarantine.append(
-                {
-                    "item_id": item_id,
-                    "stage": STAGE,
-                    "reason": rej.reason,
-                    "detail": detail,
-                    "source_uri": raw.source_uri,
-                    "at": at,
-                }
-            )
-            state.append({**seen, "outcome": rej.reason, "content_sha256": sig.get("sha")})
+            refuse(order, raw.source_uri, item_id, rej.reason, detail)
+            state.append((order, {**seen, "outcome": rej.reason, "content_sha256": None}))
             continue
-        index.add(item_id, **sig)
-        state.append({**seen, "outcome": None, "content_sha256": sig["sha"], "phash": sig["phash"],
-                      "minhash": sig["minhash"]})
-        rows.append(
-            _row(
-                spec,
-                store,
-                raw,
-                acc,
-                item_id=item_id,
-                shard=n,
-                collected_at=earlier.get(item_id, at),
-                collector=collector,
-            )
-        )
-    store.write_table(state_key(spec.id, run_id, n), rows_to_table(state, STATE_SCHEMA))
+        row = _row(spec, store, raw, acc, item_id=item_id, shard=n, collected_at=earlier.get(item_id, at),
+                   collector=collector)
+        sig = {"sha": acc.content_sha256, "phash": acc.phash,
+               "minhash": text_minhash(acc.text) if acc.text is not None else None}
+        # Text has no media file in restricted/: keep its raw bytes until pass 2 decides (a shard's texts are small).
+        text_bytes = raw.data if row["media_key"] is None else None
+        accepted.append(_Candidate(order, item_id, raw.ext, sig, seen, row, text_bytes))
+
+    # Pass 2: duplicates among the shard's earlier items and the items other runs kept, in item order.
+    candidates = pa.table({"content_sha256": pa.array([c.sig["sha"] for c in accepted], pa.string()),
+                           "phash": pa.array([c.sig["phash"] for c in accepted], pa.binary()),
+                           "minhash": pa.array([c.sig["minhash"] for c in accepted], pa.binary())})
+    index = other_runs_matches(store, spec.id, run_id=run_id, candidates=candidates)
+    rows: list[dict[str, Any]] = []
+    for c in accepted:
+        dup = index.find(c.item_id, **c.sig)
+        if dup is None:
+            index.add(c.item_id, **c.sig)
+            state.append((c.order, {**c.seen, "outcome": None, "content_sha256": c.sig["sha"],
+                                    "phash": c.sig["phash"], "minhash": c.sig["minhash"]}))
+            rows.append(c.row)
+            continue
+        original = c.row["media_key"] or (_keep_original(store, spec.id, c.ext, c.text_bytes) if c.text_bytes
+                                          else None)
+        refuse(c.order, c.row["source_uri"], c.item_id, dup.reason,
+               f"{dup.detail} (original: {original})" if original else dup.detail)
+        state.append((c.order, {**c.seen, "outcome": dup.reason, "content_sha256": c.sig["sha"]}))
+    state_rows = [entry for _, entry in sorted(state, key=lambda t: t[0])]
+    quarantined = [entry for _, entry in sorted(quarantine, key=lambda t: t[0])]
+    store.write_table(state_key(spec.id, run_id, n), rows_to_table(state_rows, STATE_SCHEMA))
     store.write_table(manifest_key, rows_to_table(rows, ITEM_SCHEMA))
-    store.write_table(q_key, rows_to_table(quarantine, QUARANTINE_SCHEMA))
-    if items_in != len(rows) + len(quarantine):  # an invariant of this loop: fail loudly if it ever breaks
-        raise RuntimeError(f"collect lost items: in={items_in} out={len(rows)} quarantined={len(quarantine)}")
+    store.write_table(q_key, rows_to_table(quarantined, QUARANTINE_SCHEMA))
+    if items_in != len(rows) + len(quarantined):  # an invariant of this loop: fail loudly if it ever breaks
+        raise RuntimeError(f"collect lost items: in={items_in} out={len(rows)} quarantined={len(quarantined)}")
     result = CollectResult(
         dataset=spec.id,
         run_id=run_id,
         shard=n,
         items_in=items_in,
         items_out=len(rows),
-        quarantined=len(quarantine),
+        quarantined=len(quarantined),
         manifest_key=manifest_key,
         quarantine_key=q_key,
-        reasons=dict(sorted(Counter(q["reason"] for q in quarantine).items())),
+        reasons=dict(sorted(Counter(q["reason"] for q in quarantined).items())),
         summary_key=summary_key(spec.id, run_id, n),
     )
     store.write_json(result.summary_key, dataclasses.asdict(result))
@@ -269,12 +273,25 @@ def _row(
     }
 
 
-def _keep_original(store: ObjectStore, dataset: str, raw: RawItem) -> str:
+@dataclass(frozen=True)
+class _Candidate:
+    """An item that passed intake, waiting for the duplicate check (its original already in restricted/)."""
+
+    order: int
+    item_id: str
+    ext: str
+    sig: dict[str, Any]
+    seen: dict[str, Any]
+    row: dict[str, Any]
+    text_bytes: bytes | None
+
+
+def _keep_original(store: ObjectStore, dataset: str, ext: str, data: bytes) -> str:
     """Keep a quarantined item's bytes (restricted) so an inspector can see what was refused."""
-    ext = re.sub(r"[^a-z0-9]", "", raw.ext.lower())[:8] or "bin"
-    key = layout.restricted(dataset, "quarantine", f"{hashlib.sha256(raw.data).hexdigest()}.{ext}")
+    ext = re.sub(r"[^a-z0-9]", "", ext.lower())[:8] or "bin"
+    key = layout.restricted(dataset, "quarantine", f"{hashlib.sha256(data).hexdigest()}.{ext}")
     if not store.exists(key):
-        store.write_bytes(key, raw.data)
+        store.write_bytes(key, data)
     return key
 
 

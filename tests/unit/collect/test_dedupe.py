@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from PIL import Image, ImageEnhance
 from skimage import data as skimage_data
@@ -15,10 +17,12 @@ from skimage import data as skimage_data
 from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.collect import reasons as R
 from pipelines.collect.dedupe import (
+    STATE_SCHEMA,
     DedupeIndex,
     dropped_key,
     image_phash,
     jaccard,
+    other_runs_matches,
     phash_distance,
     state_key,
     text_minhash,
@@ -167,3 +171,45 @@ def test_signatures_are_stored_for_later_runs(tmp_path: Path) -> None:
     state = store.read_table(state_key(spec.id, "r1", 0)).to_pylist()
     assert len(state) == 6 and all(len(r["phash"]) == 32 and r["content_sha256"] for r in state)
     assert np.all([r["minhash"] is None for r in state])
+
+
+def _history(store: ObjectStore, dataset: str, texts: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Write other runs' collect state for ``texts`` (run -> texts, one shard each); return the kept rows."""
+    kept = []
+    for run, run_texts in texts.items():
+        rows = [{"item_id": f"{run}-{i}", "source_uri": f"mem://{run}/{i}", "run_id": run, "shard": 0,
+                 "position": i, "outcome": None, "content_sha256": hashlib.sha256(t.encode()).hexdigest(),
+                 "phash": None, "minhash": text_minhash(t),
+                 "fingerprint": None} for i, t in enumerate(run_texts)]
+        store.write_table(state_key(dataset, run, 0), pa.Table.from_pylist(rows, schema=STATE_SCHEMA))
+        kept += rows
+    return kept
+
+
+def test_cross_run_lookup_finds_what_a_full_index_finds_and_keeps_only_rows_sharing_a_bucket(tmp_path: Path) -> None:
+    """Memory follows the shard: of a 3-run history only rows that share a hash or band with a candidate are held."""
+    store = open_store(str(tmp_path))
+    rng = np.random.default_rng(7)
+    words = ["민원", "주차", "단속", "공원", "청소", "소음", "도로", "가로등", "버스", "정류장", "쓰레기", "안전"]
+
+    def sentence() -> str:
+        return " ".join(rng.choice(words, size=14)) + f" {int(rng.integers(10**6))}번"
+
+    history = {run: [sentence() for _ in range(300)] for run in ("r0", "r1", "r2")}
+    kept = _history(store, "ds", history)
+    # Candidates: reworded copies of some history items, exact copies, and new texts.
+    picks = [history["r1"][5], history["r0"][77], history["r2"][299]]
+    texts = [picks[0].replace(" ", "  ") + "!", picks[1] + " 감사합니다", picks[2]] + [sentence() for _ in range(40)]
+    sigs = [{"sha": None, "phash": None, "minhash": text_minhash(t)} for t in texts]
+    candidates = pa.table({"content_sha256": pa.array([None] * len(texts), pa.string()),
+                           "phash": pa.array([None] * len(texts), pa.binary()),
+                           "minhash": pa.array([s["minhash"] for s in sigs], pa.binary())})
+    bounded = other_runs_matches(store, "ds", run_id="new", candidates=candidates)
+    full = DedupeIndex()
+    for row in sorted(kept, key=lambda r: (r["run_id"], r["position"])):
+        full.add(row["item_id"], sha=row["content_sha256"], phash=row["phash"], minhash=row["minhash"])
+    found = [bounded.find(f"c{i}", **s) for i, s in enumerate(sigs)]
+    assert found == [full.find(f"c{i}", **s) for i, s in enumerate(sigs)]
+    assert [d.kept_id if d else None for d in found[:3]] == ["r1-5", "r0-77", "r2-299"]
+    assert all(d is None for d in found[3:])
+    assert 3 <= len(bounded) < 0.1 * len(kept)
