@@ -63,9 +63,12 @@ def _store(stack: StackInfo, storage: str) -> Any:
 
 def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, simulate: bool,
             annotators: int = 3, error_rate: float = 0.02, reviewer_error_rate: float = 0.01, poll_s: float = 2.0,
-            timeout_s: float = 1800.0) -> RunSummary:
+            timeout_s: float = 1800.0, review_timeout_s: float | None = None) -> RunSummary:
     """Run one DAG through ``dag.test()`` in a subprocess; with ``simulate``, simulated annotators and reviewers
-    work alongside (a higher error rate fails semantic accuracy: the gate then waits for ``datadam qa approve``)."""
+    work alongside (a higher error rate fails semantic accuracy: the gate then waits for ``datadam qa approve``).
+
+    ``review_timeout_s`` (default ``timeout_s``) bounds ``review_wait``: past it the run goes on with semantic
+    accuracy "not measured", as a contractor's run does when reviewers have not finished."""
     spec = load_catalog().get(spec_id)
     logs = stack.home / "logs" / "runs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -82,7 +85,8 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
              "--reviewer-error-rate", str(reviewer_error_rate),
              "--timeout", str(timeout_s)],
             cwd=ROOT, env=env, stdout=sim_log.open("w"), stderr=subprocess.STDOUT)
-    conf = {"label_poll_s": poll_s, "label_timeout_s": timeout_s, "review_timeout_s": timeout_s,
+    review_s = timeout_s if review_timeout_s is None else review_timeout_s
+    conf = {"label_poll_s": poll_s, "label_timeout_s": timeout_s, "review_timeout_s": review_s,
             "gate_poll_s": poll_s, "gate_timeout_s": timeout_s}
     cmd = [sys.executable, "-m", "pipelines.orchestration.runner", spec_id, "--storage", storage,
            "--conf", json.dumps(conf)]

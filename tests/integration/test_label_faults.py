@@ -116,8 +116,9 @@ def test_label_studio_restarted_while_label_wait_is_deferred_the_run_resumes_and
     outcome: dict[str, RunSummary] = {}
 
     def run() -> None:
+        # Nobody reviews in this test: review_wait gives up after a few polls (semantic accuracy "not measured").
         outcome["run"] = run_one(spec.id, stack=stack, storage=storage, items=60, simulate=False, poll_s=2.0,
-                                 timeout_s=600.0)
+                                 timeout_s=600.0, review_timeout_s=10.0)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
