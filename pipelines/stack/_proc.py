@@ -16,8 +16,12 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.stack.errors import StackError
+
+if TYPE_CHECKING:
+    from pipelines.stack.state import ServiceRecord
 
 LOOPBACK = "127.0.0.1"
 
@@ -205,11 +209,9 @@ def log_tail(path: Path, *, lines: int = 40, redact: Iterable[str] = ()) -> str:
 def wait_healthy(
     healthy: Callable[[], bool],
     *,
+    record: ServiceRecord,
     what: str,
     unhealthy: str,
-    pid: int | None,
-    start_time: int | None,
-    log: str,
     timeout: float,
     poll: float,
     redact: Iterable[str] = (),
@@ -221,6 +223,7 @@ def wait_healthy(
         unhealthy: what was not true in time, for the message ("not healthy at http://.../health").
     """
     redact = tuple(redact)
+    pid, start_time, log = record.pid, record.start_time, record.log
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if healthy():
