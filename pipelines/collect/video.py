@@ -27,8 +27,9 @@ from pipelines.collect import reasons as R
 
 # The spec's container names, as intake recognises them from their first bytes.
 CONTAINERS = ("mp4", "mov", "avi", "mkv", "webm")
-# The codec each container is written with; the opencv wheel has no VP8/VP9/H.264 encoder, so no webm.
-FOURCC = {"mp4": "mp4v", "mov": "mp4v", "avi": "XVID", "mkv": "XVID"}
+# The codec each container is written with. The opencv wheel's FFmpeg has no H.264 encoder: masked MP4/MOV clips
+# are MPEG-4 Part 2, which browsers do not play; WebM clips are written as VP8, which they do.
+FOURCC = {"mp4": "mp4v", "mov": "mp4v", "avi": "XVID", "mkv": "XVID", "webm": "VP80"}
 # Containers whose bytes are the same each time the same frames are written (Matroska stores a random UID).
 DETERMINISTIC = ("mp4", "mov", "avi")
 # QuickTime files from old cameras may start with these boxes instead of ``ftyp``.

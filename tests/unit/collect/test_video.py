@@ -341,6 +341,22 @@ def test_a_real_face_is_masked_on_every_frame_and_found_on_none_afterwards(tmp_p
         assert np.abs(orig[i][:, -60:].astype(int) - out[i][:, -60:].astype(int)).mean() < 3
 
 
+def test_a_webm_clip_is_masked_as_webm_vp8_which_browsers_play(tmp_path: Path) -> None:
+    data = _clip(_astronaut_frames(), ext="webm")
+    assert scan_video(data, ext="webm", targets=["faces"]).regions  # the face is there before
+    res = deid_video(data, ext="webm", targets=["faces"], workdir=tmp_path)
+    assert res.reencoded and res.recheck is not None and res.recheck.regions == []
+    assert res.data[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a WebM file again
+    out = tmp_path / "check.webm"
+    out.write_bytes(res.data)
+    cap = cv2.VideoCapture(str(out))
+    try:
+        assert int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little") == b"VP80"
+    finally:
+        cap.release()
+    assert scan_video(res.data, ext="webm", targets=["faces"]).regions == []
+
+
 def test_keyframes_for_annotation_are_cut_from_the_masked_frames(tmp_path: Path) -> None:
     res = deid_video(_clip(_astronaut_frames()), ext="mp4", targets=["faces"], workdir=tmp_path, keyframe_fps=2.0)
     assert len(res.keyframes) == len(keyframe_indices(12, 10.0, 2.0)) == 3 and res.keyframes_left == []
