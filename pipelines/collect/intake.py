@@ -28,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from pipelines.collect import reasons as R
 from pipelines.collect.dedupe import image_phash, video_frame_positions
+from pipelines.collect.orientation import turned_sideways, upright
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.base import RawItem
 from pipelines.collect.video import CONTAINERS, Clip, VideoError, bgr_to_rgb, container_of, container_problem, open_clip
@@ -126,6 +127,14 @@ def check_image(data: bytes, mod: ImageModality) -> Accepted:
             width, height = im.size
             if width * height > MAX_PIXELS:
                 raise Reject(R.MEDIA_OVERSIZE, f"{width}x{height} pixels exceed the decoder limit")
+            try:
+                im.load()
+                sideways = turned_sideways(im)  # PNG keeps its EXIF after the pixels: read it once they are in
+            except (OSError, ValueError, SyntaxError) as exc:
+                reason = R.MEDIA_TRUNCATED if "truncat" in str(exc).lower() else R.MEDIA_UNDECODABLE
+                raise Reject(reason, f"{type(exc).__name__}: {exc}") from None
+            if sideways:  # stored sideways: viewers show it turned, and annotators draw on what they see
+                width, height = height, width
             if width < mod.min_width or height < mod.min_height:
                 raise Reject(
                     R.MEDIA_TOO_SMALL, f"{width}x{height} < minimum {mod.min_width}x{mod.min_height}"
@@ -134,15 +143,11 @@ def check_image(data: bytes, mod: ImageModality) -> Accepted:
                 raise Reject(
                     R.MEDIA_TOO_LARGE, f"{width}x{height} > maximum {mod.max_width}x{mod.max_height}"
                 )
-            try:
-                im.load()
-            except (OSError, ValueError, SyntaxError) as exc:
-                reason = R.MEDIA_TRUNCATED if "truncat" in str(exc).lower() else R.MEDIA_UNDECODABLE
-                raise Reject(reason, f"{type(exc).__name__}: {exc}") from None
             _check_color(im, mod)
-            digest = hashlib.sha256(f"{im.mode}:{width}x{height}:".encode())
-            digest.update(im.tobytes())
-            phash = image_phash(im)
+            shown = upright(im)  # what de-identification writes: the same content hash and pHash either way
+            digest = hashlib.sha256(f"{shown.mode}:{width}x{height}:".encode())
+            digest.update(shown.tobytes())
+            phash = image_phash(shown)
     return Accepted(ext=fmt[1], content_sha256=digest.hexdigest(), width=width, height=height, phash=phash)
 
 

@@ -18,6 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from pipelines.collect.orientation import upright
+
 CASCADES = {
     "faces": "haarcascade_frontalface_default.xml",
     "licence_plates": "haarcascade_russian_plate_number.xml",
@@ -162,7 +164,7 @@ def deid_image(
         im.load()
         fmt = im.format or "PNG"
         personal_meta = any(k in im.info for k in _PERSONAL_INFO_KEYS) or bool(getattr(im, "text", None))
-        pixels = _pixels(im)
+        pixels = _pixels(upright(im))  # written upright, without the EXIF that turned it (personal_meta is set)
         icc = im.info.get("icc_profile")
         mode = im.mode
     regions = find_regions(pixels, targets=targets)
@@ -190,5 +192,5 @@ def regions_in(data: bytes, *, targets: Iterable[str]) -> list[Region]:
     """Detections in an encoded image (the re-check after masking)."""
     with Image.open(io.BytesIO(data)) as im:
         im.load()
-        pixels = _pixels(im)
+        pixels = _pixels(upright(im))
     return find_regions(pixels, targets=targets)

@@ -65,3 +65,27 @@ def test_exif_is_stripped_even_without_faces() -> None:
     assert "exif" in Image.open(io.BytesIO(data)).info
     out, regions = deid_image(data)
     assert regions == [] and "exif" not in Image.open(io.BytesIO(out)).info
+
+
+def test_a_phone_photo_stored_sideways_is_masked_as_viewers_see_it() -> None:
+    """EXIF Orientation 6: the pixels lie on their side and every viewer turns them; the face must not survive."""
+    from pipelines.collect.intake import check_image
+    from pipelines.spec.models import ImageModality
+
+    shown = Image.fromarray(skimage_data.astronaut()).crop((0, 0, 512, 400))  # landscape, as the viewer sees it
+    stored = shown.transpose(Image.Transpose.ROTATE_90)  # portrait on disk: orientation 6 turns it back
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    stored.save(buf, format="JPEG", quality=92, exif=exif.tobytes())
+    data = buf.getvalue()
+    assert regions_in(_jpeg(np.asarray(stored)), targets=["faces"]) == []  # on the stored pixels: no face
+
+    acc = check_image(data, ImageModality(kind="image", min_width=100, min_height=100, formats=["jpeg"]))
+    assert (acc.width, acc.height) == (512, 400)  # the size viewers (and annotators' boxes) see
+
+    out, regions = deid_image(data, targets=["faces"])
+    assert [r.kind for r in regions] == ["faces"]
+    with Image.open(io.BytesIO(out)) as im:
+        assert im.size == (512, 400) and 0x0112 not in im.getexif()  # written upright, the EXIF gone
+    assert regions_in(out, targets=["faces"]) == []
