@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -41,8 +42,14 @@ _FOLD = str.maketrans(
     {
         **{chr(0xFF01 + i): chr(0x21 + i) for i in range(94)},
         "\u3000": " ",
+        **dict.fromkeys("\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f", " "),
         **dict.fromkeys("‐‑‒–—―−﹣", "-"),
     }
+)
+# Invisible format characters: nothing a reader sees, but enough to split "010<ZWSP>1234" or "홍<ZWSP>길동" away from
+# every rule. Removed before the search (a zero-width joiner only between letters or digits, not in emoji).
+_INVISIBLE = re.compile(
+    "[\u00ad\u180e\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|(?<=\\w)\u200d|\u200d(?=\\w)"
 )
 _NB = r"(?<![0-9])(?<![0-9][.-])"  # not inside a longer number
 _NA = r"(?![0-9])(?![.-][0-9])"
@@ -205,7 +212,14 @@ class TextDeidentifier:
         return out, findings
 
     def mask_checked(self, text: str) -> tuple[str, list[Finding], list[Finding]]:
-        """``mask``, plus what a search of the masked text still finds (empty unless masking failed)."""
+        """``mask``, plus what a search of the masked text still finds (empty unless masking failed).
+
+        The text is put in NFC and stripped of invisible format characters first (zero-width spaces, soft hyphens,
+        bidi marks), and the masked text and the findings' spans refer to that text: Korean typed on macOS often
+        arrives decomposed (NFD), where no name, address or context word of the rules would match, and a zero-width
+        space splits a phone number for a regex but not for a reader.
+        """
+        text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
         findings = self.find(text)
         for _ in range(3):
             out = _apply(text, findings)

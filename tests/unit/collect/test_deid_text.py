@@ -178,3 +178,17 @@ def test_context_that_masking_brings_closer_is_masked_too_and_spans_stay_in_the_
     assert [text[f.start : f.end] for f in findings] == ["a@b.com", "1002-424-979121", "9003929222"]
     assert findings[-1].rule.endswith("+recheck")
     assert masked == "메일 [이메일] 입금 계좌: 우리은행 [계좌번호] 운송장 번호 [계좌번호]으로 조회되지 않습니다."
+
+
+def test_decomposed_korean_and_invisible_characters_do_not_hide_personal_data() -> None:
+    """Text typed on macOS arrives in NFD; a zero-width space or NBSP splits a number for a regex, not for a reader."""
+    import unicodedata
+
+    text = "담당자 김민준, 서울특별시 강남구 테헤란로 152, 연락처 010-2345-6789, 주민번호 900101-1234567"
+    expected = "담당자 [이름], [주소], 연락처 [전화번호], 주민번호 [주민등록번호]"
+    assert _masked(unicodedata.normalize("NFD", text)) == expected
+    hidden = (text.replace("김민준", "김\u200b민\u200c준").replace("010-2345-6789", "010\u200b2345\u00ad6789")
+              .replace("900101-1234567", "900101\u20601234567").replace(", 연락처", ",\u00a0연락처"))
+    assert _masked(hidden) == expected.replace(", 연락처", ",\u00a0연락처")
+    emoji = "가족 사진 👨\u200d👩\u200d👧 잘 받았습니다"  # a joiner inside an emoji sequence is content: kept
+    assert _masked(emoji) == emoji
