@@ -28,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from pipelines.collect import reasons as R
 from pipelines.collect.dedupe import image_phash, video_frame_positions
+from pipelines.collect.encoding import has_control_characters, strip_bom
 from pipelines.collect.orientation import turned_sideways, upright
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.base import RawItem
@@ -59,7 +60,6 @@ _COLOR_MODES = frozenset({"RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "RGBX"})
 _PLAUSIBLE = re.compile(
     r"[\uac00-\ud7a3\u3131-\u318e\u0020-\u007e\s\u00b7\u2018-\u201d\u2026\u3000-\u303f\uff01-\uff5e]"
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -328,14 +328,25 @@ def check_audio(data: bytes, mod: AudioModality) -> Accepted:
 # -------------------------------------------------------------------------------------------------- text
 
 
+def _declared_text(data: bytes, encoding: str) -> str:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise Reject(R.TEXT_ENCODING, f"marked as {encoding} but is not: {exc.reason} at byte {exc.start}") from None
+    if has_control_characters(text) or not _plausible(text):
+        raise Reject(R.TEXT_ENCODING, f"decodes as {encoding} but is not Korean or Latin text (binary data?)")
+    return unicodedata.normalize("NFC", text)
+
+
 def decode_text(data: bytes, encodings: list[str]) -> tuple[str, str]:
     """(text as NFC, the encoding it was in). UTF-8 first; then CP949 (a superset of EUC-KR) when accepted.
 
     Raises:
         Reject: ``text.encoding`` when no accepted encoding decodes the bytes into plausible text.
     """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data, declared = strip_bom(data)
+    if declared is not None:
+        return _declared_text(data, declared), declared
     tried: list[str] = []
     for enc in _decode_order(encodings):
         tried.append(enc)
@@ -345,7 +356,7 @@ def decode_text(data: bytes, encodings: list[str]) -> tuple[str, str]:
             continue
         if enc != "utf-8" and not _plausible(text):  # legacy codecs decode much binary into rare Hanja
             continue
-        if _CONTROL.search(text):
+        if has_control_characters(text):
             raise Reject(R.TEXT_ENCODING, f"decodes as {enc} but holds control characters (binary data?)")
         return unicodedata.normalize("NFC", text), enc
     raise Reject(R.TEXT_ENCODING, f"not valid text in any accepted encoding ({', '.join(tried)})")

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from pipelines.collect import reasons as R
+from pipelines.collect.encoding import has_control_characters, strip_bom
 from pipelines.collect.errors import CollectError
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.http import download, make_client
@@ -49,23 +50,29 @@ _FALSE = frozenset({"false", "0", "no", "n", "아니오", "아니요", "x"})
 def decode_lines(data: bytes, encoding: str) -> tuple[list[tuple[int, str | None]], str | None]:
     """The lines of a file as (line number, text or None when undecodable), and the whole-file encoding.
 
-    ``encoding="auto"`` tries UTF-8 then CP949 on the whole file, then on each line.
+    ``encoding="auto"`` tries UTF-8 then CP949 on the whole file, then on each line; a UTF-16 byte-order mark
+    decides instead. A line holding control characters counts as undecodable (``text.encoding``).
     """
     encs = ["utf-8", "cp949"] if encoding == "auto" else [encoding]
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data, declared = strip_bom(data)
+    if declared is not None:  # a UTF-16 byte-order mark decides (Excel's "Unicode text", Notepad)
+        encs = [declared]
+
+    def clean(line: str) -> str | None:  # control characters: binary, or UTF-16 without a mark read as UTF-8
+        return None if has_control_characters(line) else line
+
     for enc in encs:
         try:
             text = data.decode(enc)
         except UnicodeDecodeError:
             continue
-        return [(n, line) for n, line in enumerate(text.splitlines(), start=1)], enc
+        return [(n, clean(line)) for n, line in enumerate(text.splitlines(), start=1)], enc
     out: list[tuple[int, str | None]] = []
     for n, raw in enumerate(data.splitlines(), start=1):
         decoded: str | None = None
         for enc in encs:
             try:
-                decoded = raw.decode(enc)
+                decoded = clean(raw.decode(enc))
                 break
             except UnicodeDecodeError:
                 continue

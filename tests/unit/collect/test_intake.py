@@ -162,6 +162,14 @@ def test_invalid_utf8_and_binary_are_encoding_failures() -> None:
     assert _reason(check_text, "정상 텍스트\x00\x01\x02 바이너리".encode(), "txt", TXT) == R.TEXT_ENCODING
 
 
+def test_utf16_with_a_byte_order_mark_is_converted_and_without_one_is_refused() -> None:
+    """Excel's "Unicode text" export and Notepad write UTF-16 with a mark; the spec's legacy list cannot name it."""
+    for bom, enc in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        acc = check_text(bom + KOREAN.encode(enc), "txt", TXT)
+        assert (acc.text, acc.encoding) == (KOREAN, enc)
+    assert _reason(check_text, KOREAN.encode("utf-16-le"), "txt", TXT) == R.TEXT_ENCODING  # NULs: not UTF-8 text
+
+
 def test_decomposed_hangul_is_normalised_to_nfc_and_a_bom_is_dropped() -> None:
     nfd = unicodedata.normalize("NFD", KOREAN)
     assert nfd != KOREAN

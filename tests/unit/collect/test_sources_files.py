@@ -206,6 +206,21 @@ def test_jsonl_records_carry_text_and_metadata_in_any_korean_encoding(tmp_path: 
     assert sorted(q["reason"] for q in quarantine) == [R.TEXT_ENCODING, R.TEXT_MALFORMED, R.TEXT_MALFORMED]
 
 
+def test_a_utf16_excel_export_is_read_and_utf16_without_a_mark_is_refused_line_by_line(tmp_path: Path) -> None:
+    csv_text = ("id,text\r\n1,가로등이 밤새 꺼져 있어 위험합니다 빨리 고쳐주세요\r\n"
+                "2,도로 파손 신고합니다 사진 첨부하니 확인 바랍니다\r\n")
+    marked, unmarked = tmp_path / "marked.csv", tmp_path / "unmarked.csv"
+    marked.write_bytes(b"\xff\xfe" + csv_text.encode("utf-16-le"))
+    unmarked.write_bytes(csv_text.encode("utf-16-le"))
+    modality = {**TEXT["modality"], "formats": ["csv"]}
+    rows, quarantine = _collect_all(_spec(TEXT, {"kind": "records", "path": str(marked), "format": "csv",
+                                                 "id_column": "id"}, modality=modality),
+                                    open_store(str(tmp_path / "s1")), "r1")
+    assert quarantine == [] and [r["text"][:3] for r in rows] == ["가로등", "도로 "]
+    lines, encoding = decode_lines(unmarked.read_bytes(), "auto")
+    assert encoding is None and lines and all(text is None for _, text in lines)  # NULs everywhere: not text
+
+
 def test_a_cp949_csv_export_is_decoded_whole_with_quoted_newlines(tmp_path: Path) -> None:
     csv_text = ('id,text,channel\r\n1,"도로 파손 신고합니다.\r\n사진 첨부합니다, 확인 바랍니다.",방문\r\n'
                 '2,가로등이 밤새 꺼져 있어 위험합니다 빨리 고쳐주세요,콜센터\r\n')
