@@ -15,6 +15,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, unquote
 
 import cv2
 
@@ -43,6 +44,7 @@ from pipelines.spec.models import (
     VISUAL_PII,
     AudioModality,
     DatasetSpec,
+    EnumColumn,
     ImageModality,
     VideoModality,
 )
@@ -51,6 +53,7 @@ from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, no
 from pipelines.storage.store import ObjectStore, StorageError
 
 STAGE = "deidentify"
+PROVENANCE_PII = frozenset({"rrn", "foreigner_rn", "phone", "email", "card", "account"})
 AUDIO_MARGIN_S = 0.05  # silence a little around a segment with personal data
 
 
@@ -66,7 +69,12 @@ class _Deidentifier:
         targets = set(spec.deidentify.targets)
         self.text_targets = sorted(targets & TEXT_PII)
         self.visual_targets = sorted(targets & VISUAL_PII)
-        self.text = TextDeidentifier(targets=self.text_targets, dictionaries=spec_dictionaries(spec))
+        dictionaries = spec_dictionaries(spec)
+        self.text = TextDeidentifier(targets=self.text_targets, dictionaries=dictionaries)
+        # Metadata and source URIs get the identifier-shaped rules whatever the spec's targets (an image dataset
+        # lists none of the text rules, but a file name can still be a resident number).
+        self.provenance = TextDeidentifier(targets=sorted(PROVENANCE_PII | set(self.text_targets)),
+                                           dictionaries=dictionaries)
 
     def item(self, row: dict[str, Any]) -> tuple[dict[str, Any], Counter[str]]:
         """The de-identified row and what was masked; raises ``Reject`` to quarantine the item."""
@@ -95,6 +103,10 @@ class _Deidentifier:
                     if seg_found:
                         segments_with_pii.append(seg)
             out["truth"] = dumps(truth)
+        provenance_findings = self._mask_provenance(row, out)
+        if provenance_findings:
+            audit["provenance"] = {"rules": TEXT_RULES_VERSION, "findings": provenance_findings}
+            masked.update(f["kind"] for f in provenance_findings)
         # segments repeat the transcript: count each piece of personal data once
         masked.update(f["kind"] for f in text_findings if not f["field"].startswith("truth.segments"))
 
@@ -118,10 +130,38 @@ class _Deidentifier:
         out["deid"] = dumps(audit)
         return out, masked
 
-    def _mask(self, where: str, text: str, sink: list[dict[str, Any]]) -> tuple[str, list[Finding]]:
-        if not self.text_targets:
+    def _mask_provenance(self, row: dict[str, Any], out: dict[str, Any]) -> list[dict[str, Any]]:
+        """The text rules on what travels with the item to Label Studio and releases besides its text.
+
+        Metadata strings (a contractor's records file may hold a phone number in a note column) and the source URI
+        (file names like ``홍길동_900101-1234567.jpg`` happen, in healthcare especially). Enum values are left alone:
+        the spec lists them. A URI is searched with its percent-escapes decoded and written back escaped.
+        """
+        sink: list[dict[str, Any]] = []
+        meta = json.loads(row["meta"]) if row.get("meta") else None
+        if isinstance(meta, dict):
+            changed = False
+            for name, value in meta.items():
+                if isinstance(value, str) and not isinstance(self.spec.columns.get(name), EnumColumn):
+                    masked_value, found = self._mask(f"meta.{name}", value, sink, self.provenance)
+                    if found:
+                        meta[name], changed = masked_value, True
+            if changed:
+                out["meta"] = dumps(meta)
+        uri = row.get("source_uri")
+        if isinstance(uri, str):
+            masked_uri, found = self._mask("source_uri", unquote(uri), sink, self.provenance)
+            if found:
+                out["source_uri"] = quote(masked_uri, safe=":/?#@!$&'()*+,;=~%")
+        return sink
+
+    def _mask(
+        self, where: str, text: str, sink: list[dict[str, Any]], rules: TextDeidentifier | None = None
+    ) -> tuple[str, list[Finding]]:
+        rules = rules or self.text
+        if not rules.targets:
             return text, []
-        masked_text, findings, left = self.text.mask_checked(text)  # the re-check: a search of the masked text
+        masked_text, findings, left = rules.mask_checked(text)  # the re-check: a search of the masked text
         if left:
             raise Reject(
                 R.PII_UNMASKED,

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 import pytest
@@ -227,3 +228,24 @@ def test_a_rerun_rewrites_the_same_manifest(tmp_path: Path) -> None:
 def test_deidentify_before_collect_fails_loudly(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="run collect first"):
         deidentify_shard(spec=make(TEXT), store=open_store(str(tmp_path)), run_id=RUN, shard=0)
+
+
+def test_personal_data_in_metadata_and_file_names_is_masked_before_it_travels(tmp_path: Path) -> None:
+    """A note column with a phone number, a file named after a patient's RRN: what push and publish carry is masked."""
+    store = open_store(str(tmp_path))
+    spec = make(IMAGE)  # targets: faces and plates only; identifier rules apply to metadata and URIs anyway
+    im = Image.new("RGB", (320, 240), (40, 120, 60))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    meta = {"crop": "고추", "field_plot": "FP00001", "temperature": 21.5, "note": "농가 연락처 010-2345-6789"}
+    row = _row(spec, store, buf.getvalue(), "png", meta=dumps(meta),
+               source_uri="file:///delivery/%ED%99%8D%EA%B8%B8%EB%8F%99_900101-1234567.png")
+    _write_collect(spec, store, [row])
+    res = deidentify_shard(spec=spec, store=store, run_id=RUN, shard=0)
+    assert (res.items_out, res.masked) == (1, {"phone": 1, "rrn": 1})
+    [out] = store.read_table(res.manifest_key).to_pylist()
+    assert json.loads(out["meta"]) == {**meta, "note": "농가 연락처 [전화번호]"}
+    assert "900101" not in out["source_uri"] and out["source_uri"].startswith("file:///delivery/")
+    assert "[주민등록번호]" in unquote(out["source_uri"])
+    fields = sorted(f["field"] for f in json.loads(out["deid"])["provenance"]["findings"])
+    assert fields == ["meta.note", "source_uri"]
