@@ -33,7 +33,7 @@ from pipelines.collect.orientation import turned_sideways, upright
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.base import RawItem
 from pipelines.collect.video import CONTAINERS, Clip, VideoError, bgr_to_rgb, container_of, container_problem, open_clip
-from pipelines.collect.wav import decode_wav
+from pipelines.collect.wav import decode_wav, plain_pcm
 from pipelines.spec.models import (
     AudioModality,
     DatasetSpec,
@@ -287,7 +287,7 @@ def check_audio(data: bytes, mod: AudioModality) -> Accepted:
     if "wav" not in mod.formats:
         raise Reject(R.MEDIA_FORMAT, f"wav is not among the spec's formats {mod.formats}")
     try:
-        with wave.open(io.BytesIO(data), "rb") as w:
+        with wave.open(io.BytesIO(plain_pcm(data)), "rb") as w:
             channels, width, rate, frames = (
                 w.getnchannels(),
                 w.getsampwidth(),
@@ -296,6 +296,11 @@ def check_audio(data: bytes, mod: AudioModality) -> Accepted:
             )
             raw = w.readframes(frames)
     except (wave.Error, EOFError, OSError) as exc:
+        codes = {"3": "32-bit float", "6": "A-law", "7": "mu-law", "65534": "extensible non-PCM"}
+        code = str(exc).rsplit(":", 1)[-1].strip() if "unknown format" in str(exc) else ""
+        if code in codes:  # a real WAV, in a sample format other than integer PCM
+            raise Reject(R.AUDIO_BIT_DEPTH, f"{codes[code]} WAV (format {code}); the spec wants "
+                         f"{mod.bit_depth}-bit integer PCM") from None
         raise Reject(R.MEDIA_UNDECODABLE, f"{type(exc).__name__}: {exc}") from None
     expected = frames * channels * width
     if len(raw) < expected:

@@ -38,9 +38,33 @@ def encode_wav(
     return buf.getvalue()
 
 
+_PCM_GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")  # KSDATAFORMAT_SUBTYPE_PCM after its first 2 bytes
+
+
+def plain_pcm(data: bytes) -> bytes:
+    """The WAV with a WAVE_FORMAT_EXTENSIBLE header on integer PCM re-tagged as plain PCM (format 1).
+
+    Field recorders write 24-bit and multichannel files with the extensible header; Python's ``wave`` (before 3.12)
+    refuses it although the samples are ordinary PCM. Anything else is returned unchanged.
+    """
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return data
+    pos = 12
+    while pos + 8 <= len(data):
+        cid, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if cid == b"fmt ":
+            body = data[pos + 8 : pos + 8 + size]
+            tag = int.from_bytes(body[:2], "little")
+            if tag == 0xFFFE and len(body) >= 40 and body[26:40] == _PCM_GUID_TAIL and body[24:26] == b"\x01\x00":
+                return data[: pos + 8] + b"\x01\x00" + data[pos + 10 :]
+            return data
+        pos += 8 + size + (size & 1)
+    return data
+
+
 def decode_wav(data: bytes) -> tuple[NDArray[np.float32], int]:
     """(float32 samples in [-1, 1], shape (n,) or (n, channels); sample rate) of PCM WAV bytes."""
-    with wave.open(io.BytesIO(data), "rb") as w:
+    with wave.open(io.BytesIO(plain_pcm(data)), "rb") as w:
         ch, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
         raw = w.readframes(n)
     x: NDArray[np.float32]
@@ -62,7 +86,7 @@ def decode_wav(data: bytes) -> tuple[NDArray[np.float32], int]:
 
 def mute_ranges(data: bytes, ranges: list[tuple[float, float]]) -> bytes:
     """The same WAV with the given (start_s, end_s) ranges replaced by digital silence; all else bit-exact."""
-    with wave.open(io.BytesIO(data), "rb") as r:
+    with wave.open(io.BytesIO(plain_pcm(data)), "rb") as r:
         params = r.getparams()
         frames = bytearray(r.readframes(params.nframes))
     frame_bytes = params.nchannels * params.sampwidth

@@ -136,6 +136,31 @@ def test_audio_outside_the_spec_gets_its_reason(data: bytes, reason: str) -> Non
     assert _reason(check_audio, data, WAV) == reason
 
 
+def _extensible(plain: bytes, *, subformat: bytes = b"\x01\x00") -> bytes:
+    """The same samples behind a WAVE_FORMAT_EXTENSIBLE header, as field recorders write them."""
+    fmt_at = plain.index(b"fmt ")
+    body = plain[fmt_at + 8 : fmt_at + 24]
+    bits = body[14:16]
+    ext_body = (b"\xfe\xff" + body[2:16] + (22).to_bytes(2, "little") + bits + (4).to_bytes(4, "little")
+                + subformat + bytes.fromhex("000000001000800000aa00389b71"))
+    rest = plain[fmt_at + 24 :]
+    riff_body = b"WAVE" + b"fmt " + len(ext_body).to_bytes(4, "little") + ext_body + rest
+    return b"RIFF" + len(riff_body).to_bytes(4, "little") + riff_body
+
+
+def test_extensible_pcm_is_read_and_float_wavs_get_a_bit_depth_reason() -> None:
+    acc = check_audio(_extensible(_wav(seconds=1.5)), WAV)
+    assert (acc.sample_rate, acc.channels) == (16000, 1) and acc.duration_s == pytest.approx(1.5)
+    wav24 = AudioModality(formats=["wav"], sample_rates=[16000], channels=1, bit_depth=24, max_duration_s=5.0)
+    assert check_audio(_extensible(_wav(bits=24)), wav24).duration_s == pytest.approx(1.0)
+    as_float = _extensible(_wav(), subformat=b"\x03\x00")  # IEEE float under the extensible header: not PCM
+    assert _reason(check_audio, as_float, WAV) == R.AUDIO_BIT_DEPTH
+    plain = _wav()
+    fmt_at = plain.index(b"fmt ")
+    float_tagged = plain[: fmt_at + 8] + b"\x03\x00" + plain[fmt_at + 10 :]
+    assert _reason(check_audio, float_tagged, WAV) == R.AUDIO_BIT_DEPTH
+
+
 # ---------------------------------------------------------------------------------------------------- text
 
 
