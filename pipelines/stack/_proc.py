@@ -16,12 +16,9 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipelines.stack.errors import StackError
-
-if TYPE_CHECKING:
-    from pipelines.stack.state import ServiceRecord
+from pipelines.stack.state import ServiceRecord
 
 LOOPBACK = "127.0.0.1"
 
@@ -95,6 +92,19 @@ def spawn_detached(argv: Sequence[str], *, env: Mapping[str, str], log_path: Pat
     if start is None:  # it died before we could look at it; the health wait reports the log
         start = -1
     return proc.pid, start
+
+
+def launch(
+    name: str, argv: Sequence[str], *, env: Mapping[str, str], log_path: Path, cwd: Path, port: int, http: bool = True
+) -> ServiceRecord:
+    """Spawn a service detached; return the record ``down`` and ``status`` find it by.
+
+    ``http``: the service serves on ``port`` (its URL is recorded).
+    """
+    pid, start = spawn_detached(argv, env=env, log_path=log_path, cwd=cwd)
+    url = f"http://{LOOPBACK}:{port}" if http else ""
+    return ServiceRecord(name=name, port=port, url=url, log=str(log_path), pid=pid, start_time=start,
+                         started_at=time.time())
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -12,7 +12,6 @@ import logging
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -130,16 +129,7 @@ def launch(paths: StackPaths, secrets: Secrets, port: int) -> ServiceRecord:
     paths.ls_data.mkdir(parents=True, exist_ok=True)
     log = paths.logs / "labelstudio.log"
     argv = [str(exe), "start", "--no-browser", "--internal-host", _proc.LOOPBACK, "--port", str(port)]
-    pid, start = _proc.spawn_detached(argv, env=server_env(paths, secrets, port), log_path=log, cwd=paths.ls_data)
-    return ServiceRecord(
-        name=NAME,
-        port=port,
-        url=f"http://{_proc.LOOPBACK}:{port}",
-        log=str(log),
-        pid=pid,
-        start_time=start,
-        started_at=time.time(),
-    )
+    return _proc.launch(NAME, argv, env=server_env(paths, secrets, port), log_path=log, cwd=paths.ls_data, port=port)
 
 
 def is_healthy(url: str, *, timeout: float = 5.0) -> bool:

@@ -475,13 +475,8 @@ def _launch(
 ) -> ServiceRecord:
     log_path = paths.logs / f"airflow-{name}.log"
     argv = _argv(name, api_port=api_port, concurrency=concurrency)
-    pid, start = _proc.spawn_detached(
-        argv, env=_process_env(name, common, port), log_path=log_path, cwd=airflow_home_of(paths)
-    )
-    url = f"http://{_proc.LOOPBACK}:{port}" if port else ""
-    return ServiceRecord(
-        name=name, port=port, url=url, log=str(log_path), pid=pid, start_time=start, started_at=time.time()
-    )
+    return _proc.launch(name, argv, env=_process_env(name, common, port), log_path=log_path,
+                        cwd=airflow_home_of(paths), port=port, http=bool(port))
 
 
 def _stop(rec: ServiceRecord) -> bool:

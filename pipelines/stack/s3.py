@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from typing import TYPE_CHECKING
 
 import botocore.config
@@ -45,16 +44,7 @@ def launch(paths: StackPaths, port: int) -> ServiceRecord:
     """Start ``python -m moto.server`` detached on ``127.0.0.1:port`` (does not wait for it)."""
     log = paths.logs / "s3.log"
     argv = [_python(), "-m", "moto.server", "-H", _proc.LOOPBACK, "-p", str(port)]
-    pid, start = _proc.spawn_detached(argv, env=_server_env(), log_path=log, cwd=paths.home)
-    return ServiceRecord(
-        name=NAME,
-        port=port,
-        url=f"http://{_proc.LOOPBACK}:{port}",
-        log=str(log),
-        pid=pid,
-        start_time=start,
-        started_at=time.time(),
-    )
+    return _proc.launch(NAME, argv, env=_server_env(), log_path=log, cwd=paths.home, port=port)
 
 
 def _server_env() -> dict[str, str]:
