@@ -141,12 +141,20 @@ class Finding:
         return {**asdict(self), "confidence": round(self.confidence, 3), "placeholder": self.placeholder}
 
 
+def _rrn_weighted(first12: str) -> int:
+    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+    return sum(int(d) * w for d, w in zip(first12, weights, strict=True)) % 11
+
+
+def rrn_check_digit(first12: str) -> int:
+    """The 주민등록번호 check digit (numbers issued before October 2020 carry it)."""
+    return (11 - _rrn_weighted(first12)) % 10
+
+
 def rrn_check_ok(digits13: str) -> bool:
     """Whether the last digit is the check digit (주민등록번호, or the older 외국인등록번호 formula)."""
-    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
-    total = sum(int(d) * w for d, w in zip(digits13[:12], weights, strict=True))
     last = int(digits13[12])
-    return last in ((11 - total % 11) % 10, (13 - total % 11) % 10)
+    return last in (rrn_check_digit(digits13[:12]), (13 - _rrn_weighted(digits13[:12])) % 10)
 
 
 def luhn_ok(digits: str) -> bool:

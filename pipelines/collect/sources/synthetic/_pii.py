@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from pipelines.collect.deid.text import luhn_ok, rrn_check_digit
 from pipelines.collect.sources.synthetic._common import choice, josa
 
 _FALLBACK_NAMES = (
@@ -87,23 +88,6 @@ _AREA = (
 
 def digits(rng: np.random.Generator, n: int) -> str:
     return "".join(str(int(d)) for d in rng.integers(0, 10, size=n))
-
-
-def rrn_check_digit(first12: str) -> int:
-    """The 주민등록번호 check digit (numbers issued before October 2020 carry it)."""
-    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
-    total = sum(int(d) * w for d, w in zip(first12, weights, strict=True))
-    return (11 - total % 11) % 10
-
-
-def luhn_ok(number: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def rrn(rng: np.random.Generator, *, foreigner: bool = False) -> str:
