@@ -13,7 +13,6 @@ import fnmatch
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -96,6 +95,28 @@ def boto_client(s3: S3Settings, *, timeout: float = 60.0, attempts: int = 8) -> 
         region_name=s3.region,
         config=cfg,
     )
+
+
+def _transfer_config() -> Any:
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=8)
+
+
+@contextlib.contextmanager
+def _replacing(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temp path beside ``target``, renamed over it when the block completes and removed if it fails.
+
+    Readers see the old file or the new one, never a part (a local write made as atomic as an S3 PUT).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
 
 
 class ObjectStore:
@@ -203,19 +224,10 @@ class ObjectStore:
     def write_bytes(self, key: str, data: bytes) -> None:
         """Write one object. On file:// the write is atomic (temp file + rename), as an S3 PUT is."""
         if self.scheme == "file":
-            target = Path(self.path(key))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
+            with _replacing(Path(self.path(key))) as tmp, tmp.open("wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
             return
         self.boto.put_object(Bucket=self.bucket, Key=self._s3_key(key), Body=data)
 
@@ -266,15 +278,8 @@ class ObjectStore:
         """Write a Parquet file (zstd by default) atomically: a reader sees the old file or the new one."""
         kwargs.setdefault("compression", "zstd")
         if self.scheme == "file":
-            target = Path(self.path(key))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            try:
+            with _replacing(Path(self.path(key))) as tmp:
                 pq.write_table(table, tmp.as_posix(), **kwargs)
-                os.replace(tmp, target)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
             return
         pq.write_table(table, self.path(key), filesystem=self.fs, **kwargs)
 
@@ -286,16 +291,8 @@ class ObjectStore:
         """
         kwargs.setdefault("compression", "zstd")
         if self.scheme == "file":
-            target = Path(self.path(key))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            try:
-                with pq.ParquetWriter(tmp.as_posix(), schema, **kwargs) as writer:
-                    yield writer
-                os.replace(tmp, target)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+            with _replacing(Path(self.path(key))) as tmp, pq.ParquetWriter(tmp.as_posix(), schema, **kwargs) as writer:
+                yield writer
             return
         with self.fs.open_output_stream(self.path(key)) as sink, pq.ParquetWriter(sink, schema, **kwargs) as writer:
             yield writer
@@ -319,33 +316,18 @@ class ObjectStore:
     def upload_file(self, local: Path, key: str) -> None:
         """Copy a local file in; multipart and parallel on S3 (boto3 TransferConfig)."""
         if self.scheme == "file":
-            target = Path(self.path(key))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            shutil.copyfile(local, tmp)
-            os.replace(tmp, target)
+            with _replacing(Path(self.path(key))) as tmp:
+                shutil.copyfile(local, tmp)
             return
-        from boto3.s3.transfer import TransferConfig
-
-        cfg = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=8)
-        self.boto.upload_file(str(local), self.bucket, self._s3_key(key), Config=cfg)
+        self.boto.upload_file(str(local), self.bucket, self._s3_key(key), Config=_transfer_config())
 
     def download_file(self, key: str, local: Path) -> None:
         """Copy an object out to ``local`` (written to a temp name, renamed when complete)."""
-        local.parent.mkdir(parents=True, exist_ok=True)
-        tmp = local.with_name(f".{local.name}.{uuid.uuid4().hex}.part")
-        try:
+        with _replacing(local, ".part") as tmp:
             if self.scheme == "file":
                 shutil.copyfile(self.path(key), tmp)
             else:
-                from boto3.s3.transfer import TransferConfig
-
-                cfg = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=8)
-                self.boto.download_file(self.bucket, self._s3_key(key), str(tmp), Config=cfg)
-            os.replace(tmp, local)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+                self.boto.download_file(self.bucket, self._s3_key(key), str(tmp), Config=_transfer_config())
 
     # ------------------------------------------------------------------------------------ atomic commit
     def commit_pointer(self, key: str, value: str) -> None:
