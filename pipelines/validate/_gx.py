@@ -100,15 +100,21 @@ class Tally:
         # Same float arithmetic as great_expectations.expectations.expectation._mostly_success.
         return (float(self.considered) - float(self.unexpected_count)) / float(self.considered) >= mostly
 
-    def add(self, r: Any) -> None:
+    def _result(self, r: Any, *, keep_first_config: bool = False) -> dict[str, Any] | None:
+        """Count one GX result and keep its config; its result dict, or None when the expectation raised."""
         self.batches += 1
-        if self.config is None:
+        if not keep_first_config or self.config is None:
             self.config = r.expectation_config
         info = r.exception_info or {}
         if info.get("raised_exception"):
             self.exception = str(info.get("exception_message") or "expectation raised")
+            return None
+        return dict(r.result or {})
+
+    def add(self, r: Any) -> None:
+        res = self._result(r, keep_first_config=True)
+        if res is None:
             return
-        res = r.result or {}
         self.element_count += int(res.get("element_count") or 0)
         self.missing_count += int(res.get("missing_count") or 0)
         self.unexpected_count += int(res.get("unexpected_count") or 0)
@@ -124,16 +130,12 @@ class Tally:
 
     def set_summary(self, r: Any, df: pd.DataFrame) -> None:
         """A summary check evaluated once: GX's verdict, and the measured value read from its column."""
-        self.batches += 1
-        self.config = r.expectation_config
-        info = r.exception_info or {}
-        if info.get("raised_exception"):
-            self.exception = str(info.get("exception_message") or "expectation raised")
+        res = self._result(r)
+        if res is None:
             return
         col = self.check.measure_column
         values = [] if col is None or col not in df.columns else [v for v in df[col].tolist() if _plain(v) is not None]
         measured = (max(values) if self.check.direction == "max" else min(values)) if values else None
-        res = r.result or {}
         self.element_count = int(res.get("element_count") or len(df))
         self.unexpected_count = int(res.get("unexpected_count") or 0)
         self.partial_unexpected_list = [_plain(v) for v in (res.get("partial_unexpected_list") or [])[:PARTIAL]]
@@ -141,13 +143,9 @@ class Tally:
 
     def set_observed(self, r: Any, seen: set[Any]) -> None:
         """A set expectation (label coverage) evaluated once on the frame of distinct values ``seen``."""
-        self.batches += 1
-        self.config = r.expectation_config
-        info = r.exception_info or {}
-        if info.get("raised_exception"):
-            self.exception = str(info.get("exception_message") or "expectation raised")
+        res = self._result(r)
+        if res is None:
             return
-        res = r.result or {}
         value_set = list(self.check.kwargs.get("value_set") or [])
         # GX truncates partial_missing_list; the full list comes from the (small) frame of distinct values.
         missing = [v for v in value_set if v not in seen]
