@@ -17,7 +17,30 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from pipelines.orchestration.settings import LS_CONN_ID, S3_CONN_ID, als_settings
 
 
-class LabelProgressTrigger(BaseTrigger):
+class _PollingTrigger(BaseTrigger):
+    """What both triggers share: a poll interval, a deadline counted from ``started``, a connection id.
+
+    The constructor's kwargs are the whole state, so ``serialize`` is derived from ``_kwargs``.
+    """
+
+    _kwargs: tuple[str, ...] = ()  # the subclass's own constructor kwargs
+
+    def __init__(self, *, poll_interval: float, timeout: float, started: float | None, conn_id: str) -> None:
+        super().__init__()
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.started = started if started is not None else time.time()
+        self.conn_id = conn_id
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        names = (*self._kwargs, "poll_interval", "timeout", "started", "conn_id")
+        return (f"{type(self).__module__}.{type(self).__qualname__}", {n: getattr(self, n) for n in names})
+
+    def timed_out(self) -> bool:
+        return time.time() - self.started > self.timeout
+
+
+class LabelProgressTrigger(_PollingTrigger):
     """Fires when every task of a Label Studio project has ``overlap`` submitted annotations, or on timeout.
 
     ``item_ids`` scopes the count to the tasks of those items (``meta.item_id``): a project accumulates tasks
@@ -25,22 +48,15 @@ class LabelProgressTrigger(BaseTrigger):
     trigger logs it and keeps polling.
     """
 
+    _kwargs = ("project_id", "overlap", "item_ids")
+
     def __init__(self, *, project_id: int, overlap: int = 1, poll_interval: float = 30.0,
                  timeout: float = 7 * 24 * 3600.0, started: float | None = None,
                  conn_id: str = LS_CONN_ID, item_ids: list[str] | None = None) -> None:
-        super().__init__()
+        super().__init__(poll_interval=poll_interval, timeout=timeout, started=started, conn_id=conn_id)
         self.project_id = project_id
         self.overlap = overlap
         self.item_ids = item_ids
-        self.poll_interval = poll_interval
-        self.timeout = timeout
-        self.started = started if started is not None else time.time()
-        self.conn_id = conn_id
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (f"{type(self).__module__}.{type(self).__qualname__}", {
-            "project_id": self.project_id, "overlap": self.overlap, "poll_interval": self.poll_interval,
-            "timeout": self.timeout, "started": self.started, "conn_id": self.conn_id, "item_ids": self.item_ids})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from pipelines.label import aprogress
@@ -59,29 +75,22 @@ class LabelProgressTrigger(BaseTrigger):
             except Exception as exc:
                 self.log.warning("Label Studio not reachable (%s); retrying in %ss", type(exc).__name__,
                                  self.poll_interval)
-            if time.time() - self.started > self.timeout:
+            if self.timed_out():
                 yield TriggerEvent({"status": "timeout", **last})
                 return
             await asyncio.sleep(self.poll_interval)
 
 
-class StorageKeyTrigger(BaseTrigger):
+class StorageKeyTrigger(_PollingTrigger):
     """Fires when a key exists in storage (e.g. an inspector's decision file), or on timeout."""
+
+    _kwargs = ("storage", "key")
 
     def __init__(self, *, storage: str, key: str, poll_interval: float = 30.0, timeout: float = 14 * 24 * 3600.0,
                  started: float | None = None, conn_id: str = S3_CONN_ID) -> None:
-        super().__init__()
+        super().__init__(poll_interval=poll_interval, timeout=timeout, started=started, conn_id=conn_id)
         self.storage = storage
         self.key = key
-        self.poll_interval = poll_interval
-        self.timeout = timeout
-        self.started = started if started is not None else time.time()
-        self.conn_id = conn_id
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (f"{type(self).__module__}.{type(self).__qualname__}", {
-            "storage": self.storage, "key": self.key, "poll_interval": self.poll_interval,
-            "timeout": self.timeout, "started": self.started, "conn_id": self.conn_id})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow.sdk import BaseHook
@@ -100,7 +109,7 @@ class StorageKeyTrigger(BaseTrigger):
             if await asyncio.to_thread(store.exists, self.key):
                 yield TriggerEvent({"status": "found", "key": self.key})
                 return
-            if time.time() - self.started > self.timeout:
+            if self.timed_out():
                 yield TriggerEvent({"status": "timeout", "key": self.key})
                 return
             await asyncio.sleep(self.poll_interval)
