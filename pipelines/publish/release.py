@@ -94,14 +94,6 @@ def manifest_key(ds: str, version: str) -> str:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _sha256_stream(store: ObjectStore, key: str) -> str:
-    h = hashlib.sha256()
-    with store.open_input(key) as f:
-        while chunk := f.read(8 * 1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -310,7 +302,7 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
                            f"{decision.get('note', '')}")
     if not store.exists(rkey):
         raise PublishError(f"{store.uri(rkey)}: no refined records")
-    records_sha = _sha256_stream(store, rkey)
+    records_sha = store.sha256(rkey)
     if decision.get("records_sha256") != records_sha:
         raise PublishError(f"{store.uri(rkey)} changed after it was validated and approved; validate again")
     quality_raw = store.read_bytes(layout.quality(ds, run_id))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import fnmatch
+import hashlib
 import json
 import os
 import shutil
@@ -230,6 +231,14 @@ class ObjectStore:
                 os.fsync(f.fileno())
             return
         self.boto.put_object(Bucket=self.bucket, Key=self._s3_key(key), Body=data)
+
+    def sha256(self, key: str) -> str:
+        """sha256 of an object, streamed in 8 MB chunks (memory does not grow with the object)."""
+        h = hashlib.sha256()
+        with self.open_input(key) as f:
+            while chunk := f.read(8 * MB):
+                h.update(chunk)
+        return h.hexdigest()
 
     def read_text(self, key: str) -> str:
         return self.read_bytes(key).decode("utf-8")

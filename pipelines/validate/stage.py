@@ -15,7 +15,6 @@ are evaluated once on small summary frames built from counters kept while stream
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -90,15 +89,6 @@ def quality_key(dataset: str, run_id: str) -> str:
 
 def report_key(dataset: str, run_id: str) -> str:
     return layout.report(dataset, run_id)
-
-
-def file_sha256(store: ObjectStore, key: str) -> str:
-    """sha256 of an object, streamed in 8 MB chunks."""
-    h = hashlib.sha256()
-    with store.open_input(key) as f:
-        while chunk := f.read(8 * 1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_schema(schema: pa.Schema, spec: DatasetSpec, key: str) -> None:
@@ -184,7 +174,7 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
     key = records_key(spec.id, run_id)
     if not store.exists(key):
         raise ValidationError(f"{store.uri(key)}: no refined records for run {run_id!r}; run refine first")
-    records_sha = file_sha256(store, key)
+    records_sha = store.sha256(key)
     planned = planned_items(store, spec.id, run_id)
     quarantined = quarantine_counts(store, spec.id, run_id)
     trainer, trainer_reason = select_trainer(spec, store) if validity else (None, "validity not requested")
