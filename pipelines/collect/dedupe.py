@@ -435,6 +435,3 @@ def signatures(table: pa.Table) -> dict[str, dict[str, Any]]:
     cols = ["item_id", "content_sha256", "phash", "minhash"]
     return {r["item_id"]: r for r in table.select(cols).to_pylist()}
 
-
-def as_array(sig: bytes) -> NDArray[np.uint32]:
-    return np.frombuffer(sig, dtype="<u4")

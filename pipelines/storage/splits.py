@@ -309,12 +309,6 @@ def label_strata(spec: DatasetSpec, batch: pa.RecordBatch) -> pa.Array:
     return _most_frequent(_text(values), parents, len(col))
 
 
-def label_stratum(spec: DatasetSpec, batch: pa.RecordBatch) -> list[str | None]:
-    """``label_strata`` as a list."""
-    out: list[str | None] = label_strata(spec, batch).to_pylist()
-    return out
-
-
 def group_key_array(spec: DatasetSpec, batch: pa.RecordBatch) -> pa.Array:
     """The group key of each record: ``group_by``'s value, else (or when null) the item id; a string array."""
     ids = _text(batch.column("item_id"))
