@@ -7,14 +7,13 @@ archives are expanded safely. Collect manifests hold un-masked data and live und
 
 The orchestration calls exactly these:
 - ``plan_shards(spec=, store=, run_id=, items=None) -> list[{"shard", "start", "count"}]``
-- ``collect_shard(spec=, store=, run_id=, shard=) -> CollectResult``
-- ``deidentify_shard(spec=, store=, run_id=, shard=) -> DeidResult``
+- ``collect_shard(spec=, store=, run_id=, shard=) -> ShardResult``
+- ``deidentify_shard(spec=, store=, run_id=, shard=) -> ShardResult``
 
 and the CLI uses ``deid_text`` / ``deid_image``.
 """
 
 from pipelines.collect.deid import (
-    DeidResult,
     Finding,
     Region,
     TextDeidentifier,
@@ -25,7 +24,7 @@ from pipelines.collect.deid import (
 from pipelines.collect.errors import CollectError
 from pipelines.collect.intake import Accepted, check_item
 from pipelines.collect.reasons import ALL_REASONS, Reject
-from pipelines.collect.shards import CollectResult, collect_shard, plan_shards
+from pipelines.collect.shards import ShardResult, collect_shard, plan_shards
 from pipelines.collect.sources import SOURCES, RawItem, Source, make_source
 
 __all__ = [
@@ -33,12 +32,11 @@ __all__ = [
     "SOURCES",
     "Accepted",
     "CollectError",
-    "CollectResult",
-    "DeidResult",
     "Finding",
     "RawItem",
     "Region",
     "Reject",
+    "ShardResult",
     "Source",
     "TextDeidentifier",
     "check_item",

@@ -56,9 +56,6 @@ class ShardResult:
     masked: dict[str, int] = field(default_factory=dict)  # deidentify: findings / regions / muted segments by kind
 
 
-CollectResult = ShardResult
-
-
 def part_key(dataset: str, run_id: str, stage: str, shard: int) -> str:
     """The item manifest of a stage's shard; ``collect`` manifests hold un-masked data and live in ``restricted/``."""
     base = layout.restricted_run(dataset, run_id, stage) if stage == STAGE else layout.run(dataset, run_id, stage)
@@ -128,7 +125,7 @@ def _drop_stale_parts(store: ObjectStore, dataset: str, run_id: str, *, keep: in
 
 def collect_shard(
     *, spec: DatasetSpec, store: ObjectStore, run_id: str, shard: dict[str, Any]
-) -> CollectResult:
+) -> ShardResult:
     """Collect the items of one shard: intake checks, dedupe, originals to ``restricted/``.
 
     Duplicates (exact and near) are looked for among the earlier items of the shard and the items other runs
@@ -215,7 +212,7 @@ def collect_shard(
     store.write_table(q_key, rows_to_table(quarantined, QUARANTINE_SCHEMA))
     if items_in != len(rows) + len(quarantined):  # an invariant of this loop: fail loudly if it ever breaks
         raise RuntimeError(f"collect lost items: in={items_in} out={len(rows)} quarantined={len(quarantined)}")
-    result = CollectResult(
+    result = ShardResult(
         dataset=spec.id,
         run_id=run_id,
         shard=n,

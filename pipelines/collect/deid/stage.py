@@ -57,9 +57,6 @@ PROVENANCE_PII = frozenset({"rrn", "foreigner_rn", "phone", "email", "card", "ac
 AUDIO_MARGIN_S = 0.05  # silence a little around a segment with personal data
 
 
-DeidResult = ShardResult
-
-
 class _Deidentifier:
     """Per-spec state: compiled text rules and the targets, built once per shard."""
 
@@ -292,7 +289,7 @@ def _cross_shard_duplicates(
     return find
 
 
-def deidentify_shard(*, spec: DatasetSpec, store: ObjectStore, run_id: str, shard: int) -> DeidResult:
+def deidentify_shard(*, spec: DatasetSpec, store: ObjectStore, run_id: str, shard: int) -> ShardResult:
     """De-identify the items of one collect shard.
 
     Reads ``restricted/<ds>/runs/<run>/collect/part-<shard>.parquet``; writes de-identified media to
@@ -351,7 +348,7 @@ def deidentify_shard(*, spec: DatasetSpec, store: ObjectStore, run_id: str, shar
         raise RuntimeError(
             f"deidentify lost items: in={len(rows)} out={len(out_rows)} quarantined={len(quarantine)}"
         )
-    return DeidResult(
+    return ShardResult(
         dataset=spec.id,
         run_id=run_id,
         shard=shard,
