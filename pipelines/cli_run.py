@@ -4,31 +4,36 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from pipelines.orchestration.runner import FAILURES_ENV, RESULT_PREFIX
 from pipelines.spec import load_catalog
 from pipelines.stack import StackInfo, up
 from pipelines.storage import S3Settings, layout, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SPECS = ("crop-disease-open-field", "civil-complaint-classification", "dialect-speech-jeju")
-RESULT_PREFIX = "DATADAM_RESULT "
 _out = Console(soft_wrap=True)  # keep URIs on one line, copyable
 _err = Console(stderr=True)
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a user needs after a run: outcome, where the release and the report are."""
+    """What a user needs after a run: outcome, where the release and the report are, and why it failed."""
 
     spec_id: str
     run_id: str | None
@@ -40,6 +45,29 @@ class RunSummary:
     report: str | None
     log: Path
     tasks: dict[str, Any]
+    reason: str | None = None  # for a run that did not succeed: the first failing task and its error
+
+
+class RunStopped(Exception):
+    """``datadam run`` was asked to stop (SIGTERM); the processes it started are stopped on the way out."""
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into :class:`RunStopped` while a run is in progress, so that ``finally`` blocks stop what
+    the run started (Ctrl-C already raises KeyboardInterrupt). Only the main thread can install handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise RunStopped(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _env(stack: StackInfo, storage: str) -> dict[str, str]:
@@ -61,11 +89,52 @@ def _store(stack: StackInfo, storage: str) -> Any:
     return store
 
 
+def _spawn(cmd: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A child in its own session: Ctrl-C in the terminal reaches only us, and we stop its whole group."""
+    with log.open("w") as fh:
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen[bytes] | None, *, grace_s: float = 10.0) -> None:
+    """Stop ``proc`` and everything it started: SIGTERM to its process group, SIGKILL after ``grace_s``."""
+    if proc is None or proc.poll() is not None:
+        return
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10.0)):
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines() if path.exists() else []
+    return " | ".join(line.strip() for line in text[-lines:]) or "(no output)"
+
+
+def _first_failure(path: Path) -> str | None:
+    """The first task that failed for good, as ``task[map]: error`` (from the DAG's on_failure_callback)."""
+    if not path.exists():
+        return None
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        with suppress(ValueError, KeyError):
+            rec = json.loads(line)
+            where = rec["task_id"] + (f"[{rec['map_index']}]" if int(rec.get("map_index", -1)) >= 0 else "")
+            return f"{where}: {rec['error']}"
+    return None
+
+
 def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, simulate: bool,
             annotators: int = 3, error_rate: float = 0.02, reviewer_error_rate: float = 0.01, poll_s: float = 2.0,
             timeout_s: float = 1800.0, review_timeout_s: float | None = None) -> RunSummary:
     """Run one DAG through ``dag.test()`` in a subprocess; with ``simulate``, simulated annotators and reviewers
     work alongside (a higher error rate fails semantic accuracy: the gate then waits for ``datadam qa approve``).
+
+    With ``simulate``, a preflight first checks that the simulator can annotate this spec (a refusal returns at
+    once with state ``refused``), and a simulator that dies mid-run ends the run. Whatever ends the run — its end,
+    a dead simulator, the overall deadline, Ctrl-C or SIGTERM — every process it started is stopped.
 
     ``review_timeout_s`` (default ``timeout_s``) bounds ``review_wait``: past it the run goes on with semantic
     accuracy "not measured", as a contractor's run does when reviewers have not finished."""
@@ -74,17 +143,23 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
     logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     log = logs / f"{spec_id}-{stamp}.log"
-    env = _env(stack, storage)
+    failures = logs / f"{spec_id}-{stamp}-failures.jsonl"
+    env = {**_env(stack, storage), FAILURES_ENV: str(failures)}
     store = _store(stack, storage)
-    sim_proc = None
+    t0 = time.perf_counter()
+
+    def summary(state: str, *, reason: str | None, outcome: dict[str, Any] | None = None) -> RunSummary:
+        return _summarise(spec_id, store=store, storage=storage, state=state, reason=reason, outcome=outcome or {},
+                          seconds=time.perf_counter() - t0, log=log)
+
     if simulate:
-        sim_log = logs / f"{spec_id}-{stamp}-annotators.log"
-        sim_proc = subprocess.Popen(
-            [sys.executable, "-m", "sim.annotators", "--storage", storage, "--spec-id", spec_id,
-             "--annotators", str(annotators), "--error-rate", str(error_rate), "--watch", "--follow", "--review",
-             "--reviewer-error-rate", str(reviewer_error_rate),
-             "--timeout", str(timeout_s)],
-            cwd=ROOT, env=env, stdout=sim_log.open("w"), stderr=subprocess.STDOUT)
+        from sim.annotators import SimulatorError, preflight
+
+        try:
+            preflight(spec=spec, store=store)
+        except SimulatorError as exc:
+            log.write_text(f"refused before start: {exc}\n", encoding="utf-8")
+            return summary("refused", reason=f"simulated annotators: {exc}")
     review_s = timeout_s if review_timeout_s is None else review_timeout_s
     conf = {"label_poll_s": poll_s, "label_timeout_s": timeout_s, "review_timeout_s": review_s,
             "gate_poll_s": poll_s, "gate_timeout_s": timeout_s}
@@ -92,52 +167,80 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
            "--conf", json.dumps(conf)]
     if items is not None:
         cmd += ["--items", str(items)]
-    t0 = time.perf_counter()
+    deadline_s = 2 * timeout_s + 600
+    sim_proc = runner = None
+    reason: str | None = None
     try:
+        if simulate:
+            sim_log = logs / f"{spec_id}-{stamp}-annotators.log"
+            # The simulator outlives any healthy run (its timeout is the run's deadline): its exit before the run
+            # ends means it died.
+            sim_proc = _spawn(
+                [sys.executable, "-m", "sim.annotators", "--storage", storage, "--spec-id", spec_id,
+                 "--annotators", str(annotators), "--error-rate", str(error_rate), "--watch", "--follow", "--review",
+                 "--reviewer-error-rate", str(reviewer_error_rate), "--timeout", str(deadline_s)],
+                env=env, log=sim_log)
         # Airflow logs to stdout: everything goes to the log file as it happens; the outcome is its last line.
-        with log.open("w") as fh:
-            proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, text=True, check=False,
-                                  timeout=2 * timeout_s + 600)
+        runner = _spawn(cmd, env=env, log=log)
+        while runner.poll() is None:
+            if sim_proc is not None and sim_proc.poll() is not None:
+                reason = (f"the simulated annotators stopped (exit {sim_proc.returncode}): {_tail(sim_log)}; "
+                          f"log: {sim_log}")
+                break
+            if time.perf_counter() - t0 > deadline_s:
+                reason = f"the run did not end within {deadline_s:.0f} s"
+                break
+            time.sleep(0.5)
+    except (KeyboardInterrupt, RunStopped) as exc:
+        reason = f"stopped by {type(exc).__name__ if isinstance(exc, KeyboardInterrupt) else exc}"
     finally:
-        if sim_proc is not None:
-            sim_proc.terminate()
-            try:
-                sim_proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                sim_proc.kill()
+        _stop(runner)
+        _stop(sim_proc, grace_s=5.0)
     outcome: dict[str, Any] = {}
     with log.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
             if line.startswith(RESULT_PREFIX):
                 outcome = json.loads(line[len(RESULT_PREFIX):])
+    state = "stopped" if reason else outcome.get("state", f"exit {runner.returncode if runner else '?'}")
+    if reason is None and state != "success":
+        reason = _first_failure(failures) or f"no task reported an error; see the log: {log}"
+    return summary(state, reason=reason, outcome=outcome)
+
+
+def _summarise(spec_id: str, *, store: Any, storage: str, state: str, reason: str | None, outcome: dict[str, Any],
+               seconds: float, log: Path) -> RunSummary:
     run_id = outcome.get("run_id")
-    version = store.read_pointer(layout.latest(spec.id))
+    version = store.read_pointer(layout.latest(spec_id))
     release = rows = None
     if version:
-        release = store.uri(layout.release(spec.id, version))
-        manifest = store.read_json(f"{layout.release(spec.id, version)}/manifest.json")
+        release = store.uri(layout.release(spec_id, version))
+        manifest = store.read_json(f"{layout.release(spec_id, version)}/manifest.json")
         rows = int((manifest.get("rows") or {}).get("total", 0))
     report = None
     if run_id:
-        key = f"{layout.run(spec.id, run_id, 'validate')}/report.html"
+        key = f"{layout.run(spec_id, run_id, 'validate')}/report.html"
         report = store.uri(key) if store.exists(key) else None
-    return RunSummary(spec_id=spec_id, run_id=run_id, state=outcome.get("state", f"exit {proc.returncode}"),
-                      seconds=round(time.perf_counter() - t0, 1), storage=storage, release=release, rows=rows,
-                      report=report, log=log, tasks=outcome.get("tasks", {}))
+    return RunSummary(spec_id=spec_id, run_id=run_id, state=state, seconds=round(seconds, 1), storage=storage,
+                      release=release, rows=rows, report=report, log=log, tasks=outcome.get("tasks", {}),
+                      reason=reason)
 
 
 def _print(summary: RunSummary) -> None:
     ok = summary.state == "success"
     colour = "green" if ok else "red"
-    _out.print(f"[bold]{summary.spec_id}[/bold]: [{colour}]{summary.state}[/{colour}] in {summary.seconds:.0f} s"
-               f"  (run {summary.run_id})")
+    _out.print(f"[bold]{escape(summary.spec_id)}[/bold]: [{colour}]{escape(summary.state)}[/{colour}] in "
+               f"{summary.seconds:.0f} s  (run {escape(str(summary.run_id))})")
     if summary.release:
-        _out.print(f"  release: {summary.release}  ({summary.rows} rows)")
+        _out.print(f"  release: {escape(summary.release)}  ({summary.rows} rows)")
     if summary.report:
-        _out.print(f"  QA report: {summary.report}")
+        _out.print(f"  QA report: {escape(summary.report)}")
     if not ok:
-        failed = [k for k, v in summary.tasks.items() if v.get("state") not in ("success", "skipped")]
-        _out.print(f"  failed tasks: {', '.join(failed) or '?'}; log: {summary.log}")
+        if summary.reason:
+            _out.print(f"  reason: {escape(summary.reason)}")
+        failed = [k for k, v in summary.tasks.items() if v.get("state") == "failed"]
+        if failed:
+            _out.print(f"  failed tasks: {escape(', '.join(failed))}")
+        _out.print(f"  log: {escape(str(summary.log))}")
 
 
 def register(app: typer.Typer) -> None:
@@ -157,8 +260,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run one dataset's DAG end to end on the local stack (Airflow dag.test, real Label Studio)."""
         stack = up()
-        summary = run_one(spec_id, stack=stack, storage=storage or stack.storage_root, items=items,
-                          simulate=simulate, annotators=annotators, error_rate=error_rate, timeout_s=timeout)
+        with stop_on_sigterm():
+            summary = run_one(spec_id, stack=stack, storage=storage or stack.storage_root, items=items,
+                              simulate=simulate, annotators=annotators, error_rate=error_rate, timeout_s=timeout)
         _print(summary)
         raise typer.Exit(0 if summary.state == "success" else 1)
 
@@ -175,9 +279,12 @@ def register(app: typer.Typer) -> None:
         summaries = []
         for spec_id in DEMO_SPECS:
             _out.print(f"running [bold]{spec_id}[/bold] with {items} items and 3 simulated annotators ...")
-            summaries.append(run_one(spec_id, stack=stack, storage=root, items=items, simulate=True,
-                                     timeout_s=900.0))
+            with stop_on_sigterm():
+                summaries.append(run_one(spec_id, stack=stack, storage=root, items=items, simulate=True,
+                                         timeout_s=900.0))
             _print(summaries[-1])
+            if summaries[-1].state == "stopped":
+                break
         table = Table(title=f"datadam demo — {time.perf_counter() - t0:.0f} s")
         for col in ("dataset", "state", "rows", "release"):
             table.add_column(col, overflow="fold")

@@ -143,6 +143,50 @@ def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | No
     raise SimulatorError(f"the simulator does not annotate {kind!r} yet (supported: {', '.join(SUPPORTED)})")
 
 
+# ------------------------------------------------------------------------------------------ preflight
+
+def preflight(*, spec: DatasetSpec, store: ObjectStore) -> None:
+    """Fail now, with a reason, if the simulated annotators and reviewers could not do their part for ``spec``.
+
+    Builds one item the way the run's source will, and the results an annotator and a reviewer would submit for
+    it: an annotation type the simulator does not speak, a source without ground truth, or a modality without a
+    synthetic generator is found here instead of after the run has waited out its label timeout.
+
+    Raises:
+        SimulatorError: what cannot be simulated, in words a person can act on.
+    """
+    from pipelines.collect.errors import CollectError
+    from pipelines.collect.sources import SyntheticSource
+
+    kind = spec.annotation.type
+    if kind not in SUPPORTED:
+        raise SimulatorError(f"{spec.id}: the simulated annotators do not annotate {kind!r} yet "
+                             f"(supported: {', '.join(SUPPORTED)})")
+    if spec.source.kind != "synthetic":
+        raise SimulatorError(f"{spec.id}: simulated annotators need the ground truth a synthetic source writes; "
+                             f"this spec's source is {spec.source.kind!r} (run without --simulate and annotate in "
+                             "Label Studio)")
+    try:
+        source = SyntheticSource(spec=spec, store=store)
+    except CollectError as exc:
+        raise SimulatorError(str(exc)) from exc
+    truth = source.sample_truth(0)
+    if not truth:
+        raise SimulatorError(f"{spec.id}: the synthetic {spec.modality.kind} source writes no ground truth for "
+                             f"{kind!r}, so simulated annotators have nothing to annotate from")
+    size = (640, 480) if spec.modality.kind in ("image", "video") else None
+    try:
+        annotated = _result(spec, truth, size, random.Random(0), wrong=False)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SimulatorError(f"{spec.id}: the synthetic ground truth for {kind!r} lacks what an annotator "
+                             f"submits ({type(exc).__name__}: {exc})") from exc
+    if not annotated:
+        raise SimulatorError(f"{spec.id}: simulated annotators would submit an empty result for {kind!r}")
+    if results.from_truth(kind, truth, to_name=target_kind(spec), size=size) is None:
+        raise SimulatorError(f"{spec.id}: simulated reviewers cannot judge {kind!r}: its ground truth has no "
+                             "reference result")
+
+
 # ----------------------------------------------------------------------------------------- the pass
 
 

@@ -11,13 +11,18 @@ Studio SDK) is imported inside the task that uses it, and connections are read i
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
+import os
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pendulum
 from airflow.sdk import DAG, Asset, BaseOperator, Context, Param, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from pipelines.orchestration.runner import FAILURES_ENV
 from pipelines.orchestration.settings import open_run_store, storage_root
 from pipelines.orchestration.triggers import LabelProgressTrigger, StorageKeyTrigger
 from pipelines.spec import DatasetSpec, load_catalog
@@ -38,6 +43,49 @@ def _knob(context: Context, name: str) -> float:
     return float(conf.get(name, WAIT_DEFAULTS[name]))
 TASK_IDS = ("plan", "collect", "deidentify", "label_push", "label_wait", "label_pull", "review_wait", "review_pull",
             "refine", "validate", "gate", "publish")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _user_error_types() -> tuple[type[Exception], ...]:
+    """Errors that say the spec or the source binding asks for something impossible: retrying cannot help."""
+    from pipelines.collect.errors import CollectError
+    from pipelines.label.config import LabelConfigError
+    from pipelines.publish.versions import VersionError
+    from pipelines.spec.errors import SpecError
+
+    return (CollectError, SpecError, LabelConfigError, VersionError)
+
+
+def _no_retry_on_user_error(fn: _F) -> _F:
+    """A user error fails the task at once (no retries with backoff), with the error's own message."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except _user_error_types() as exc:
+            raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def record_failure(context: Context) -> None:
+    """``on_failure_callback``: the task's final error, as one line a person can act on.
+
+    Written to ``$DATADAM_FAILURES_FILE`` when set (the local runner reads it to say *why* a run failed) and
+    logged either way.
+    """
+    exc = context.get("exception")
+    ti = context["ti"]
+    cause = exc.__cause__ if isinstance(exc, AirflowFailException) and exc.__cause__ is not None else None
+    error = str(exc) if cause is not None else (f"{type(exc).__name__}: {exc}" if exc is not None else "unknown")
+    line = {"task_id": ti.task_id, "map_index": ti.map_index, "error": error[:2000]}
+    path = os.environ.get(FAILURES_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def _spec(spec_id: str) -> DatasetSpec:
@@ -190,6 +238,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
             "retry_delay": timedelta(seconds=20),
             "retry_exponential_backoff": True,
             "max_retry_delay": timedelta(minutes=10),
+            "on_failure_callback": record_failure,
         },
         params={
             "items": Param(None, type=["null", "integer"], minimum=1, description="items to collect (default: source)"),
@@ -198,6 +247,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
     ) as dag:
 
         @task(task_id="plan")
+        @_no_retry_on_user_error
         def plan(**context: Any) -> list[dict[str, Any]]:
             from pipelines.collect import plan_shards
 
@@ -206,6 +256,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
                                items=context["params"]["items"])
 
         @task(task_id="collect")
+        @_no_retry_on_user_error
         def collect(shard: dict[str, Any], **context: Any) -> dict[str, Any]:
             from pipelines.collect import collect_shard
 
@@ -213,6 +264,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
             return _out(collect_shard(spec=_spec(spec_id), store=store, run_id=context["run_id"], shard=shard))
 
         @task(task_id="deidentify")
+        @_no_retry_on_user_error
         def deidentify(collected: dict[str, Any], **context: Any) -> dict[str, Any]:
             from pipelines.collect import deidentify_shard
 
@@ -221,6 +273,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
                                          shard=int(collected["shard"])))
 
         @task(task_id="label_push", pool=LABELSTUDIO_POOL)
+        @_no_retry_on_user_error
         def label_push(deidentified: Any, **context: Any) -> dict[str, Any]:
             from pipelines.label import push
             from pipelines.orchestration.settings import ls_settings
@@ -229,6 +282,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
             return _out(push(spec=_spec(spec_id), store=store, run_id=context["run_id"], ls=ls_settings()))
 
         @task(task_id="label_pull", pool=LABELSTUDIO_POOL)
+        @_no_retry_on_user_error
         def label_pull(pushed: Any, **context: Any) -> dict[str, Any]:
             from pipelines.label import pull
             from pipelines.orchestration.settings import ls_settings
@@ -238,6 +292,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
                              project_id=int(pushed["project_id"])))
 
         @task(task_id="review_pull", pool=LABELSTUDIO_POOL)
+        @_no_retry_on_user_error
         def review_pull(pulled: Any, **context: Any) -> dict[str, Any]:
             """label_pull again once the reviewers are done: their verdicts go into label_pull/qc.parquet."""
             from pipelines.label import pull
@@ -248,6 +303,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
                              project_id=int(pulled["project_id"])))
 
         @task(task_id="refine")
+        @_no_retry_on_user_error
         def refine(pulled: Any, **context: Any) -> dict[str, Any]:
             from pipelines.refine import refine as run_refine
 
@@ -255,6 +311,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
             return _out(run_refine(spec=_spec(spec_id), store=store, run_id=context["run_id"]))
 
         @task(task_id="validate")
+        @_no_retry_on_user_error
         def validate(refined: Any, **context: Any) -> dict[str, Any]:
             from pipelines.validate import validate as run_validate
 
@@ -267,6 +324,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
                                      delivery=delivery))  # type: ignore[arg-type]
 
         @task(task_id="publish", outlets=[asset])
+        @_no_retry_on_user_error
         def publish(**context: Any) -> dict[str, Any]:
             from pipelines.publish import publish as run_publish
 

@@ -17,6 +17,9 @@ from typing import Any
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 RESULT_PREFIX = "DATADAM_RESULT "
+# Where a local run wants each task's final failure written, one JSON line per failure (the DAG's
+# on_failure_callback writes it); unset in production, where the task log holds the same error.
+FAILURES_ENV = "DATADAM_FAILURES_FILE"
 
 
 def run_dag(spec_id: str, *, items: int | None, storage: str | None, conf: dict[str, Any]) -> dict[str, Any]:

@@ -136,3 +136,6 @@ def test_rejecting_a_failed_run_fails_it_and_publishes_nothing(stack: StackInfo,
     assert summary.tasks["publish"]["state"] != "success"
     assert store.read_pointer(layout.latest(SPEC_ID)) is None
     assert "rejected by 김검수" in summary.log.read_text()
+    # `datadam run` says why, naming the task: the first failure, not the list of tasks that never ran
+    assert summary.reason is not None and summary.reason.startswith("gate: "), summary.reason
+    assert "rejected by 김검수" in summary.reason

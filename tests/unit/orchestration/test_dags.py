@@ -78,3 +78,49 @@ def test_parsing_imports_no_stage_heavyweights() -> None:
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1:] in ([""], []), f"heavy imports at parse time: {out.stdout}"
+
+
+def test_a_user_error_fails_the_task_at_once_with_its_message() -> None:
+    """A spec asking for the impossible is not retried with backoff: retries cannot make it possible."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipelines.collect.errors import CollectError
+    from pipelines.orchestration.factory import _no_retry_on_user_error
+
+    @_no_retry_on_user_error
+    def plan(**context: object) -> None:
+        raise CollectError("x: no synthetic generator for modality 'multimodal' yet")
+
+    @_no_retry_on_user_error
+    def flaky(**context: object) -> None:
+        raise ConnectionError("Label Studio is restarting")
+
+    with pytest.raises(AirflowFailException, match="CollectError: x: no synthetic generator"):
+        plan()
+    with pytest.raises(ConnectionError):  # anything else keeps its retries
+        flaky()
+    assert plan.__name__ == "plan"
+
+
+def test_record_failure_writes_the_first_error_for_the_local_runner(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    from types import SimpleNamespace
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipelines.orchestration.factory import record_failure
+    from pipelines.orchestration.runner import FAILURES_ENV
+
+    out = tmp_path / "failures.jsonl"
+    monkeypatch.setenv(FAILURES_ENV, str(out))
+    wrapped = AirflowFailException("CollectError: the source root is not a directory")
+    wrapped.__cause__ = RuntimeError("inner")
+    record_failure({"ti": SimpleNamespace(task_id="plan", map_index=-1), "exception": wrapped})  # type: ignore[typeddict-item]
+    record_failure({"ti": SimpleNamespace(task_id="collect", map_index=2),  # type: ignore[typeddict-item]
+                    "exception": ValueError("bad shard")})
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert lines == [
+        {"task_id": "plan", "map_index": -1, "error": "CollectError: the source root is not a directory"},
+        {"task_id": "collect", "map_index": 2, "error": "ValueError: bad shard"},
+    ]

@@ -119,6 +119,18 @@ class SyntheticSource(Source):
             index=index, source_uri=self.source_uri(index), data=data, ext=ext, truth=truth, meta=meta
         )
 
+    def sample_truth(self, index: int) -> dict[str, Any] | None:
+        """The ground truth item ``index`` carries (defects ignored), made as cheaply as the modality allows.
+
+        Only the truth's shape is wanted (a preflight asks whether annotators could work from it), so clips are
+        drawn small and short instead of at the spec's full resolution.
+        """
+        mod = self.modality
+        if isinstance(mod, VideoModality):
+            return video.make_video(self.spec, mod, seed=self.config.seed, index=index, scale=0.1,
+                                    duration_s=mod.min_duration_s)[2]
+        return self._content(index, None)[2]
+
     def defect(self, index: int) -> str | None:
         """The defect item ``index`` carries, or None (a share of ``defect_rate`` items carry one)."""
         rng = item_rng(self.config.seed, index, "defect")

@@ -1,0 +1,59 @@
+"""`datadam run` stops every process it started, even one that ignores SIGTERM and has children of its own."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli_run import _first_failure, _spawn, _stop
+
+pytestmark = pytest.mark.unit
+
+
+def _alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie nobody has reaped yet (PID 1 in a container may never reap)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_stop_ends_a_child_that_ignores_sigterm_and_its_grandchild(tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild.pid"
+    script = textwrap.dedent(f"""
+        import signal, subprocess, sys, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # as Airflow's runner did
+        g = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        open({str(pidfile)!r}, "w").write(str(g.pid))
+        time.sleep(600)
+    """)
+    proc = _spawn([sys.executable, "-c", script], env=dict(os.environ), log=tmp_path / "child.log")
+    for _ in range(200):  # the grandchild's pid appears once the child has started it
+        if pidfile.exists() and pidfile.read_text():
+            break
+        time.sleep(0.05)
+    grandchild = int(pidfile.read_text())
+    assert _alive(grandchild)
+
+    _stop(proc, grace_s=1.0)
+
+    assert proc.returncode is not None
+    for _ in range(100):  # SIGKILL is delivered asynchronously
+        if not _alive(grandchild):
+            break
+        time.sleep(0.05)
+    assert not _alive(grandchild), "the grandchild outlived `datadam run`"
+
+
+def test_first_failure_names_the_task_and_its_error(tmp_path: Path) -> None:
+    path = tmp_path / "failures.jsonl"
+    assert _first_failure(path) is None
+    path.write_text('{"task_id": "collect", "map_index": 3, "error": "CollectError: no root"}\n'
+                    '{"task_id": "publish", "map_index": -1, "error": "later"}\n', encoding="utf-8")
+    assert _first_failure(path) == "collect[3]: CollectError: no root"
