@@ -79,8 +79,9 @@ def record_failure(context: Context) -> None:
     """
     exc = context.get("exception")
     ti = context["ti"]
-    cause = exc.__cause__ if isinstance(exc, AirflowFailException) and exc.__cause__ is not None else None
-    error = str(exc) if cause is not None else (f"{type(exc).__name__}: {exc}" if exc is not None else "unknown")
+    # Our own AirflowFailException messages already say what failed; anything else is named by its type.
+    error = str(exc) if isinstance(exc, AirflowFailException) else (
+        f"{type(exc).__name__}: {exc}" if exc is not None else "unknown")
     line = {"task_id": ti.task_id, "map_index": ti.map_index, "error": error[:2000]}
     path = os.environ.get(FAILURES_ENV)
     if path:
@@ -213,7 +214,11 @@ class GateOperator(BaseOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         decided = self._decide(context)
         if decided is None:
-            raise AirflowFailException(f"no inspector decision: {event}")
+            from pipelines.validate import gate
+
+            pending = gate(spec=_spec(self.spec_id), store=open_run_store(context["params"]), run_id=context["run_id"])
+            waited = "the wait timed out" if (event or {}).get("status") == "timeout" else f"the wait ended: {event}"
+            raise AirflowFailException(f"{pending.note}; no decision came ({waited})")
         return decided
 
 

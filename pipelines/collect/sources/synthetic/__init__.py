@@ -20,6 +20,7 @@ from pipelines.spec.models import (
     AudioModality,
     Classification,
     DatasetSpec,
+    DialogueIntent,
     ImageModality,
     MultiLabel,
     TextModality,
@@ -200,7 +201,7 @@ class SyntheticSource(Source):
         a = spec.annotation
         truth: dict[str, Any] | None = None
         labels: list[str] = []
-        if isinstance(a, Classification):
+        if isinstance(a, Classification | DialogueIntent):
             labels = [planned_label(spec, seed=seed, index=index)]
             truth = {"label": labels[0]}
         elif isinstance(a, MultiLabel):

@@ -21,7 +21,14 @@ from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.collect.sources.synthetic._pii import pii_sentence
 from pipelines.collect.sources.synthetic.meta import planned_label
 from pipelines.collect.wav import decode_wav, encode_wav
-from pipelines.spec.models import TEXT_PII, AudioModality, Classification, DatasetSpec, Transcription
+from pipelines.spec.models import (
+    TEXT_PII,
+    AudioModality,
+    Classification,
+    DatasetSpec,
+    DialogueIntent,
+    Transcription,
+)
 
 PII_SHARE = 0.25
 _SENTENCES = (
@@ -86,7 +93,7 @@ def make_audio(
     rng = item_rng(seed, index, "audio")
     sr = sample_rate or int(mod.sample_rates[0])
     a = spec.annotation
-    label = planned_label(spec, seed=seed, index=index) if isinstance(a, Classification) else None
+    label = planned_label(spec, seed=seed, index=index) if isinstance(a, Classification | DialogueIntent) else None
     sentences = _sentences(spec, rng, seed=seed, index=index, label=label, dictionaries=dictionaries)
     lo, hi = mod.min_duration_s, mod.max_duration_s
     target = duration_s if duration_s is not None else float(rng.uniform(lo, min(hi, lo + 8.0)))
