@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.cli_common import esc, plain
 from pipelines.spec import load_catalog
 from pipelines.stack import StackInfo, up
 from pipelines.storage import S3Settings, layout, open_store
@@ -129,15 +130,15 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
 def _print(summary: RunSummary) -> None:
     ok = summary.state == "success"
     colour = "green" if ok else "red"
-    _out.print(f"[bold]{summary.spec_id}[/bold]: [{colour}]{summary.state}[/{colour}] in {summary.seconds:.0f} s"
-               f"  (run {summary.run_id})")
+    _out.print(f"[bold]{esc(summary.spec_id)}[/bold]: [{colour}]{esc(summary.state)}[/{colour}] in "
+               f"{summary.seconds:.0f} s  (run {esc(summary.run_id)})")
     if summary.release:
-        _out.print(f"  release: {summary.release}  ({summary.rows} rows)")
+        _out.print(plain(f"  release: {summary.release}  ({summary.rows} rows)"))
     if summary.report:
-        _out.print(f"  QA report: {summary.report}")
+        _out.print(plain(f"  QA report: {summary.report}"))
     if not ok:
         failed = [k for k, v in summary.tasks.items() if v.get("state") not in ("success", "skipped")]
-        _out.print(f"  failed tasks: {', '.join(failed) or '?'}; log: {summary.log}")
+        _out.print(plain(f"  failed tasks: {', '.join(failed) or '?'}; log: {summary.log}"))
 
 
 def register(app: typer.Typer) -> None:
@@ -182,7 +183,7 @@ def register(app: typer.Typer) -> None:
         for col in ("dataset", "state", "rows", "release"):
             table.add_column(col, overflow="fold")
         for s in summaries:
-            table.add_row(s.spec_id, s.state, str(s.rows or "-"), s.release or "-")
+            table.add_row(*map(plain, (s.spec_id, s.state, s.rows or "-", s.release or "-")))
         _out.print(table)
         _out.print(f"Label Studio: {stack.ls_url}  (see `datadam stack status`; stop with `datadam stack down`)")
         raise typer.Exit(0 if all(s.state == "success" for s in summaries) else 1)
