@@ -4,6 +4,10 @@ Each record is one item. ``text_column`` carries the text of a text dataset (or 
 ``media_column`` points at the media file: a path relative to the record file's folder, an ``http(s)://`` URL
 or an ``s3://`` URI. Columns named like the spec's schema columns become the item's metadata.
 
+CSV: a quoted field may span lines. A record the csv module cannot read (a quote never closed, a field over its
+131,072-character limit) is quarantined alone with its line number (``text.malformed`` / ``text.too_long``) and
+reading starts again on the next line; a record with more fields than the header is ``text.malformed``.
+
 Encodings: ``auto`` reads UTF-8 (with or without BOM) and falls back to CP949, the superset of EUC-KR that
 Korean Windows exports use; when a file is neither as a whole, each line is decoded on its own and the lines
 that are neither are quarantined as ``text.encoding``. Media paths that leave the record file's folder
@@ -78,6 +82,61 @@ def decode_lines(data: bytes, encoding: str) -> tuple[list[tuple[int, str | None
                 continue
         out.append((n, decoded))
     return out, None
+
+
+class _Feed:
+    """The lines of one CSV segment for ``csv.reader``, counting how many it took (a record may span lines)."""
+
+    def __init__(self, lines: list[tuple[int, str | None]], start: int) -> None:
+        self.lines = lines
+        self.pos = start
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines) or self.lines[self.pos][1] is None:
+            raise StopIteration  # an undecodable line ends the segment: no quoted field runs across it
+        text = self.lines[self.pos][1]
+        self.pos += 1
+        return f"{text}\n"
+
+
+def csv_records(lines: list[tuple[int, str | None]]) -> Iterator[tuple[int, list[str] | None,
+                                                                        tuple[str, str] | None]]:
+    """Each record of CSV lines as (line number where it starts, fields, None), or (line, None, problem).
+
+    A quoted field may span lines. A record the csv module cannot read (a quote never closed, a field over its
+    limit) is refused on its own and reading starts again on the next line, so one broken quote cannot swallow
+    every later record; each blank line is skipped and each undecodable one refused (``text.encoding``).
+    """
+    limit = csv.field_size_limit()
+    i = 0
+    while i < len(lines):
+        n, text = lines[i]
+        if text is None:
+            yield n, None, (R.TEXT_ENCODING, "neither UTF-8 nor CP949")
+            i += 1
+            continue
+        if not text.strip():
+            i += 1
+            continue
+        feed = _Feed(lines, i)
+        try:
+            fields = next(csv.reader(feed, strict=True))
+        except csv.Error as exc:
+            spans = feed.pos - i
+            if "field larger than field limit" in str(exc) and spans <= 1:
+                yield n, None, (R.TEXT_TOO_LONG, f"a field over the CSV limit of {limit:,} characters (use JSONL)")
+            elif spans > 1 or "unexpected end of data" in str(exc):
+                yield n, None, (R.TEXT_MALFORMED, f"a quoted field is not closed where it should be ({exc}); "
+                                                  "the lines after it are read on their own")
+            else:
+                yield n, None, (R.TEXT_MALFORMED, f"not CSV: {exc}")
+            i += 1
+            continue
+        yield n, fields, None
+        i = feed.pos
 
 
 def coerce(spec: DatasetSpec, record: dict[str, Any]) -> dict[str, Any]:
@@ -182,24 +241,22 @@ class RecordsSource(ListingSource):
 
     def _csv(self, lines: list[tuple[int, str | None]]) -> Iterator[tuple[int, dict[str, Any] | None,
                                                                          tuple[str, str] | None]]:
-        if not lines or lines[0][1] is None:
-            if lines:
-                yield lines[0][0], None, (R.TEXT_ENCODING, "the header line is neither UTF-8 nor CP949")
+        records = csv_records(lines)
+        first = next(records, None)
+        if first is None:
             return
-        if all(text is not None for _, text in lines):
-            # decodable as a whole: quoted fields may span lines, so parse the text, not line by line
-            body = "\n".join(text or "" for _, text in lines)
-            reader = csv.DictReader(io.StringIO(body, newline=""))
-            for row in reader:
-                yield reader.line_num, dict(row), None
+        n, header, problem = first
+        if header is None:  # without a header no record can be read: the file is refused as one entry
+            assert problem is not None
+            yield n, None, (problem[0], f"the header: {problem[1]}")
             return
-        header = next(csv.reader([lines[0][1]]))
-        for n, text in lines[1:]:
-            if text is None:
-                yield n, None, (R.TEXT_ENCODING, "neither UTF-8 nor CP949")
-            elif text.strip():
-                values = next(csv.reader([text]))
-                yield n, dict(zip(header, values, strict=False)), None
+        for n, fields, problem in records:
+            if fields is None:
+                yield n, None, problem
+            elif len(fields) > len(header):  # a stray delimiter, or a quote that closed on a later line
+                yield n, None, (R.TEXT_MALFORMED, f"{len(fields)} fields, the header has {len(header)}")
+            else:
+                yield n, dict(zip(header, fields, strict=False)), None
 
     def _entry(self, path: Path, uri: str, line_no: int, record: dict[str, Any]) -> Entry:
         meta = coerce(self.spec, record)
