@@ -181,6 +181,35 @@ def test_a_member_that_lies_about_its_size_is_cut_at_the_limit() -> None:
     assert exc.value.reason == R.MEDIA_OVERSIZE
 
 
+def test_an_archive_is_fetched_and_parsed_once_and_every_shard_reads_the_copy_the_run_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.collect.sources import archive
+
+    opened: list[int] = []
+    real_open = archive.open_archive
+    monkeypatch.setattr(archive, "open_archive", lambda src: opened.append(1) or real_open(src))
+    root = tmp_path / "root"
+    root.mkdir()
+    members = {f"plot/{i:03d}.png": _png(i, (64, 48)) for i in range(40)}
+    (root / "batch.zip").write_bytes(_zip(members, compression=zipfile.ZIP_STORED))
+    spec = _spec(IMAGE, {"kind": "local", "root": str(root)})
+    store = open_store(str(tmp_path / "store"))
+    source = make_source(spec=spec, store=store, run_id="r1")
+    assert source.plan_size() == 40 and len(opened) == 1  # listed once
+    held = [o.key for o in store.list(layout.restricted_run(spec.id, "r1", "collect")) if "/archives/" in o.key]
+    assert len(held) == 1 and held[0].endswith(".zip")
+
+    # the delivery changes after planning: shards read the archive the listing was made from, not the new one
+    (root / "batch.zip").write_bytes(_zip({"other.png": _png(99)}))
+    got: dict[str, bytes] = {}
+    for start in range(0, 40, 16):  # three shards, each its own task
+        shard = make_source(spec=spec, store=store, run_id="r1")
+        got.update((i.source_uri.split("!/", 1)[1], i.data) for i in shard.items(start=start, count=16))
+    assert got == members
+    assert len(opened) == 1 + 3  # one open per shard, not one per member
+
+
 # ------------------------------------------------------------------------------------------------ records
 
 
