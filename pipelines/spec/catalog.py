@@ -130,8 +130,9 @@ def _refuse_aliases(path: Path, text: str) -> None:
                 top[1] = 0 if top[1] is None else top[1] + 1
         if isinstance(event, yaml.AliasEvent):
             mark = event.start_mark
+            at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
             where = format_path(tuple(f[1] for f in frames if f[1] is not None))
-            raise SpecError.single(path, where, f"*{event.anchor} (line {mark.line + 1}, column {mark.column + 1})",
+            raise SpecError.single(path, where, f"*{event.anchor}{at}",
                                    "YAML aliases are not allowed in spec files; write the value out")
         if isinstance(event, yaml.MappingStartEvent):
             frames.append(["map", None, True])
