@@ -117,7 +117,7 @@ class _CheckedTransport(httpx.HTTPTransport):
         super().__init__(trust_env=False)
         limits = httpx.Limits(max_connections=10, max_keepalive_connections=10, keepalive_expiry=5.0)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=httpx.create_ssl_context(),  # SSL_CERT_FILE / SSL_CERT_DIR still apply (a company CA)
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
