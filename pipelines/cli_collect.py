@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.cli_common import STORAGE_ENV, storage_root
+from pipelines.cli_common import STORAGE_ENV, esc, plain, storage_root
 from pipelines.spec.models import TEXT_PII, VISUAL_PII
 from pipelines.storage import ObjectStore, StorageError, layout, open_store
 
@@ -79,11 +79,11 @@ def deid_text_cmd(
         for col in ("line", "kind", "rule", "confidence", "placeholder"):
             table.add_column(col)
         for r in rows:
-            table.add_row(str(r["line"]), r["kind"], r["rule"], f"{r['confidence']:.2f}", r["placeholder"])
+            table.add_row(*map(plain, (r["line"], r["kind"], r["rule"], f"{r['confidence']:.2f}", r["placeholder"])))
         _err.print(table)
     left = deid.find(masked)
     if left:  # the re-check the pipeline runs: a sample that fails it would be quarantined
-        _err.print(f"[red]{len(left)} finding(s) remain after masking: {sorted({f.kind for f in left})}[/red]")
+        _err.print(f"[red]{len(left)} finding(s) remain after masking: {esc(sorted({f.kind for f in left}))}[/red]")
         raise typer.Exit(1)
 
 
@@ -101,17 +101,17 @@ def deid_image_cmd(
         out, regions = deid_image(src.read_bytes(), targets=wanted)
         left = regions_in(out, targets=wanted) if regions else []
     except (OSError, ValueError) as exc:
-        _err.print(f"[red]{src}: not an image this tool can read: {exc}[/red]")
+        _err.print(f"[red]{esc(src)}: not an image this tool can read: {esc(exc)}[/red]")
         raise typer.Exit(2) from exc
     if left:
         _err.print(f"[red]{len(left)} region(s) still detected after blurring; nothing written[/red]")
         raise typer.Exit(1)
     dst.write_bytes(out)
-    table = Table(title=f"{len(regions)} region(s) blurred -> {dst}")
+    table = Table(title=plain(f"{len(regions)} region(s) blurred -> {dst}"))
     for col in ("kind", "x", "y", "w", "h", "detector"):
         table.add_column(col)
     for r in regions:
-        table.add_row(r.kind, str(r.x), str(r.y), str(r.w), str(r.h), r.detector)
+        table.add_row(*map(plain, (r.kind, r.x, r.y, r.w, r.h, r.detector)))
     _err.print(table)
 
 
@@ -177,10 +177,10 @@ def quarantine_show(
         store = open_store(storage_root(storage))
         found = quarantine_files(store, run_id, dataset)
     except (StorageError, ValueError) as exc:
-        _err.print(f"[red]{exc}[/red]")
+        _err.print(f"[red]{esc(exc)}[/red]")
         raise typer.Exit(2) from exc
     if not found:
-        _err.print(f"[yellow]no quarantine files for run {run_id!r} in {store.root}[/yellow]")
+        _err.print(f"[yellow]no quarantine files for run {esc(repr(run_id))} in {esc(store.root)}[/yellow]")
         raise typer.Exit(1)
     report = {ds: {**summarise(store, keys, examples=examples), "stages": _stage_counts(store, ds, run_id)}
               for ds, keys in found.items()}
@@ -191,12 +191,12 @@ def quarantine_show(
         collect = rep["stages"].get("collect")
         note = (f" — collect: {collect['items_in']} in, {collect['items_out']} passed, "
                 f"{collect['quarantined']} quarantined" if collect else "")
-        table = Table(title=f"{ds} · run {run_id}: {rep['total']} quarantined{note}")
+        table = Table(title=plain(f"{ds} · run {run_id}: {rep['total']} quarantined{note}"))
         for col in ("stage", "reason", "count", "examples (item · detail)"):
             table.add_column(col, overflow="fold")
         for r in rep["by_reason"]:
             ex = "\n".join(f"{e['item_id']} · {str(e.get('detail') or '')[:120]}" for e in r["examples"])
-            table.add_row(r["stage"], r["reason"], str(r["count"]), ex)
+            table.add_row(*map(plain, (r["stage"], r["reason"], r["count"], ex)))  # details quote file names
         _out.print(table)
 
 

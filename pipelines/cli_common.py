@@ -1,8 +1,12 @@
-"""What every command group resolves the same way: the storage root a command reads and writes."""
+"""What every command group resolves the same way: the storage root a command reads and writes, and how
+text from specs and data reaches the terminal."""
 
 from __future__ import annotations
 
 import os
+
+from rich.markup import escape
+from rich.text import Text
 
 from pipelines.storage import ObjectStore, open_store
 
@@ -19,6 +23,19 @@ def storage_root(storage: str | None) -> str:
     from pipelines.stack.state import resolve_home
 
     return (resolve_home() / "storage").as_uri()
+
+
+def plain(value: object) -> Text:
+    """Spec or data text for a Rich table cell or title: shown as it is, never read as markup.
+
+    A description holding ``[link=...]`` would otherwise become a live link, and a stray ``[/x]`` a crash.
+    """
+    return Text(str(value))
+
+
+def esc(value: object) -> str:
+    """Spec or data text to put inside a Rich markup string (``f"[red]{esc(exc)}[/red]"``)."""
+    return escape(str(value))
 
 
 def open_root(storage: str | None) -> ObjectStore:

@@ -27,7 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from pipelines.cli_common import STORAGE_ENV, storage_root
+from pipelines.cli_common import STORAGE_ENV, esc, plain, storage_root
 from pipelines.publish.catalog import read_catalog, search
 from pipelines.publish.download import DownloadError, download, read_manifest, resolve_version
 from pipelines.storage import ObjectStore, StorageError, layout, open_store
@@ -50,7 +50,7 @@ def _open(storage: str | None) -> ObjectStore:
     try:
         return open_store(storage_root(storage))
     except StorageError as exc:
-        _err.print(f"[red]{exc}[/red]")
+        _err.print(f"[red]{esc(exc)}[/red]")
         raise typer.Exit(2) from exc
 
 
@@ -59,8 +59,8 @@ def _entries_table(entries: list[dict[str, Any]], title: str) -> Table:
     for col in ("id", "name", "field", "modality", "annotation", "version", "rows", "QC"):
         table.add_column(col, overflow="fold")
     for e in entries:
-        table.add_row(e["id"], f"{e['name']}\n{e['name_en']}", e.get("field_name") or e["field"], e["modality"],
-                      e["annotation_type"], e["latest"], f"{e['rows']:,}",
+        table.add_row(*map(plain, (e["id"], f"{e['name']}\n{e['name_en']}", e.get("field_name") or e["field"],
+                                   e["modality"], e["annotation_type"], e["latest"], f"{e['rows']:,}")),
                       "[green]pass[/green]" if e["quality"]["success"] else "[red]fail[/red]")
     return table
 
@@ -72,7 +72,7 @@ def _show(entries: list[dict[str, Any]], fmt: str, title: str) -> None:
     if not entries:
         _out.print("no dataset matches")
         return
-    _out.print(_entries_table(entries, title))
+    _out.print(_entries_table(entries, esc(title)))
 
 
 @datasets_app.command("list")
@@ -105,7 +105,7 @@ def info_cmd(dataset_id: str, version: Annotated[str | None, typer.Option(help="
         v = resolve_version(store, dataset_id, version)
         manifest, _ = read_manifest(store, dataset_id, v)
     except DownloadError as exc:
-        _err.print(f"[red]{exc}[/red]")
+        _err.print(f"[red]{esc(exc)}[/red]")
         raise typer.Exit(1) from exc
     versions = sorted({o.key.split("/")[2] for o in store.list(layout.release(dataset_id))
                        if o.key.endswith("/manifest.json") and not o.key.split("/")[2].startswith(".")})
@@ -116,33 +116,33 @@ def info_cmd(dataset_id: str, version: Annotated[str | None, typer.Option(help="
         return
     from pipelines.publish.card import aihub_metadata, quality_rows, split_rows
 
-    _out.print(f"[bold]{manifest['name']}[/bold] / {manifest['name_en']}  ({dataset_id} {v})")
-    _out.print(manifest["metadata"]["description"])
+    _out.print(f"[bold]{esc(manifest['name'])}[/bold] / {esc(manifest['name_en'])}  ({esc(dataset_id)} {esc(v)})")
+    _out.print(plain(manifest["metadata"]["description"]))
     meta = Table(title="metadata")
     for col in ("항목", "item", "value"):
         meta.add_column(col, overflow="fold")
     for m_row in aihub_metadata(manifest):
-        meta.add_row(*m_row)
+        meta.add_row(*map(plain, m_row))
     _out.print(meta)
     splits = Table(title="splits")
     for col in ("split", "rows", "size", "planned", "achieved"):
         splits.add_column(col)
     for s_row in split_rows(manifest):
-        splits.add_row(*s_row)
+        splits.add_row(*map(plain, s_row))
     _out.print(splits)
     quality = Table(title=f"quality ({'pass' if manifest['quality'].get('success') else 'fail'})")
     for col in ("characteristic", "target", "measured", "verdict"):
         quality.add_column(col, overflow="fold")
     for q_row in quality_rows(manifest):
-        quality.add_row(*q_row)
+        quality.add_row(*map(plain, q_row))
     _out.print(quality)
-    log = Table(title=f"versions: {', '.join(versions)}")
+    log = Table(title=plain(f"versions: {', '.join(versions)}"))
     for col in ("version", "date", "change"):
         log.add_column(col, overflow="fold")
     for c in reversed(manifest.get("changelog", [])):
-        log.add_row(c["version"], str(c["date"]), c["summary"])
+        log.add_row(*map(plain, (c["version"], c["date"], c["summary"])))
     _out.print(log)
-    _out.print(f"download: {cmd}")
+    _out.print(plain(f"download: {cmd}"))
 
 
 class _RichProgress:
@@ -188,16 +188,18 @@ def download_cmd(
         if quiet:
             res = download(dataset=dataset_id, store=store, to=to, version=v, split=split, workers=workers)
         else:
-            columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                       TimeRemainingColumn())
+            # task descriptions are file names from the manifest: data, not markup
+            columns = (TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+                       TransferSpeedColumn(), TimeRemainingColumn())
             with Progress(*columns, console=_err, transient=False) as bars:
                 res = download(dataset=dataset_id, store=store, to=to, version=v, split=split, workers=workers,
                                progress=_RichProgress(bars, total))
     except DownloadError as exc:
-        _err.print(f"[red]download failed:[/red] {exc}")
+        _err.print(f"[red]download failed:[/red] {esc(exc)}")
         raise typer.Exit(1) from exc
-    _out.print(f"{res.dataset} {res.version}: {res.files} files, {res.bytes:,} bytes verified in {res.directory} "
-               f"({res.transferred:,} bytes transferred, {res.skipped} already present, {res.resumed} resumed)")
+    _out.print(plain(f"{res.dataset} {res.version}: {res.files} files, {res.bytes:,} bytes verified in "
+                     f"{res.directory} ({res.transferred:,} bytes transferred, {res.skipped} already present, "
+                     f"{res.resumed} resumed)"))
 
 
 def register(app: typer.Typer) -> None:

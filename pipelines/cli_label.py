@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.cli_common import esc, plain
 from pipelines.label import LabelStudioClient, LabelStudioError, LabelStudioSettings, progress, project_title
 from pipelines.label.manifests import run_ids, run_item_ids
 from pipelines.spec import load_catalog, load_spec
@@ -68,9 +69,9 @@ def status(
     run_id = run or _latest_run(store, spec.id)
     client = LabelStudioClient(ls)
     pid = client.find_project(project_title(spec))
-    _out.print(f"[bold]{spec.id}[/bold] {spec.name} — {spec.annotation.type}; run {run_id or '-'}")
+    _out.print(f"[bold]{esc(spec.id)}[/bold] {esc(spec.name)} — {spec.annotation.type}; run {esc(run_id or '-')}")
     if pid is None:
-        _out.print(f"no Label Studio project {project_title(spec)!r} yet (run label_push first)")
+        _out.print(plain(f"no Label Studio project {project_title(spec)!r} yet (run label_push first)"))
         raise typer.Exit(1)
     scope = run_item_ids(store=store, dataset=spec.id, run_id=run_id) if run_id else None
     p = progress(ls=ls, project_id=pid, item_ids=scope or None)
@@ -88,7 +89,8 @@ def status(
             table.add_column(col, justify="right")
     for who in sorted(set(p.per_annotator) | set(cards)):
         c = cards.get(who, {})
-        table.add_row(who, str(p.per_annotator.get(who, 0)), str(c.get("annotations", "-")), str(c.get("skipped", "-")),
+        table.add_row(plain(who), str(p.per_annotator.get(who, 0)), str(c.get("annotations", "-")),
+                      str(c.get("skipped", "-")),
                       _pct(c.get("gold_accuracy")), _pct(c.get("agreement_with_consensus")),
                       _pct(c.get("review_acceptance")), _num(c.get("mean_lead_time_s")))
     _out.print(table)
@@ -110,4 +112,4 @@ def status(
                      f"{rev['reviewed']}/{plan.get('n', 0)} sampled reviewed ({plan.get('method', '-')})")
     _out.print(qc_table)
     if rev.get("rejection_reasons"):
-        _out.print("rejections: " + ", ".join(f"{k} {v}" for k, v in rev["rejection_reasons"].items()))
+        _out.print(plain("rejections: " + ", ".join(f"{k} {v}" for k, v in rev["rejection_reasons"].items())))

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.cli_common import open_root
+from pipelines.cli_common import esc, open_root, plain
 from pipelines.storage import ObjectStore, layout
 
 qa_app = typer.Typer(help="QA inspectors: read a run's validation and approve or reject it for publishing.",
@@ -123,8 +123,8 @@ _WORD = {"pass": "합격 PASS", "fail": "불합격 FAIL", "warn": "경고 WARN",
 def _print_summary(s: dict[str, Any]) -> None:
     d = s["delivery"] or {}
     out = _out()
-    out.print(f"[bold]{s['dataset']}[/bold]  run {s['run_id']}  ({s['items']} records, "
-              f"{'final' if d.get('mode') == 'final' else 'partial'} delivery: {d.get('reason', '')})")
+    out.print(f"[bold]{esc(s['dataset'])}[/bold]  run {esc(s['run_id'])}  ({s['items']} records, "
+              f"{'final' if d.get('mode') == 'final' else 'partial'} delivery: {esc(d.get('reason', ''))})")
     table = Table(title="품질 특성 / Quality characteristics")
     for col in ("특성 characteristic", "목표 target", "측정 measured", "판정 result", "필수 blocking"):
         table.add_column(col)
@@ -135,27 +135,29 @@ def _print_summary(s: dict[str, Any]) -> None:
         c = chars[key]
         status = str(c.get("status") or ("pass" if c.get("passed") else "fail"))
         target = c.get("target")
-        table.add_row(f"{c['name_ko']} {c['name_en']}", _value(target, key) if target is not None else "—",
-                      _value(c.get("measured"), key), f"[{_STYLE[status]}]{_WORD[status]}[/{_STYLE[status]}]",
+        table.add_row(plain(f"{c['name_ko']} {c['name_en']}"),
+                      plain(_value(target, key) if target is not None else "—"),
+                      plain(_value(c.get("measured"), key)), f"[{_STYLE[status]}]{_WORD[status]}[/{_STYLE[status]}]",
                       "yes" if c.get("blocking") else "no")
     out.print(table)
     if s["checks_failed"]:
-        out.print(f"[red]blocking checks failed:[/red] {', '.join(s['checks_failed'])}")
+        out.print(f"[red]blocking checks failed:[/red] {esc(', '.join(s['checks_failed']))}")
     if s["checks_warned"]:
-        out.print(f"[yellow]warnings:[/yellow] {', '.join(s['checks_warned'])}")
+        out.print(f"[yellow]warnings:[/yellow] {esc(', '.join(s['checks_warned']))}")
     if s["not_measured"]:
-        out.print(f"[magenta]not measured (never counted as passed):[/magenta] {', '.join(s['not_measured'])}")
+        out.print(f"[magenta]not measured (never counted as passed):[/magenta] {esc(', '.join(s['not_measured']))}")
     verdict = ("[green]eligible for automatic approval[/green]" if s["success"]
                else "[red]needs an inspector's decision[/red]")
     out.print(f"verdict: {verdict}")
     dec = s["decision"]
     if dec:
         stale = "" if dec["applies_to_current_report"] else " [yellow](on an earlier validation: void)[/yellow]"
-        out.print(f"decision: [bold]{dec['decision']}[/bold] by {dec['by']} at {dec['at']}: {dec['note']}{stale}")
+        out.print(f"decision: [bold]{esc(dec['decision'])}[/bold] by {esc(dec['by'])} at {esc(dec['at'])}: "
+                  f"{esc(dec['note'])}{stale}")
     gate = s["gate"]
     if gate:
-        out.print(f"gate: {gate.get('status')} ({gate.get('by') or '-'}): {gate.get('note', '')}")
-    out.print(f"report: {s['report']}")
+        out.print(plain(f"gate: {gate.get('status')} ({gate.get('by') or '-'}): {gate.get('note', '')}"))
+    out.print(plain(f"report: {s['report']}"))
 
 
 @qa_app.command("show")
@@ -170,7 +172,7 @@ def show(
     try:
         s = summary(store, resolve_run(store, run, dataset))
     except RunNotFound as exc:
-        _err().print(f"[red]{exc}[/red]")
+        _err().print(f"[red]{esc(exc)}[/red]")
         raise typer.Exit(2) from exc
     if as_json:
         _out().print_json(json.dumps(s, ensure_ascii=False, default=str))
@@ -186,10 +188,10 @@ def _decide(decision: str, run: str, dataset: str | None, storage: str | None, b
         ref = resolve_run(store, run, dataset)
         rec = record_decision(store=store, dataset=ref.dataset, run_id=ref.run, decision=decision, by=by, note=note)
     except (RunNotFound, GateError) as exc:
-        _err().print(f"[red]{exc}[/red]")
+        _err().print(f"[red]{esc(exc)}[/red]")
         raise typer.Exit(2) from exc
     colour = "green" if decision == "approved" else "red"
-    _out().print(f"[{colour}]{decision}[/{colour}] {ref.dataset} run {ref.run} by {rec.by} at {rec.at} "
+    _out().print(f"[{colour}]{decision}[/{colour}] {esc(ref.dataset)} run {esc(ref.run)} by {esc(rec.by)} at {rec.at} "
                f"(on quality.json sha256 {rec.quality_sha256[:12]}…)")
     _out().print("the gate picks this up at its next poll (Airflow), or at the next `gate` run")
 

@@ -17,9 +17,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from pipelines.cli_common import esc, plain
 from pipelines.orchestration.runner import FAILURES_ENV, RESULT_PREFIX
 from pipelines.spec import load_catalog
 from pipelines.stack import StackInfo, up
@@ -228,19 +228,19 @@ def _summarise(spec_id: str, *, store: Any, storage: str, state: str, reason: st
 def _print(summary: RunSummary) -> None:
     ok = summary.state == "success"
     colour = "green" if ok else "red"
-    _out.print(f"[bold]{escape(summary.spec_id)}[/bold]: [{colour}]{escape(summary.state)}[/{colour}] in "
-               f"{summary.seconds:.0f} s  (run {escape(str(summary.run_id))})")
+    _out.print(f"[bold]{esc(summary.spec_id)}[/bold]: [{colour}]{esc(summary.state)}[/{colour}] in "
+               f"{summary.seconds:.0f} s  (run {esc(summary.run_id)})")
     if summary.release:
-        _out.print(f"  release: {escape(summary.release)}  ({summary.rows} rows)")
+        _out.print(plain(f"  release: {summary.release}  ({summary.rows} rows)"))
     if summary.report:
-        _out.print(f"  QA report: {escape(summary.report)}")
+        _out.print(plain(f"  QA report: {summary.report}"))
     if not ok:
         if summary.reason:
-            _out.print(f"  reason: {escape(summary.reason)}")
+            _out.print(plain(f"  reason: {summary.reason}"))
         failed = [k for k, v in summary.tasks.items() if v.get("state") == "failed"]
         if failed:
-            _out.print(f"  failed tasks: {escape(', '.join(failed))}")
-        _out.print(f"  log: {escape(str(summary.log))}")
+            _out.print(plain(f"  failed tasks: {', '.join(failed)}"))
+        _out.print(plain(f"  log: {summary.log}"))
 
 
 def register(app: typer.Typer) -> None:
@@ -289,7 +289,7 @@ def register(app: typer.Typer) -> None:
         for col in ("dataset", "state", "rows", "release"):
             table.add_column(col, overflow="fold")
         for s in summaries:
-            table.add_row(s.spec_id, s.state, str(s.rows or "-"), s.release or "-")
+            table.add_row(*map(plain, (s.spec_id, s.state, s.rows or "-", s.release or "-")))
         _out.print(table)
         _out.print(f"Label Studio: {stack.ls_url}  (see `datadam stack status`; stop with `datadam stack down`)")
         raise typer.Exit(0 if all(s.state == "success" for s in summaries) else 1)

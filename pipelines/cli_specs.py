@@ -12,6 +12,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from pipelines.cli_common import esc, plain
 from pipelines.spec import (
     ANNOTATION_TYPES,
     MODALITY_KINDS,
@@ -74,7 +75,8 @@ def list_specs(
     for col in ("id", "name", "field", "modality", "annotation", "target_volume"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["id"], r["name"], r["field"], r["modality"], r["annotation"], f"{r['target_volume']:,}")
+        table.add_row(*map(plain, (r["id"], r["name"], r["field"], r["modality"], r["annotation"],
+                                   f"{r['target_volume']:,}")))
     _out.print(table)
 
 
@@ -85,7 +87,7 @@ def show(spec_id: str) -> None:
     try:
         spec = cat.get(spec_id)
     except KeyError as exc:
-        _err.print(f"[red]{exc.args[0]}[/red]")
+        _err.print(f"[red]{esc(exc.args[0])}[/red]")
         raise typer.Exit(1) from None
     doc = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
     sys.stdout.write(f"# {cat.paths[spec_id]}\n")
@@ -103,7 +105,7 @@ def check(paths: Annotated[list[Path] | None, typer.Argument(help="spec files or
         elif p.exists():
             files.append(p)
         else:
-            _err.print(f"{p}: no such file or directory")
+            _err.print(plain(f"{p}: no such file or directory"))
             raise typer.Exit(1)
     try:
         specs, issues = check_files(files, root=root)
@@ -186,13 +188,13 @@ def new(
         parse_spec(doc, file=path)
     except SpecError as exc:  # e.g. an annotation type that does not fit the modality
         for issue in exc.issues:
-            _err.print(str(issue))
+            _err.print(plain(issue))
         raise typer.Exit(1) from None
     if path.exists() and not force:
-        _err.print(f"{path} exists (use --force)")
+        _err.print(plain(f"{path} exists (use --force)"))
         raise typer.Exit(1)
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    _out.print(f"wrote {path}")
+    _out.print(plain(f"wrote {path}"))
 
 
 @specs_app.command("schema")

@@ -11,6 +11,8 @@ SOURCE_PATH_TRAVERSAL = "source.path_traversal"  # a name (record path, archive 
 SOURCE_SYMLINK = "source.symlink"  # a symbolic link, and the source does not follow links
 SOURCE_SYMLINK_ESCAPE = "source.symlink_escape"  # a symbolic link whose target is outside the source root
 SOURCE_DUPLICATE_ID = "source.duplicate_id"  # a record repeats the id of an earlier record
+SOURCE_FORBIDDEN_ADDRESS = "source.forbidden_address"  # a URL or redirect to loopback, private, link-local ... hosts
+SOURCE_OUTSIDE_ROOT = "source.outside_root"  # a media reference outside the source's own root (another bucket ...)
 
 # Archives expanded by a source.
 ARCHIVE_BOMB = "archive.bomb"  # too many entries, too many bytes, or a compression ratio no real file has

@@ -145,14 +145,25 @@ def _options(values: dict[str, str], label: str, sel_id: str) -> str:
     return f"<select id='{sel_id}' aria-label='{escape(label)}'>{first}{opts}</select>"
 
 
+# In a <script> element "</script" ends it and "<!--" followed by "<script" changes how the browser finds its end,
+# so no "<" may survive; "&" and ">" go too (an HTML-escaping-aware reader sees nothing), and U+2028/2029 are line
+# ends in older JavaScript. JSON's \u escapes keep the parsed value identical.
+_HTML_UNSAFE_JSON = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                   "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_for_html(value: Any) -> str:
+    """``value`` as JSON that can sit inside an HTML ``<script>`` element whatever its strings hold."""
+    return json.dumps(value, ensure_ascii=False).translate(_HTML_UNSAFE_JSON)
+
+
 def render_index(index: dict[str, Any]) -> str:
     """``catalog/index.html``: the list with filters and search; the catalog embedded as JSON."""
     entries = list(index["datasets"].values())
     fields = {e["field"]: f"{e.get('field_name') or e['field']} ({e['field']})" for e in entries}
     modalities = {k: k for e in entries for k in [e["modality"], *e.get("modality_kinds", [])]}
     annotations = {e["annotation_type"]: e["annotation_type"] for e in entries}
-    # "</" would end the script element early; JSON allows "<\/".
-    payload = json.dumps(index, ensure_ascii=False).replace("</", "<\\/")
+    payload = json_for_html(index)
     body = (
         "<header><h1>datadam 데이터셋 카탈로그 / Dataset catalog</h1>"
         f"<div>{len(entries)} datasets · revision {index.get('revision')} · {escape(str(index.get('updated_at')))}"
@@ -227,7 +238,7 @@ def _media_cell(mode: str | None, column: str, value: Any) -> str:
     if column == "audio" and len(data) <= _AUDIO_INLINE_BYTES:
         ext = str(value.get("path") or "").rsplit(".", 1)[-1].lower() or "wav"
         uri = f"data:audio/{ext};base64," + base64.b64encode(data).decode()
-        return f"<audio controls preload='none' src='{uri}'></audio>"
+        return f"<audio controls preload='none' src='{escape(uri)}'></audio>"  # ext comes from a file name
     return escape(str(value.get("path")))
 
 
@@ -235,7 +246,7 @@ def render_dataset_page(store: ObjectStore, entry: dict[str, Any], manifest: dic
                         revision: int) -> str:
     """``catalog/datasets/<id>.html`` for the version LATEST names."""
     ds, version = manifest["dataset"], manifest["version"]
-    rel = f"../../{layout.release(ds, version)}"
+    rel = escape(f"../../{layout.release(ds, version)}")  # in attributes below
     cmd = f"datadam download {ds} --version {version} --storage {store.root}"
     ok = manifest.get("quality", {}).get("success")
     q_rows = quality_rows(manifest)
@@ -245,7 +256,7 @@ def render_dataset_page(store: ObjectStore, entry: dict[str, Any], manifest: dic
     versions = "".join(
         f"<tr><td>{'<b>' if v['version'] == version else ''}{escape(v['version'])}</td><td>{escape(v['created_at'])}"
         f"</td><td>{v['rows']:,}</td><td>{escape(v['summary'])}</td>"
-        f"<td><a href='../../{layout.release(ds, v['version'])}/README.md'>card</a></td></tr>"
+        f"<td><a href='../../{escape(layout.release(ds, v['version']))}/README.md'>card</a></td></tr>"
         for v in reversed(entry["versions"]))
     body = (
         "<header><a href='../index.html'>← 카탈로그 / Catalog</a>"

@@ -100,11 +100,46 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise SpecError.single(path, "<file>", str(path), f"cannot read: {exc.strerror}") from exc
     try:
+        if "*" in text:  # an alias needs a '*': files without one skip the event scan
+            _refuse_aliases(path, text)
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         raise SpecError.single(path, "<yaml>", where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+
+
+def _refuse_aliases(path: Path, text: str) -> None:
+    """Refuse YAML aliases before anything is built from the file (see docs/adr/0009).
+
+    A few hundred bytes of nested aliases expand to billions of nodes once loaded, validated or printed; no
+    spec needs them, so the parser's events are scanned (nothing is expanded) and the first alias is an error
+    naming its field.
+    """
+    # one frame per open collection: [kind, index in the sequence or current key of the mapping, key comes next]
+    frames: list[list[Any]] = []
+    for event in yaml.parse(text, Loader=_Loader):
+        top = frames[-1] if frames else None
+        is_key = top is not None and top[0] == "map" and top[2]
+        if isinstance(event, yaml.NodeEvent) and top:
+            if is_key:
+                top[1], top[2] = event.value if isinstance(event, yaml.ScalarEvent) else "?", False
+            elif top[0] == "map":
+                top[2] = True  # the value is read (or opened): a key comes next
+            else:
+                top[1] = 0 if top[1] is None else top[1] + 1
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+            where = format_path(tuple(f[1] for f in frames if f[1] is not None))
+            raise SpecError.single(path, where, f"*{event.anchor}{at}",
+                                   "YAML aliases are not allowed in spec files; write the value out")
+        if isinstance(event, yaml.MappingStartEvent):
+            frames.append(["map", None, True])
+        elif isinstance(event, yaml.SequenceStartEvent):
+            frames.append(["seq", None, False])
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            frames.pop()
 
 
 @functools.cache

@@ -177,13 +177,22 @@ class LocalSource(_Model):
     follow_symlinks: bool = False
 
 
+# A host name or IP literal as written in a URL; what a source may fetch from although it resolves to a loopback,
+# private, link-local ... address (an intranet server, a test server on 127.0.0.1).
+AllowedHost = Annotated[str, StringConstraints(pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._:-]+)$", max_length=253)]
+_ALLOW_HOSTS = ("hosts fetched even though they resolve to a loopback, private, link-local, multicast or reserved "
+                "address (refused otherwise, after every redirect too); names or IP literals as in the URL")
+
+
 class HttpSource(_Model):
     """A list of HTTP(S) URLs, inline or in a text file (one per line)."""
 
     kind: Literal["http"] = "http"
     urls: list[Annotated[str, StringConstraints(pattern=r"^https?://")]] = Field(default_factory=list)
     url_list: str | None = None
-    timeout_s: float = Field(default=60.0, gt=0)
+    timeout_s: float = Field(default=60.0, gt=0, description="bounds connecting and each read")
+    deadline_s: float = Field(default=600.0, gt=0, description="bounds one whole fetch: retries, redirects, body")
+    allow_hosts: list[AllowedHost] = Field(default_factory=list, description=_ALLOW_HOSTS)
 
 
 class S3Source(_Model):
@@ -204,6 +213,10 @@ class RecordsSource(_Model):
     media_column: ColumnName | None = None
     text_column: ColumnName | None = None
     encoding: Literal["auto", "utf-8", "cp949", "euc-kr"] = "auto"
+    media_root: Annotated[str, StringConstraints(pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")] | None = (
+        Field(default=None, description="the s3://bucket/prefix that s3:// media references must lie under "
+                                        "(without it they are refused); never inside the storage root"))
+    allow_hosts: list[AllowedHost] = Field(default_factory=list, description=_ALLOW_HOSTS + " (http(s) media)")
 
 
 Source = Annotated[

@@ -94,7 +94,7 @@ def test_urls_are_downloaded_within_limits_and_failures_are_quarantined(
     url_list.write_text(f"# delivery 1\n{server}/c.png\n{server}/a.png\nftp://example.org/x.png\n", "utf-8")
     spec = parse_spec({
         **IMAGE,
-        "source": {"kind": "http", "timeout_s": 1.0, "url_list": str(url_list),
+        "source": {"kind": "http", "timeout_s": 1.0, "url_list": str(url_list), "allow_hosts": ["127.0.0.1"],
                    "urls": [f"{server}/a.png", f"{server}/flaky.png", f"{server}/old-name.png", f"{server}/big.png",
                             f"{server}/endless.png", f"{server}/missing.png", f"{server}/slow.png"]},
         "modality": {**IMAGE["modality"], "max_bytes": 1_000_000},

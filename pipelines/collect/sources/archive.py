@@ -9,10 +9,12 @@ declared sizes: it stops reading at the limit.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import stat
 import zipfile
 from dataclasses import dataclass
+from typing import IO
 
 from pipelines.collect import reasons as R
 from pipelines.collect.reasons import Reject
@@ -44,17 +46,27 @@ def unsafe_name(name: str) -> bool:
     return n.startswith("/") or (len(n) > 1 and n[1] == ":") or ".." in n.split("/")
 
 
+def open_archive(source: bytes | IO[bytes]) -> zipfile.ZipFile:
+    """A zip archive opened once: its central directory is parsed here, members are then read at their offsets.
+
+    ``source`` is the archive's bytes or a seekable file (the copy a run holds in storage).
+
+    Raises:
+        Reject: ``archive.undecodable`` when it is not a readable zip.
+    """
+    try:
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise Reject(R.ARCHIVE_UNDECODABLE, f"not a readable zip archive: {exc}") from None
+
+
 def list_members(data: bytes) -> list[Member]:
     """The members of a zip archive, in archive order.
 
     Raises:
         Reject: ``archive.undecodable`` (not a readable zip) or ``archive.bomb`` (limits exceeded).
     """
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise Reject(R.ARCHIVE_UNDECODABLE, f"not a readable zip archive: {exc}") from None
-    with zf:
+    with open_archive(data) as zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
         if len(infos) > MAX_ENTRIES:
             raise Reject(R.ARCHIVE_BOMB, f"{len(infos)} entries > {MAX_ENTRIES}")
@@ -77,18 +89,24 @@ def list_members(data: bytes) -> list[Member]:
         return out
 
 
-def read_member(data: bytes, name: str, *, limit: int) -> bytes:
+def read_member(archive: bytes | zipfile.ZipFile, name: str, *, limit: int) -> bytes:
     """The bytes of one member, reading at most ``limit`` bytes whatever the archive declares.
+
+    ``archive`` is best an archive :func:`open_archive` opened once for many members: given bytes, the whole
+    central directory is parsed again for this one member.
 
     Raises:
         Reject: ``media.oversize`` past the limit, ``archive.bomb`` when it inflates beyond its ratio,
             ``archive.undecodable`` when the member is corrupt or missing.
     """
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        with contextlib.ExitStack() as stack:
+            zf = archive if isinstance(archive, zipfile.ZipFile) else stack.enter_context(open_archive(archive))
             info = zf.getinfo(name)
             with zf.open(info) as f:
                 out = f.read(limit + 1)
+    except Reject:
+        raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
         raise Reject(R.ARCHIVE_UNDECODABLE, f"member {name!r}: {type(exc).__name__}: {exc}") from None
     if len(out) > limit:

@@ -8,11 +8,17 @@ the source URI, so they are the same in every run.
 
 Zip archives are expanded into their members at planning (see ``archive``), refused entries (path traversal,
 symlink escapes, zip bombs) stay in the listing with their reason so that they are quarantined item by item.
+Planning fetches an archive once and holds that copy beside the listing (``.../collect/archives/<sha256>.zip``);
+a shard opens the held copy once, reads only its members' bytes at their offsets, and never fetches the source
+again, so every shard sees the archive the listing was made from.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import zipfile
 from abc import abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -55,6 +61,7 @@ LISTING_SCHEMA = pa.schema(
         pa.field("payload", pa.binary()),  # the item's bytes when the listing already has them (records)
         pa.field("meta", pa.string()),  # JSON: values of the spec's schema columns
         pa.field("text", pa.string()),  # text supplied with a media item (a transcript)
+        pa.field("archive", pa.string()),  # storage key of the archive copy the run holds, for members
     ]
 )
 
@@ -74,6 +81,7 @@ class Entry:
     payload: bytes | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     text: str | None = None
+    archive: str | None = None
 
 
 def max_item_bytes(spec: DatasetSpec) -> int:
@@ -158,6 +166,7 @@ class ListingSource(Source):
             "index": index, "uri": e.uri, "locator": e.locator, "member": e.member, "ext": e.ext, "size": e.size,
             "fingerprint": e.fingerprint, "reject": e.reject, "detail": e.detail, "payload": e.payload,
             "meta": json.dumps(e.meta, ensure_ascii=False, sort_keys=True, default=str), "text": e.text,
+            "archive": e.archive,
         }
 
     def _expanded(self) -> Iterator[Entry]:
@@ -174,7 +183,12 @@ class ListingSource(Source):
         try:
             if entry.size is not None and entry.size > MAX_ARCHIVE_BYTES:
                 raise Reject(R.ARCHIVE_BOMB, f"archive of {entry.size} bytes > {MAX_ARCHIVE_BYTES}")
-            members = archive.list_members(self.fetch(entry))
+            data = self.fetch(entry)
+            members = archive.list_members(data)
+            held = f"{layout.restricted_run(self.spec.id, self.run_id or '', 'collect')}/archives/" \
+                   f"{hashlib.sha256(data).hexdigest()}.zip"
+            if not self.store.exists(held):  # content-addressed: a re-plan of the same archive writes nothing
+                self.store.write_bytes(held, data)
         except Reject as rej:
             yield replace(entry, reject=rej.reason, detail=rej.detail)
             return
@@ -183,7 +197,7 @@ class ListingSource(Source):
             return
         for m in members:
             yield replace(entry, uri=f"{entry.uri}!/{m.name}", member=m.name, ext=ext_of(m.name), size=m.size,
-                          reject=m.reject, detail=m.detail)
+                          reject=m.reject, detail=m.detail, archive=held)
 
     # --------------------------------------------------------------------------------------- fetching
     def items(self, *, start: int, count: int) -> Iterator[RawItem]:
@@ -193,13 +207,15 @@ class ListingSource(Source):
         data = pads.dataset(self.store.path(key), format="parquet", filesystem=self.store.fs)
         expr = (pads.field("index") >= start) & (pads.field("index") < start + count)
         rows = sorted(data.to_table(filter=expr).to_pylist(), key=lambda r: r["index"])
-        cached: tuple[str, bytes] | None = None  # members of one archive are listed together: fetch it once
+        # members of one archive are listed together: the archive is opened once and held while they are read
+        opened: tuple[str, zipfile.ZipFile] | None = None
+        holding = contextlib.ExitStack()
         try:
             for r in rows:
                 entry = Entry(uri=r["uri"], locator=r["locator"], ext=r["ext"] or "", size=r["size"],
                               fingerprint=r["fingerprint"], member=r["member"], reject=r["reject"],
                               detail=r["detail"], payload=r["payload"], meta=json.loads(r["meta"] or "{}"),
-                              text=r["text"])
+                              text=r["text"], archive=r.get("archive"))
                 item = RawItem(index=int(r["index"]), source_uri=entry.uri, data=b"", ext=entry.ext,
                                meta=entry.meta, text=entry.text, fingerprint=entry.fingerprint)
                 if entry.reject:
@@ -209,10 +225,12 @@ class ListingSource(Source):
                     if entry.payload is not None:
                         data_ = entry.payload
                     elif entry.member is not None:
-                        if cached is None or cached[0] != entry.locator:
-                            whole = replace(entry, uri=entry.uri.split("!/", 1)[0], member=None, ext="zip")
-                            cached = (entry.locator, self.fetch(whole))
-                        data_ = archive.read_member(cached[1], entry.member, limit=max_item_bytes(self.spec))
+                        which = entry.archive or entry.locator
+                        if opened is None or opened[0] != which:
+                            holding.close()
+                            opened = None
+                            opened = (which, holding.enter_context(self._open_archive(entry)))
+                        data_ = archive.read_member(opened[1], entry.member, limit=max_item_bytes(self.spec))
                     else:
                         data_ = self.fetch(entry)
                 except Reject as rej:
@@ -223,4 +241,17 @@ class ListingSource(Source):
                     continue
                 yield replace(item, data=data_)
         finally:
+            holding.close()
             self.close()
+
+    @contextlib.contextmanager
+    def _open_archive(self, member: Entry) -> Iterator[zipfile.ZipFile]:
+        """The archive a member entry lives in: the copy held in storage, opened for random access."""
+        if member.archive:
+            with self.store.open_input(member.archive) as f, archive.open_archive(f) as zf:
+                yield zf
+            return
+        # a listing planned before archives were held: fetch the source's archive (once for the shard)
+        whole = replace(member, uri=member.uri.split("!/", 1)[0], member=None, ext="zip")
+        with archive.open_archive(self.fetch(whole)) as zf:
+            yield zf

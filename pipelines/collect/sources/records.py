@@ -4,6 +4,15 @@ Each record is one item. ``text_column`` carries the text of a text dataset (or 
 ``media_column`` points at the media file: a path relative to the record file's folder, an ``http(s)://`` URL
 or an ``s3://`` URI. Columns named like the spec's schema columns become the item's metadata.
 
+Media references stay in the source's own root: paths inside the record file's folder; ``s3://`` URIs under
+``source.media_root`` only (``source.outside_root`` otherwise, and always inside the storage root, where every
+dataset's ``restricted/`` originals live: the storage credentials could read them); URLs are fetched like the
+http source's, refusing loopback, private and link-local addresses unless ``source.allow_hosts`` names the host.
+
+CSV: a quoted field may span lines. A record the csv module cannot read (a quote never closed, a field over its
+131,072-character limit) is quarantined alone with its line number (``text.malformed`` / ``text.too_long``) and
+reading starts again on the next line; a record with more fields than the header is ``text.malformed``.
+
 Encodings: ``auto`` reads UTF-8 (with or without BOM) and falls back to CP949, the superset of EUC-KR that
 Korean Windows exports use; when a file is neither as a whole, each line is decoded on its own and the lines
 that are neither are quarantined as ``text.encoding``. Media paths that leave the record file's folder
@@ -80,6 +89,61 @@ def decode_lines(data: bytes, encoding: str) -> tuple[list[tuple[int, str | None
     return out, None
 
 
+class _Feed:
+    """The lines of one CSV segment for ``csv.reader``, counting how many it took (a record may span lines)."""
+
+    def __init__(self, lines: list[tuple[int, str | None]], start: int) -> None:
+        self.lines = lines
+        self.pos = start
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines) or self.lines[self.pos][1] is None:
+            raise StopIteration  # an undecodable line ends the segment: no quoted field runs across it
+        text = self.lines[self.pos][1]
+        self.pos += 1
+        return f"{text}\n"
+
+
+def csv_records(lines: list[tuple[int, str | None]]) -> Iterator[tuple[int, list[str] | None,
+                                                                        tuple[str, str] | None]]:
+    """Each record of CSV lines as (line number where it starts, fields, None), or (line, None, problem).
+
+    A quoted field may span lines. A record the csv module cannot read (a quote never closed, a field over its
+    limit) is refused on its own and reading starts again on the next line, so one broken quote cannot swallow
+    every later record; each blank line is skipped and each undecodable one refused (``text.encoding``).
+    """
+    limit = csv.field_size_limit()
+    i = 0
+    while i < len(lines):
+        n, text = lines[i]
+        if text is None:
+            yield n, None, (R.TEXT_ENCODING, "neither UTF-8 nor CP949")
+            i += 1
+            continue
+        if not text.strip():
+            i += 1
+            continue
+        feed = _Feed(lines, i)
+        try:
+            fields = next(csv.reader(feed, strict=True))
+        except csv.Error as exc:
+            spans = feed.pos - i
+            if "field larger than field limit" in str(exc) and spans <= 1:
+                yield n, None, (R.TEXT_TOO_LONG, f"a field over the CSV limit of {limit:,} characters (use JSONL)")
+            elif spans > 1 or "unexpected end of data" in str(exc):
+                yield n, None, (R.TEXT_MALFORMED, f"a quoted field is not closed where it should be ({exc}); "
+                                                  "the lines after it are read on their own")
+            else:
+                yield n, None, (R.TEXT_MALFORMED, f"not CSV: {exc}")
+            i += 1
+            continue
+        yield n, fields, None
+        i = feed.pos
+
+
 def coerce(spec: DatasetSpec, record: dict[str, Any]) -> dict[str, Any]:
     """Values of the spec's schema columns from a record (strings of CSV files converted to the column type)."""
     meta: dict[str, Any] = {}
@@ -124,6 +188,15 @@ class RecordsSource(ListingSource):
         elif not self.config.media_column:
             raise CollectError(f"{spec.id}: a {spec.modality.kind} dataset from records needs source.media_column")
         self.text_column = self.config.text_column or ("text" if self.is_text else None)
+        self.media_root: tuple[str, str] | None = None
+        if self.config.media_root:
+            bucket, prefix = split_s3_uri(self.config.media_root)
+            self.media_root = (bucket, prefix if not prefix or prefix.endswith("/") else f"{prefix}/")
+            around = prefix.rstrip("/")  # media_root holding the storage root is as bad as inside it
+            holds_store = not around or store.prefix == around or store.prefix.startswith(f"{around}/")
+            if self._in_storage(bucket, prefix) or (store.scheme == "s3" and bucket == store.bucket and holds_store):
+                raise CollectError(f"{spec.id}: source.media_root {self.config.media_root!r} overlaps the storage "
+                                   f"root {store.root}, whose restricted/ originals no source may read")
         self._http: httpx.Client | None = None
         self._s3: Any = None
 
@@ -182,24 +255,22 @@ class RecordsSource(ListingSource):
 
     def _csv(self, lines: list[tuple[int, str | None]]) -> Iterator[tuple[int, dict[str, Any] | None,
                                                                          tuple[str, str] | None]]:
-        if not lines or lines[0][1] is None:
-            if lines:
-                yield lines[0][0], None, (R.TEXT_ENCODING, "the header line is neither UTF-8 nor CP949")
+        records = csv_records(lines)
+        first = next(records, None)
+        if first is None:
             return
-        if all(text is not None for _, text in lines):
-            # decodable as a whole: quoted fields may span lines, so parse the text, not line by line
-            body = "\n".join(text or "" for _, text in lines)
-            reader = csv.DictReader(io.StringIO(body, newline=""))
-            for row in reader:
-                yield reader.line_num, dict(row), None
+        n, header, problem = first
+        if header is None:  # without a header no record can be read: the file is refused as one entry
+            assert problem is not None
+            yield n, None, (problem[0], f"the header: {problem[1]}")
             return
-        header = next(csv.reader([lines[0][1]]))
-        for n, text in lines[1:]:
-            if text is None:
-                yield n, None, (R.TEXT_ENCODING, "neither UTF-8 nor CP949")
-            elif text.strip():
-                values = next(csv.reader([text]))
-                yield n, dict(zip(header, values, strict=False)), None
+        for n, fields, problem in records:
+            if fields is None:
+                yield n, None, problem
+            elif len(fields) > len(header):  # a stray delimiter, or a quote that closed on a later line
+                yield n, None, (R.TEXT_MALFORMED, f"{len(fields)} fields, the header has {len(header)}")
+            else:
+                yield n, dict(zip(header, fields, strict=False)), None
 
     def _entry(self, path: Path, uri: str, line_no: int, record: dict[str, Any]) -> Entry:
         meta = coerce(self.spec, record)
@@ -215,6 +286,10 @@ class RecordsSource(ListingSource):
                          detail=f"line {line_no}: no media reference in column {self.config.media_column!r}")
         ref = ref.strip()
         transcript = text if isinstance(text, str) else None
+        if ref.startswith("s3://"):
+            refused = self._outside_root(ref)
+            if refused is not None:
+                return Entry(uri=uri, locator=ref, reject=refused[0], detail=f"line {line_no}: {refused[1]}")
         if ref.lower().startswith(("http://", "https://", "s3://")):
             return Entry(uri=uri, locator=ref, ext=ext_of(ref), meta=meta, text=transcript)
         base = path.parent
@@ -227,6 +302,26 @@ class RecordsSource(ListingSource):
                          detail=f"line {line_no}: media path {ref!r} links outside the records folder")
         return Entry(uri=uri, locator=(base / rel).absolute().as_posix(), ext=ext_of(ref), meta=meta,
                      text=transcript)
+
+    def _in_storage(self, bucket: str, key: str) -> bool:
+        store = self.store
+        inside_prefix = not store.prefix or key == store.prefix or key.startswith(f"{store.prefix}/")
+        return store.scheme == "s3" and bucket == store.bucket and inside_prefix
+
+    def _outside_root(self, ref: str) -> tuple[str, str] | None:
+        """(reason, why) when an ``s3://`` media reference lies outside the source's own root."""
+        bucket, key = split_s3_uri(ref)
+        if ".." in key.split("/") or "\\" in key:
+            return R.SOURCE_PATH_TRAVERSAL, f"media reference {ref!r} climbs out of its prefix"
+        if self._in_storage(bucket, key):
+            return R.SOURCE_OUTSIDE_ROOT, f"media reference {ref!r} points into the storage root"
+        if self.media_root is None:
+            return R.SOURCE_OUTSIDE_ROOT, f"media reference {ref!r}: s3:// media needs source.media_root"
+        root_bucket, root_prefix = self.media_root
+        if bucket != root_bucket or not key.startswith(root_prefix):
+            return R.SOURCE_OUTSIDE_ROOT, (f"media reference {ref!r} is outside source.media_root "
+                                           f"{self.config.media_root!r}")
+        return None
 
     def _wrap(self, text: str) -> bytes:
         # The item as a one-record document of the spec's format, in UTF-8: intake unwraps the text field.
@@ -244,9 +339,12 @@ class RecordsSource(ListingSource):
         ref = entry.locator
         if ref.lower().startswith(("http://", "https://")):
             if self._http is None:
-                self._http = make_client(60.0)
+                self._http = make_client(60.0, allow_hosts=self.config.allow_hosts)
             return download(self._http, ref, limit=limit)[0]
         if ref.startswith("s3://"):
+            refused = self._outside_root(ref)  # again at fetch: a listing is data, not a licence
+            if refused is not None:
+                raise Reject(*refused)
             if self._s3 is None:
                 self._s3 = boto_client(self.store.s3_settings)
             bucket, key = split_s3_uri(ref)

@@ -181,6 +181,35 @@ def test_a_member_that_lies_about_its_size_is_cut_at_the_limit() -> None:
     assert exc.value.reason == R.MEDIA_OVERSIZE
 
 
+def test_an_archive_is_fetched_and_parsed_once_and_every_shard_reads_the_copy_the_run_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.collect.sources import archive
+
+    opened: list[int] = []
+    real_open = archive.open_archive
+    monkeypatch.setattr(archive, "open_archive", lambda src: opened.append(1) or real_open(src))
+    root = tmp_path / "root"
+    root.mkdir()
+    members = {f"plot/{i:03d}.png": _png(i, (64, 48)) for i in range(40)}
+    (root / "batch.zip").write_bytes(_zip(members, compression=zipfile.ZIP_STORED))
+    spec = _spec(IMAGE, {"kind": "local", "root": str(root)})
+    store = open_store(str(tmp_path / "store"))
+    source = make_source(spec=spec, store=store, run_id="r1")
+    assert source.plan_size() == 40 and len(opened) == 1  # listed once
+    held = [o.key for o in store.list(layout.restricted_run(spec.id, "r1", "collect")) if "/archives/" in o.key]
+    assert len(held) == 1 and held[0].endswith(".zip")
+
+    # the delivery changes after planning: shards read the archive the listing was made from, not the new one
+    (root / "batch.zip").write_bytes(_zip({"other.png": _png(99)}))
+    got: dict[str, bytes] = {}
+    for start in range(0, 40, 16):  # three shards, each its own task
+        shard = make_source(spec=spec, store=store, run_id="r1")
+        got.update((i.source_uri.split("!/", 1)[1], i.data) for i in shard.items(start=start, count=16))
+    assert got == members
+    assert len(opened) == 1 + 3  # one open per shard, not one per member
+
+
 # ------------------------------------------------------------------------------------------------ records
 
 
@@ -292,3 +321,29 @@ def test_a_rerun_collects_only_new_items_and_ids_are_stable(tmp_path: Path) -> N
 
     third, quarantine = _collect_all(spec, store, "r3")  # nothing new; the refused file is not retried
     assert third == [] and quarantine == []
+
+
+def test_a_broken_csv_record_is_quarantined_alone_with_its_line(tmp_path: Path) -> None:
+    big = "가" * 200_000  # over the csv module's field limit (131,072 characters)
+    csv_text = ("id,text,channel\n"
+                "1,가로등이 밤새 꺼져 있어 위험합니다 빨리 고쳐주세요,콜센터\n"
+                '2,"도로 파손 신고합니다. 사진 첨부합니다,방문\n'  # the quote is never closed
+                "3,공원 화장실 청소가 안 되어 있어 냄새가 심합니다,방문\n"
+                f"4,{big},방문\n"
+                '5,"여러 줄로 나누어\n쓴 민원입니다 확인 부탁드립니다",콜센터\n'  # a quoted field on two lines: fine
+                "6,쓰레기 무단 투기가 계속됩니다,방문,추가,열\n"  # more fields than the header
+                "7,불법 주차 차량 때문에 골목을 지나갈 수 없습니다,콜센터\n")
+    path = tmp_path / "complaints.csv"
+    path.write_text(csv_text, encoding="utf-8")
+    spec = _spec(TEXT, {"kind": "records", "path": str(path), "format": "csv", "id_column": "id"},
+                 modality={**TEXT["modality"], "formats": ["csv"]})
+    rows, quarantine = _collect_all(spec, open_store(str(tmp_path / "store")), "r1")  # asserts in = out + q
+    assert {r["source_uri"].rsplit("#", 1)[1]: r["text"] for r in rows} == {
+        "1": "가로등이 밤새 꺼져 있어 위험합니다 빨리 고쳐주세요",
+        "3": "공원 화장실 청소가 안 되어 있어 냄새가 심합니다",
+        "5": "여러 줄로 나누어\n쓴 민원입니다 확인 부탁드립니다",
+        "7": "불법 주차 차량 때문에 골목을 지나갈 수 없습니다"}
+    got = sorted((q["detail"].split(":", 1)[0], q["reason"]) for q in quarantine)
+    assert got == [("line 3", R.TEXT_MALFORMED), ("line 5", R.TEXT_TOO_LONG), ("line 8", R.TEXT_MALFORMED)]
+    details = " ".join(q["detail"] for q in quarantine)
+    assert "not closed" in details and "131,072 characters" in details and "5 fields, the header has 3" in details

@@ -184,3 +184,58 @@ def test_specs_new_scaffolds_a_passing_spec(tmp_schemas: Path) -> None:
                               "--annotation", "bbox"])
     assert res.exit_code == 1
     reload_catalog()
+
+
+# ------------------------------------------------------------------ a YAML alias bomb (issue 15, item 7)
+
+_BOMB_LEVELS = "".join(
+    f"  {name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def _bomb_spec(text: str) -> str:
+    # a valid spec whose labels are nine levels of nine aliases: 9**9 strings once expanded
+    return text.replace("annotation:", "x_defs:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+                        + _BOMB_LEVELS + "annotation:", 1).replace("  labels:", "  labels: *i\n  x_labels:", 1)
+
+
+def test_yaml_alias_bomb_is_refused_with_file_and_field(tmp_schemas: Path) -> None:
+    p = _first(tmp_schemas, "vision")
+    p.write_text(_bomb_spec(p.read_text(encoding="utf-8")), encoding="utf-8")
+    assert len(p.read_bytes()) < 8192
+    res = runner.invoke(app, ["specs", "check", str(p)])
+    assert res.exit_code == 1
+    lines = [line for line in res.stdout.splitlines() if line]
+    # the first alias is refused where it stands; nothing after it was read, let alone expanded
+    assert lines[0] == (f"{p}: x_defs.b[0]: YAML aliases are not allowed in spec files; write the value out "
+                        "(got '*a (line "
+                        + str(p.read_text(encoding="utf-8").splitlines().index(_BOMB_LEVELS.splitlines()[0]) + 1)
+                        + ", column 10)')")
+    assert len(lines) == 1 and "Traceback" not in res.output
+
+
+def test_an_alias_anywhere_is_refused_even_a_harmless_one(tmp_schemas: Path) -> None:
+    p = _first(tmp_schemas, "media")
+    text = p.read_text(encoding="utf-8").replace("name_en:", "x: &n 1\nname_en:", 1) + "y: *n\n"
+    p.write_text(text, encoding="utf-8")
+    issues = check_files([p], root=tmp_schemas)[1]
+    assert [(i.path, i.message) for i in issues] == [
+        ("y", "YAML aliases are not allowed in spec files; write the value out")]
+
+
+def test_error_text_of_a_huge_shared_value_stays_short() -> None:
+    import yaml
+
+    from pipelines.spec import parse_spec
+
+    # what the loader would have built from the bomb: 9 lists shared 9 ways, 9 levels deep (never walked whole)
+    bomb = yaml.safe_load("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + _BOMB_LEVELS.replace("  ", ""))
+    spec = yaml.safe_load((_first(SCHEMAS, "vision")).read_text(encoding="utf-8"))
+    spec["annotation"]["labels"] = bomb["i"]
+    with pytest.raises(SpecError) as info:
+        parse_spec(spec, file="bomb.yaml")
+    first = info.value.issues[0]
+    assert first.path == "annotation.labels[0]"
+    assert str(first).startswith("bomb.yaml: annotation.labels[0]: ") and len(str(first)) < 200
+    assert "[[[" in str(first) and "..." in str(first)
