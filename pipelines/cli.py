@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pipelines import cli_collect, cli_datasets, cli_run
+from pipelines import cli_collect, cli_datasets, cli_run, cli_sweep
 from pipelines.cli_label import label_app
 from pipelines.cli_qa import qa_app
 from pipelines.cli_specs import specs_app
@@ -21,6 +21,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(label_app, name="label")
 app.add_typer(qa_app, name="qa")
 cli_run.register(app)
+cli_sweep.register(app)
 cli_collect.register(app)
 cli_datasets.register(app)
 

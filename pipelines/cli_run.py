@@ -128,7 +128,8 @@ def _first_failure(path: Path) -> str | None:
 
 def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, simulate: bool,
             annotators: int = 3, error_rate: float = 0.02, reviewer_error_rate: float = 0.01, poll_s: float = 2.0,
-            timeout_s: float = 1800.0, review_timeout_s: float | None = None) -> RunSummary:
+            timeout_s: float = 1800.0, review_timeout_s: float | None = None,
+            gate_timeout_s: float | None = None) -> RunSummary:
     """Run one DAG through ``dag.test()`` in a subprocess; with ``simulate``, simulated annotators and reviewers
     work alongside (a higher error rate fails semantic accuracy: the gate then waits for ``datadam qa approve``).
 
@@ -137,7 +138,8 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
     a dead simulator, the overall deadline, Ctrl-C or SIGTERM — every process it started is stopped.
 
     ``review_timeout_s`` (default ``timeout_s``) bounds ``review_wait``: past it the run goes on with semantic
-    accuracy "not measured", as a contractor's run does when reviewers have not finished."""
+    accuracy "not measured", as a contractor's run does when reviewers have not finished. ``gate_timeout_s``
+    (default ``timeout_s``) bounds the wait for an inspector when a blocking check fails."""
     spec = load_catalog().get(spec_id)
     logs = stack.home / "logs" / "runs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -161,8 +163,9 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
             log.write_text(f"refused before start: {exc}\n", encoding="utf-8")
             return summary("refused", reason=f"simulated annotators: {exc}")
     review_s = timeout_s if review_timeout_s is None else review_timeout_s
+    gate_s = timeout_s if gate_timeout_s is None else gate_timeout_s
     conf = {"label_poll_s": poll_s, "label_timeout_s": timeout_s, "review_timeout_s": review_s,
-            "gate_poll_s": poll_s, "gate_timeout_s": timeout_s}
+            "gate_poll_s": poll_s, "gate_timeout_s": gate_s}
     cmd = [sys.executable, "-m", "pipelines.orchestration.runner", spec_id, "--storage", storage,
            "--conf", json.dumps(conf)]
     if items is not None:

@@ -19,8 +19,8 @@ Summary frames (built once, after streaming; ``kind="summary"`` checks read thei
 - ``agreement``: mean inter-annotator agreement over the overlap items; ``validity``: the baseline's metric.
 
 Blocking (``policy``): checks on every item of the run (syntax, media properties, uniqueness, leakage, reviewers'
-verdicts) always block automatic approval. Checks against the plan of the whole dataset (volume, completeness,
-shares, the baseline model, and targets nothing could measure) block only a *final* delivery: a run that
+verdicts) always block automatic approval. Checks against the plan of the whole dataset (volume, label coverage,
+completeness, shares, the baseline model, and targets nothing could measure) block only a *final* delivery: a run that
 builds part of the target volume is reported against them, as warnings, and a later run completes it. A run is
 final when it planned at least ``target_volume`` items, or when the caller says so (``delivery="final"``).
 """
@@ -613,7 +613,7 @@ def _conformity(spec: DatasetSpec, items: int) -> list[Check]:
         out.append(Check("conformity.label_coverage", ch, "observed", "ExpectColumnDistinctValuesToContainSet",
                          {"column": "label", "value_set": list(labels)},
                          "모든 클래스가 1회 이상 등장", "every label of the spec appears at least once", 1.0,
-                         blocking=blocking, note=note))
+                         blocking=blocking, note=note, policy="final"))
     return out
 
 

@@ -1,0 +1,164 @@
+"""`datadam sweep`: many dataset types end to end on the local stack, with simulated annotators and reviewers.
+
+Each selected spec runs through its real DAG (``datadam run --simulate``), one after the other on one stack. Nobody
+answers the gate in a sweep: a run held by a failing blocking check waits ``--gate-timeout`` seconds and counts
+as failed, with the checks that held it as the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.cli_common import plain
+from pipelines.cli_run import RunSummary, run_one, stop_on_sigterm
+from pipelines.spec import DatasetSpec, load_catalog
+
+_out = Console(soft_wrap=True)
+_err = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One spec's line in the sweep's table and JSON summary."""
+
+    spec_id: str
+    modality: str
+    annotation: str
+    outcome: str  # success | failed | refused | stopped | ...
+    rows: int | None
+    seconds: float
+    reason: str | None
+    log: str
+
+
+def select_specs(*, field: Sequence[str] = (), modality: Sequence[str] = (), annotation: Sequence[str] = (),
+                 only: Sequence[str] = ()) -> list[DatasetSpec]:
+    """The catalog's specs matching every given filter (each filter: any of its values), sorted by id.
+
+    Raises:
+        KeyError: ``only`` names an id the catalog does not have.
+    """
+    catalog = load_catalog()
+    unknown = sorted(set(only) - set(catalog.specs))
+    if unknown:
+        raise KeyError(f"no such dataset type: {', '.join(unknown)}")
+    chosen = []
+    for spec in sorted(catalog.specs.values(), key=lambda s: s.id):
+        if only and spec.id not in only:
+            continue
+        if field and spec.field not in field:
+            continue
+        if modality and spec.modality.kind not in modality:
+            continue
+        if annotation and spec.annotation.type not in annotation:
+            continue
+        chosen.append(spec)
+    return chosen
+
+
+def row_of(spec: DatasetSpec, summary: RunSummary) -> SweepRow:
+    return SweepRow(spec_id=spec.id, modality=spec.modality.kind, annotation=spec.annotation.type,
+                    outcome=summary.state, rows=summary.rows, seconds=summary.seconds, reason=summary.reason,
+                    log=str(summary.log))
+
+
+def summarise(rows: Sequence[SweepRow]) -> dict[str, Any]:
+    """Totals, and outcomes per annotation type and per modality."""
+    by_type: dict[str, Counter[str]] = defaultdict(Counter)
+    by_modality: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        by_type[r.annotation][r.outcome] += 1
+        by_modality[r.modality][r.outcome] += 1
+    return {
+        "specs": len(rows),
+        "succeeded": sum(r.outcome == "success" for r in rows),
+        "outcomes": dict(Counter(r.outcome for r in rows)),
+        "seconds": round(sum(r.seconds for r in rows), 1),
+        "by_annotation": {k: dict(v) for k, v in sorted(by_type.items())},
+        "by_modality": {k: dict(v) for k, v in sorted(by_modality.items())},
+    }
+
+
+def write_summary(path: Path, *, rows: Sequence[SweepRow], settings: dict[str, Any], wall_s: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"settings": settings, "wall_seconds": round(wall_s, 1), "summary": summarise(rows),
+           "runs": [asdict(r) for r in rows]}
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _table(rows: Sequence[SweepRow], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("spec", "modality", "annotation", "outcome", "rows", "s", "reason"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        colour = "green" if r.outcome == "success" else "red"
+        table.add_row(plain(r.spec_id), r.modality, r.annotation, f"[{colour}]{r.outcome}[/{colour}]",
+                      "-" if r.rows is None else str(r.rows), f"{r.seconds:.0f}", plain(r.reason or ""))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("sweep")
+    def sweep(
+        field: Annotated[list[str] | None, typer.Option(help="only these fields (repeatable)")] = None,
+        modality: Annotated[list[str] | None, typer.Option(help="only these modalities (repeatable)")] = None,
+        annotation: Annotated[list[str] | None, typer.Option(help="only these annotation types (repeatable)")] = None,
+        only: Annotated[list[str] | None, typer.Option(help="only these spec ids (repeatable)")] = None,
+        items: Annotated[int, typer.Option(help="items per dataset")] = 12,
+        timeout: Annotated[float, typer.Option(help="seconds one run may wait for annotation")] = 600.0,
+        gate_timeout: Annotated[float, typer.Option(
+            help="seconds a run held at the gate waits (nobody answers in a sweep)")] = 5.0,
+        storage: Annotated[str | None, typer.Option(help="storage root URI (default: the stack's)")] = None,
+    ) -> None:
+        """Run the selected dataset types end to end with simulated annotators; exit 1 if any fails."""
+        from pipelines.stack import up
+
+        try:
+            specs = select_specs(field=field or (), modality=modality or (), annotation=annotation or (),
+                                 only=only or ())
+        except KeyError as exc:
+            _err.print(plain(f"error: {exc.args[0]}"))
+            raise typer.Exit(2) from None
+        if not specs:
+            _err.print("error: no dataset type matches the filters")
+            raise typer.Exit(2)
+        stack = up()
+        root = storage or stack.storage_root
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        out = stack.home / "logs" / "sweeps" / f"sweep-{stamp}.json"
+        settings = {"items": items, "timeout_s": timeout, "gate_timeout_s": gate_timeout, "storage": root,
+                    "specs": [s.id for s in specs]}
+        rows: list[SweepRow] = []
+        t0 = time.perf_counter()
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=_out, transient=False) as bar:
+            job = bar.add_task("sweep", total=len(specs))
+            for spec in specs:
+                bar.update(job, description=f"{spec.id} ({spec.modality.kind}, {spec.annotation.type})")
+                with stop_on_sigterm():
+                    summary = run_one(spec.id, stack=stack, storage=root, items=items, simulate=True,
+                                      poll_s=1.0, timeout_s=timeout, gate_timeout_s=gate_timeout)
+                rows.append(row_of(spec, summary))
+                write_summary(out, rows=rows, settings=settings, wall_s=time.perf_counter() - t0)
+                bar.advance(job)
+                if summary.state == "stopped" and summary.reason and summary.reason.startswith("stopped by"):
+                    break
+        wall = time.perf_counter() - t0
+        ok = sum(r.outcome == "success" for r in rows)
+        _out.print(_table(rows, f"datadam sweep — {ok}/{len(specs)} succeeded in {wall:.0f} s"))
+        per_type = summarise(rows)["by_annotation"]
+        _out.print("per annotation type: " + "; ".join(
+            f"{t} {c.get('success', 0)}/{sum(c.values())}" for t, c in per_type.items()))
+        _out.print(plain(f"summary: {out}"))
+        raise typer.Exit(0 if ok == len(specs) else 1)
