@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import secrets
 import struct
 import warnings
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from pipelines.collect import reasons as R
 from pipelines.collect.dedupe import image_phash
 from pipelines.collect.reasons import Reject
 from pipelines.spec.models import DicomOptions, ImageModality
+from pipelines.storage import layout
+from pipelines.storage.store import ObjectStore
 
 # Decoding more pixels than this (all frames together) is refused whatever the spec says.
 MAX_PIXELS = 250_000_000
@@ -238,3 +241,20 @@ def display_png(ds: Dataset, frame: NDArray[Any], *, opts: DicomOptions) -> byte
     buf = io.BytesIO()
     Image.fromarray(render(ds, frame, window=opts.window_values())).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def key_path(dataset: str) -> str:
+    """Where a dataset's DICOM de-identification key lives (never published, never shown)."""
+    return layout.restricted(dataset, "deid", "dicom.key")
+
+
+def dataset_key(store: ObjectStore, dataset: str) -> bytes:
+    """The dataset's key, created (32 random bytes) the first time it is asked for.
+
+    ``plan_shards`` asks first, before any shard runs, so parallel shards read one key. Losing it changes every
+    new UID and date shift of later runs; keep ``restricted/`` backed up.
+    """
+    path = key_path(dataset)
+    if not store.exists(path):
+        store.write_text(path, secrets.token_hex(32))
+    return bytes.fromhex(store.read_text(path).strip())
