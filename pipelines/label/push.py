@@ -206,7 +206,8 @@ def push(
             fresh.append(row)
         if not fresh:
             continue
-        items = [PredictItem(item_id=str(r["item_id"]), text=r.get("text"), media_key=r.get("media_key"))
+        items = [PredictItem(item_id=str(r["item_id"]), text=r.get("text"),
+                             media_key=_display_key(spec, r) or r.get("media_key"))
                  for r in fresh]
         preds = predict(spec=spec, store=store, items=items)
         tasks = []

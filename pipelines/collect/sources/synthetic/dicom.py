@@ -32,7 +32,7 @@ from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.spec.models import DicomOptions
 
 SYNTAXES: tuple[UID, ...] = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless, JPEG2000Lossless)
-BURNED_IN_SHARE = 0.2
+BURNED_IN_SHARE = 0.1
 MULTI_FRAME_SHARE = 0.25
 # SOP classes by modality (the single-frame image storage classes; others are written as secondary capture).
 _SOP_CLASS = {
