@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Final
 
-PROFILE_REVISION: Final = "DICOM PS3.15 2025b Annex E Table E.1-1"
+PROFILE_REVISION: Final = "DICOM PS3.15 Annex E Table E.1-1 (2023-2025 editions)"
 
 # Basic Profile column: keyword -> action code.
 BASIC: Final[dict[str, str]] = {
