@@ -107,7 +107,8 @@ class _Profile:
         self.actions = P.actions(list(opts.profile_options))
         self.dates = "retain_long_modified_dates" in opts.profile_options
         self.safe = {int(t.replace(",", ""), 16) for t in opts.safe_private_tags}
-        self.secret, self.shift, self.clean_text, self.identifiers = secret, shift, clean, identifiers
+        self.secret, self.shift, self.clean_text = secret, shift, clean
+        self.pattern = identifier_pattern(identifiers)
         self.counts: dict[str, int] = {}
 
     def _count(self, action: str) -> None:
@@ -193,9 +194,7 @@ class _Profile:
 
     def _clean_string(self, text: str) -> str:
         out = self.clean_text(text)
-        for token in self.identifiers:
-            out = re.sub(re.escape(token), _REMOVED, out, flags=re.IGNORECASE)
-        return out
+        return self.pattern.sub(_REMOVED, out) if self.pattern is not None else out
 
 
 def _shift(value: Any, vr: str, days: int) -> str | None:
@@ -235,6 +234,15 @@ def _identifier_tokens(ds: Dataset) -> list[str]:
     return sorted((t for t in tokens if len(t) >= 3), key=len, reverse=True)
 
 
+def identifier_pattern(identifiers: list[str]) -> re.Pattern[str] | None:
+    """The identifiers as whole words (a family name "LEE" must not match "SLEEVE"), any case; Hangul may
+    follow (a name with its particle, "김민준님")."""
+    if not identifiers:
+        return None
+    alternatives = "|".join(re.escape(t) for t in identifiers)
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
+
+
 def _originals(ds: Dataset, actions: dict[str, str]) -> dict[str, set[str]]:
     """keyword -> the original non-empty values of the attributes that must not survive (anywhere in the tree)."""
     found: dict[str, set[str]] = {}
@@ -264,6 +272,7 @@ def leftovers(data: bytes, *, originals: dict[str, set[str]], identifiers: list[
         ds = pydicom.dcmread(io.BytesIO(data))
     problems: list[str] = []
     all_uids = originals.get(UIDS, set())
+    pattern = identifier_pattern(identifiers)
 
     def walk(d: Dataset, where: str) -> None:
         for elem in d:
@@ -279,8 +288,8 @@ def leftovers(data: bytes, *, originals: dict[str, set[str]], identifiers: list[
             text = str(elem.value)
             if text in originals.get(elem.keyword, set()) or (elem.VR == "UI" and text in all_uids):
                 problems.append(f"{where}{name} keeps its original value")
-            elif elem.VR in ("PN", "LO", "SH", "LT", "ST", "UT", "UC", "CS", "AE") and any(
-                    t.lower() in text.lower() for t in identifiers):
+            elif elem.VR in ("PN", "LO", "SH", "LT", "ST", "UT", "UC", "CS", "AE") and pattern is not None and (
+                    pattern.search(text)):
                 problems.append(f"{where}{name} repeats a patient/study identifier")
 
     walk(ds, "")

@@ -20,7 +20,7 @@ from pydicom.dataset import Dataset
 from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.collect import dicom as dicom_intake
 from pipelines.collect import reasons as R
-from pipelines.collect.deid.dicom import date_shift_days, deid_dicom, find_text_regions
+from pipelines.collect.deid.dicom import date_shift_days, deid_dicom, find_text_regions, identifier_pattern
 from pipelines.collect.deid.dicom_profile import BASIC, OPTIONS, actions, basic_action
 from pipelines.collect.reasons import Reject
 from pipelines.collect.shards import part_key
@@ -174,6 +174,13 @@ def dicom_bytes(ds: Dataset) -> bytes:
     buf = io.BytesIO()
     ds.save_as(buf)
     return buf.getvalue()
+
+
+def test_identifiers_match_as_words_not_inside_other_words() -> None:
+    pattern = identifier_pattern(["LEE", "김민준"])
+    assert pattern is not None
+    assert pattern.search("SLEEVE FRACTURE") is None and pattern.search("KNEE") is None
+    assert pattern.search("follow-up for Lee") and pattern.search("김민준님 추적검사")
 
 
 def test_a_safe_listed_private_tag_stays_and_the_others_go() -> None:
