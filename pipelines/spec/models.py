@@ -116,6 +116,11 @@ class DicomOptions(_Model):
         default="quarantine",
         description="BurnedInAnnotation = YES: mask the text found in the pixels, or quarantine `pii.burned_in`",
     )
+    burned_in_scan: Literal["all", "flagged"] = Field(
+        default="all",
+        description="search every file's pixels for text (found text is masked or quarantined like flagged text), "
+        "or only files flagged BurnedInAnnotation = YES",
+    )
     profile_options: list[ProfileOption] = Field(
         default_factory=list, description="PS3.15 Annex E options applied on top of the Basic Profile"
     )

@@ -409,16 +409,21 @@ def deid_dicom(
     """
     ds = dicom.read(data)
     arr = dicom.pixels(ds)
-    burned_in = str(ds.get("BurnedInAnnotation") or "").upper() == "YES"
+    flagged = str(ds.get("BurnedInAnnotation") or "").upper() == "YES"
     regions: list[TextRegion] = []
     window = opts.window_values()
-    if burned_in:
-        if opts.burned_in == "quarantine":
-            raise Reject(R.PII_BURNED_IN, "BurnedInAnnotation = YES and the spec quarantines burned-in text")
+    if flagged and opts.burned_in == "quarantine":
+        raise Reject(R.PII_BURNED_IN, "BurnedInAnnotation = YES and the spec quarantines burned-in text")
+    if flagged or opts.burned_in_scan == "all":
         for frame in arr:
             regions += find_text_regions(dicom.render(ds, frame, window=window))
-        if not regions:
+        if flagged and not regions:
             raise Reject(R.PII_BURNED_IN, "BurnedInAnnotation = YES but no text was found in the pixels to mask")
+        if regions and opts.burned_in == "quarantine":
+            raise Reject(R.PII_BURNED_IN, f"{len(regions)} line(s) of text found in the pixels of a file not flagged "
+                         "BurnedInAnnotation = YES, and the spec quarantines burned-in text")
+    burned_in = bool(regions)
+    if regions:
         arr = _mask_frames(arr, regions, margin=max(2, min(arr.shape[1:3]) // 100))
         left = [r for frame in arr for r in find_text_regions(dicom.render(ds, frame, window=window))]
         if left:
@@ -468,7 +473,7 @@ def deid_dicom(
         "actions": dict(sorted(profile.counts.items())),
         "uids": "2.25 + HMAC-SHA256(dataset key, uid)",
         "dates": "shifted per patient" if profile.dates else "removed or emptied",
-        "burned_in": {"flagged": burned_in, "action": opts.burned_in if burned_in else None,
+        "burned_in": {"flagged": flagged, "scan": opts.burned_in_scan, "action": "mask" if burned_in else None,
                       "regions": [[r.x, r.y, r.w, r.h] for r in regions]},
         "frames": int(arr.shape[0]),
     }

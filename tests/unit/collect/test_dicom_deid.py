@@ -41,8 +41,9 @@ KEY = bytes(range(32))
 SAMPLES = ("CT_small.dcm", "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm",
            "MR_small_bigendian.dcm", "JPGExtended.dcm", "SC_rgb_jpeg_gdcm.dcm", "examples_ybr_color.dcm",
            "693_J2KI.dcm")
+# The tag profile on its own: pixels are searched only when flagged (the scan of every file has its own tests).
 ALL = DicomOptions(modalities=["CT", "MR", "US", "OT", "NM"], max_frames=40, bits_stored=[8, 12, 14, 16],
-                   photometric=["MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422"])
+                   photometric=["MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422"], burned_in_scan="flagged")
 
 
 def sample(name: str) -> bytes:
@@ -259,6 +260,24 @@ def test_real_ultrasound_text_is_masked_where_the_institution_name_was() -> None
     assert before[site].max() > 200 and after[site].max() < 30
     assert out.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian  # re-encoded after masking
     assert out.PhotometricInterpretation == "RGB"
+
+
+def test_text_in_an_unflagged_file_is_found_when_the_spec_scans_all_files() -> None:
+    _, data = synthetic(burned_in=True)
+    ds = read(data)
+    ds.BurnedInAnnotation = "NO"  # an export that does not say what its pixels show
+    unflagged = dicom_bytes(ds)
+    assert deid_dicom(unflagged, opts=ALL, secret=KEY).regions == []  # "flagged": the export's word is taken
+    assert DicomOptions().burned_in_scan == "all"  # the default searches every file
+    with pytest.raises(Reject) as exc:
+        deid_dicom(unflagged, opts=ALL.model_copy(update={"burned_in_scan": "all"}), secret=KEY)
+    assert exc.value.reason == R.PII_BURNED_IN and "not flagged" in exc.value.detail
+    res = deid_dicom(unflagged, opts=ALL.model_copy(update={"burned_in_scan": "all", "burned_in": "mask"}),
+                     secret=KEY)
+    assert len(res.regions) == 2 and res.audit["burned_in"]["flagged"] is False
+    # a clean unflagged file passes the scan untouched
+    _, clean = synthetic(burned_in=False)
+    assert deid_dicom(clean, opts=ALL.model_copy(update={"burned_in_scan": "all"}), secret=KEY).regions == []
 
 
 def test_a_flagged_file_without_findable_text_is_quarantined_not_passed() -> None:
