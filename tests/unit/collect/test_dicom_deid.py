@@ -26,13 +26,14 @@ from pipelines.collect.reasons import Reject
 from pipelines.collect.shards import part_key
 from pipelines.collect.sources.synthetic.dicom import describe, make_dicom
 from pipelines.label.push import _task
-from pipelines.publish.card import _dicom_paragraph
+from pipelines.publish import open_dataset, publish
 from pipelines.publish.release import dataset_metadata
 from pipelines.refine import refine
 from pipelines.spec.models import DicomOptions
 from pipelines.storage import layout, open_store
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, now
 from pipelines.storage.store import ObjectStore
+from pipelines.validate import gate, validate
 from tests.unit.collect.specs import IMAGE, RUN, make
 
 pytestmark = pytest.mark.unit
@@ -345,7 +346,9 @@ def test_the_stage_writes_deidentified_dicom_and_a_display_image_with_the_same_u
 # ---------------------------------------------------------------------------------- refine and the card
 
 
-def test_records_carry_the_dicom_columns_and_the_dicom_file_reads_back(tmp_path: Any) -> None:
+def test_a_release_carries_deidentified_dicom_and_its_columns_and_every_file_passes_the_profile(
+        tmp_path: Any) -> None:
+    """collect -> de-identify -> (annotations) -> refine -> validate -> gate -> publish, then a developer's read."""
     store = open_store(str(tmp_path))
     spec = make(IMAGE, **DICOM_SPEC)
     rows = _run(store, RUN)
@@ -353,27 +356,31 @@ def test_records_carry_the_dicom_columns_and_the_dicom_file_reads_back(tmp_path:
     for i, row in enumerate(rows):
         box = {"from_name": "label", "to_name": "image", "type": "rectanglelabels",
                "original_width": row["width"], "original_height": row["height"],
-               "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rotation": 0, "rectanglelabels": ["정상"]}}
+               "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rotation": 0,
+                         "rectanglelabels": [spec.labels[i % len(spec.labels)]]}}
         anns.append({"item_id": row["item_id"], "task_id": i, "project_id": 1, "annotation_id": i,
                      "annotator": "a@x", "result": json.dumps([box]), "ground_truth": False,
                      "was_cancelled": False, "lead_time_s": 1.0, "created_at": now(), "updated_at": now(),
                      "role": "annotate"})
     store.write_table(f"{layout.run(spec.id, RUN, 'label_pull')}/annotations.parquet",
                       pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
-    res = refine(spec=spec, store=store, run_id=RUN)
-    assert res.records == len(rows)
-    records = store.read_table(res.records_key).to_pylist()
-    for rec in records:
+    assert refine(spec=spec, store=store, run_id=RUN).records == len(rows)
+    assert validate(spec=spec, store=store, run_id=RUN, data_docs=False).success
+    assert gate(spec=spec, store=store, run_id=RUN).status == "approved"
+    release = publish(spec=spec, store=store, run_id=RUN)
+    table = open_dataset(spec.id, storage=store).to_table()
+    assert table.num_rows == len(rows) == release.rows
+    for rec in table.to_pylist():
+        released = rec["image"]["bytes"]
+        original = store.read_bytes(layout.restricted(spec.id, f"{rec['original_sha256']}.dcm"))
+        assert_profile_applied(original, released, options=["retain_long_modified_dates"])
+        ds = read(released)  # a developer's pydicom reads the released bytes
         d = rec["dicom"]
-        assert d["modality"] in ("CT", "DX", "MG") and d["body_part"] and d["manufacturer"]
+        assert ds.Modality == d["modality"] in ("CT", "DX", "MG") and d["body_part"] and d["manufacturer"]
+        assert d["pixel_spacing_mm"] and d["frames"] == int(ds.get("NumberOfFrames") or 1)
         assert d["display_key"].startswith(f"media/{spec.id}/") and d["display_key"].endswith(".png")
-        assert d["pixel_spacing_mm"] and d["frames"] >= 1
-        ds = read(store.read_bytes(rec["media"]["key"]))  # a developer's pydicom reads the released bytes
-        assert ds.PatientIdentityRemoved == "YES" and ds.Modality == d["modality"]
-        # boxes are in the DICOM pixel grid: 10% of Columns
-        assert rec["objects"][0]["x"] == pytest.approx(ds.Columns * 0.1)
-    assert {r["dicom"]["kvp"] for r in records if r["dicom"]["modality"] == "CT"} <= {120.0}
+        assert rec["objects"][0]["x"] == pytest.approx(ds.Columns * 0.1)  # boxes in the DICOM pixel grid
+    card = store.read_text(f"{release.prefix}/README.md")
+    assert "Annex E" in card and "Retain Longitudinal Temporal Information with Modified Dates" in card
     md = dataset_metadata(spec)["dicom"]
     assert md["options"] == ["retain_long_modified_dates"] and md["burned_in"] == "mask"
-    text = _dicom_paragraph(md)[0]
-    assert "Annex E" in text and "Retain Longitudinal Temporal Information with Modified Dates" in text
