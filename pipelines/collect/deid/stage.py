@@ -204,7 +204,8 @@ class _Deidentifier:
             res = deid_dicom(data, opts=mod.dicom_options(), secret=self.dicom_key,
                              clean_text=lambda text: self.provenance.mask(text)[0],
                              method=f"datadam-deid/{package_version()}")
-        except (OSError, ValueError, AttributeError, cv2.error) as exc:
+        except (OSError, ValueError, AttributeError, KeyError, TypeError, IndexError, cv2.error) as exc:
+            # pydicom reports a malformed element with any of these; one odd file must not fail the shard
             raise Reject(R.DEID_FAILED, f"dicom: {type(exc).__name__}: {exc}") from None
         audit["dicom"] = res.audit
         key = layout.media(self.spec.id, hashlib.sha256(res.display).hexdigest(), "png")
