@@ -11,8 +11,10 @@ every worker, with no map to store, look up or lock; without the key the mapping
 recomputed. Dates, under the Retain Longitudinal Temporal Information with Modified Dates option, move by a
 whole number of days derived the same way from the PatientID: one patient's studies keep their intervals.
 
-Burned-in text (BurnedInAnnotation = YES) is quarantined ``pii.burned_in`` or, when the spec says ``mask``,
-found in the pixels (bright thin strokes grouped into lines), blacked out in every frame, and searched for again.
+Burned-in text: the pixels of every file (or, with ``burned_in_scan: flagged``, of files flagged
+BurnedInAnnotation = YES) are searched for lines of bright thin strokes; text found, or the flag set, is
+quarantined ``pii.burned_in`` or, when the spec says ``mask``, blacked out in every frame and searched for again.
+The written file is read back and checked before it is returned (``leftovers``).
 """
 
 from __future__ import annotations
