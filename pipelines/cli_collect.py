@@ -1,4 +1,4 @@
-"""`datadam deid text|image` (try the de-identification rules on a sample) and `datadam quarantine show RUN`.
+"""`datadam deid text|image|dicom` (try the de-identification rules on a sample) and `datadam quarantine show RUN`.
 
 Register in ``pipelines/cli.py`` with ``cli_collect.register(app)``.
 
@@ -113,6 +113,49 @@ def deid_image_cmd(
     for r in regions:
         table.add_row(*map(plain, (r.kind, r.x, r.y, r.w, r.h, r.detector)))
     _err.print(table)
+
+
+@deid_app.command("dicom")
+def deid_dicom_cmd(
+    src: Annotated[Path, typer.Argument(help="DICOM file (with or without meta header)", exists=True, dir_okay=False)],
+    dst: Annotated[Path, typer.Argument(help="where to write the de-identified DICOM file")],
+    spec: Annotated[str | None, typer.Option(help="use a dataset spec's modality.dicom block")] = None,
+    burned_in: Annotated[str | None, typer.Option(help="mask or quarantine (overrides the spec)")] = None,
+    display: Annotated[Path | None, typer.Option(help="also write the display PNG annotators would see")] = None,
+) -> None:
+    """PS3.15 Annex E on one file; what was done goes to standard error as JSON.
+
+    UIDs are replaced with a throwaway key: a run uses the dataset's key under ``restricted/``, so the UIDs
+    written here differ from a run's.
+    """
+    import secrets
+
+    from pipelines.collect.deid.dicom import deid_dicom
+    from pipelines.collect.reasons import Reject
+    from pipelines.spec.models import DicomOptions, ImageModality
+
+    opts = DicomOptions()
+    if spec:
+        from pipelines.spec import load_catalog
+
+        mod = load_catalog().get(spec).modality
+        if not isinstance(mod, ImageModality) or "dicom" not in mod.formats:
+            _err.print(f"[red]{spec} does not accept DICOM (modality.formats)[/red]")
+            raise typer.Exit(2)
+        opts = mod.dicom_options()
+    if burned_in is not None:
+        if burned_in not in ("mask", "quarantine"):
+            raise typer.BadParameter("--burned-in is mask or quarantine")
+        opts = opts.model_copy(update={"burned_in": burned_in})
+    try:
+        res = deid_dicom(src.read_bytes(), opts=opts, secret=secrets.token_bytes(32), method="datadam deid dicom")
+    except Reject as rej:
+        _err.print(f"[red]{src}: {rej.reason}: {rej.detail}; nothing written[/red]")
+        raise typer.Exit(1) from None
+    dst.write_bytes(res.data)
+    if display is not None:
+        display.write_bytes(res.display)
+    sys.stderr.write(json.dumps({"written": str(dst), **res.audit, "facts": res.facts}, ensure_ascii=False) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------- quarantine

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
+from pipelines.collect import dicom
 from pipelines.collect import reasons as R
 from pipelines.collect.dedupe import image_phash, video_frame_positions
 from pipelines.collect.encoding import has_control_characters, strip_bom
@@ -77,6 +78,7 @@ class Accepted:
     encoding: str | None = None
     phash: bytes | None = None  # perceptual hash of an image, or of sampled frames of a clip (near-duplicate key)
     fps: float | None = None  # frames per second of a clip
+    frames: int | None = None  # frames of a multi-frame DICOM
 
 
 def check_item(spec: DatasetSpec, raw: RawItem) -> Accepted:
@@ -108,12 +110,16 @@ def check_image(data: bytes, mod: ImageModality) -> Accepted:
     """Decode the whole image (a truncated file fails here) and check format, size and colour."""
     if len(data) > mod.max_bytes:
         raise Reject(R.MEDIA_OVERSIZE, f"{len(data)} bytes > max_bytes {mod.max_bytes}")
+    if dicom.looks_like_dicom(data):
+        return check_dicom(data, mod)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             im = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
-            raise Reject(R.MEDIA_UNDECODABLE, f"not an image PIL can read ({_magic(data)})") from None
+            also = "; not DICOM either (no 'DICM' preamble, no group 0002/0008 dataset)" if (
+                "dicom" in mod.formats) else ""
+            raise Reject(R.MEDIA_UNDECODABLE, f"not an image PIL can read ({_magic(data)}){also}") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise Reject(R.MEDIA_OVERSIZE, str(exc)) from None
         except (OSError, ValueError, SyntaxError) as exc:
@@ -149,6 +155,19 @@ def check_image(data: bytes, mod: ImageModality) -> Accepted:
             digest.update(shown.tobytes())
             phash = image_phash(shown)
     return Accepted(ext=fmt[1], content_sha256=digest.hexdigest(), width=width, height=height, phash=phash)
+
+
+def check_dicom(data: bytes, mod: ImageModality) -> Accepted:
+    """Read a DICOM file (with or without its meta header), check it against the spec and decode every frame."""
+    _, _, facts = dicom.check(data, mod)
+    return Accepted(
+        ext=dicom.EXT,
+        content_sha256=facts.content_sha256,
+        width=facts.columns,
+        height=facts.rows,
+        phash=facts.phash,
+        frames=facts.frames,
+    )
 
 
 def _check_color(im: Image.Image, mod: ImageModality) -> None:

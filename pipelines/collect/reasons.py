@@ -41,6 +41,13 @@ VIDEO_TOO_SHORT = "video.too_short"
 VIDEO_TOO_LONG = "video.too_long"
 VIDEO_FRAME_COUNT = "video.frame_count"  # more frames decode than the container declares, or frames change size
 
+# DICOM: decodes, but is not what the spec's dicom block allows.
+DICOM_NO_PIXELS = "dicom.no_pixels"  # a structured report, RT plan ... (no image to annotate)
+DICOM_MODALITY = "dicom.modality"
+DICOM_BITS_STORED = "dicom.bits_stored"
+DICOM_PHOTOMETRIC = "dicom.photometric"
+DICOM_FRAMES = "dicom.frames"
+
 TEXT_ENCODING = "text.encoding"
 TEXT_MALFORMED = "text.malformed"  # JSON/CSV wrapper without a text field
 TEXT_TOO_SHORT = "text.too_short"
@@ -53,6 +60,7 @@ DEDUPE_EXACT = "dedupe.exact"
 DEDUPE_NEAR = "dedupe.near"  # detail names the kept item it nearly duplicates
 
 PII_UNMASKED = "pii.unmasked"  # a detector still finds personal data after masking
+PII_BURNED_IN = "pii.burned_in"  # text burned into DICOM pixels, and the spec says quarantine (or it was not found)
 DEID_FAILED = "deid.failed"  # the de-identifier could not process the item
 
 ALL_REASONS: frozenset[str] = frozenset(

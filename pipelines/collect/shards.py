@@ -23,10 +23,11 @@ import pyarrow as pa
 
 from pipelines.collect import reasons as R
 from pipelines.collect.dedupe import STATE_SCHEMA, other_runs_matches, state_key, state_prefix, text_minhash
+from pipelines.collect.dicom import dataset_key
 from pipelines.collect.intake import Accepted, check_item
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources import RawItem, make_item_id, make_source
-from pipelines.spec.models import DatasetSpec, TextModality
+from pipelines.spec.models import DatasetSpec, ImageModality, TextModality
 from pipelines.storage import layout
 from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore, StorageError
@@ -97,6 +98,8 @@ def plan_shards(
         for n, start in enumerate(range(0, total, size))
     ]
     _drop_stale_parts(store, spec.id, run_id, keep=len(shards))
+    if isinstance(spec.modality, ImageModality) and "dicom" in spec.modality.formats:
+        dataset_key(store, spec.id)  # before shards run in parallel: they must all read the same key
     store.write_json(
         plan_key(spec.id, run_id),
         {

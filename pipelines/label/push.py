@@ -109,6 +109,13 @@ def _frame_keys(spec: DatasetSpec, row: dict[str, Any]) -> list[str]:
     return keys if keys and all(k.startswith(f"media/{spec.id}/") for k in keys) else []
 
 
+def _display_key(spec: DatasetSpec, row: dict[str, Any]) -> str | None:
+    """The de-identified display image of a DICOM item (``meta.display``; a browser cannot show DICOM)."""
+    meta = json.loads(row["meta"]) if row.get("meta") else {}
+    key = meta.get("display") if isinstance(meta, dict) else None
+    return str(key) if isinstance(key, str) and key.startswith(f"media/{spec.id}/") else None
+
+
 def gold_result(spec: DatasetSpec, row: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The known answer of a gold-sample item as a Label Studio result, or None (not drawn for gold, no truth,
     or a type whose truth cannot be expressed yet)."""
@@ -130,7 +137,7 @@ def _task(spec: DatasetSpec, row: dict[str, Any], url: Callable[[str], str] | No
     data: dict[str, Any] = {"item_id": item_id, "meta": meta}
     kind = media_kind(spec)
     if kind is not None and url is not None:
-        data[kind] = url(str(row["media_key"]))
+        data[kind] = url(_display_key(spec, row) or str(row["media_key"]))
     if "text" in object_kinds(spec):
         data["text"] = row.get("text") or ""
     if target_kind(spec) == FRAMES and url is not None:
@@ -199,7 +206,8 @@ def push(
             fresh.append(row)
         if not fresh:
             continue
-        items = [PredictItem(item_id=str(r["item_id"]), text=r.get("text"), media_key=r.get("media_key"))
+        items = [PredictItem(item_id=str(r["item_id"]), text=r.get("text"),
+                             media_key=_display_key(spec, r) or r.get("media_key"))
                  for r in fresh]
         preds = predict(spec=spec, store=store, items=items)
         tasks = []

@@ -169,6 +169,29 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+_DICOM_OPTIONS = {
+    "retain_long_modified_dates": "Retain Longitudinal Temporal Information with Modified Dates",
+    "retain_patient_chars": "Retain Patient Characteristics",
+    "clean_descriptors": "Clean Descriptors",
+    "retain_device_identity": "Retain Device Identity",
+}
+
+
+def _dicom_paragraph(dicom: dict[str, Any] | None) -> list[str]:
+    if not dicom:
+        return []
+    options = ", ".join(_DICOM_OPTIONS.get(o, o) for o in dicom.get("options") or []) or "none"
+    burned = ("masked in the pixels" if dicom.get("burned_in") == "mask" else "excluded (quarantined)")
+    safe = ", ".join(dicom.get("safe_private_tags") or []) or "none (all private attributes removed)"
+    return [
+        f"DICOM items: {dicom['profile']}; options: {options}. UIDs replaced consistently (2.25 UIDs derived "
+        f"from a key kept with the originals); burned-in annotation {burned}; private attributes kept: {safe}. "
+        "The `dicom` column holds the technical attributes (modality, body part, view, pixel spacing, slice "
+        "thickness, manufacturer, kVp ...) and the key of the display image annotators saw; the media column "
+        "holds the de-identified DICOM file (read it with `pydicom.dcmread(io.BytesIO(...))`).",
+    ]
+
+
 def datasheet(manifest: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """Datasheets for Datasets (Gebru et al.) sections, each a list of paragraphs, filled from the manifest."""
     md = manifest["metadata"]
@@ -210,6 +233,7 @@ def datasheet(manifest: dict[str, Any]) -> list[tuple[str, list[str]]]:
             + (", ".join(deid) or "no personal-data targets declared") + ".",
             "Personal metadata columns removed from the release: "
             + (", ".join(manifest.get("dropped_columns") or []) or "none") + ".",
+            *_dicom_paragraph(md.get("dicom")),
             f"Annotated in Label Studio: overlap {md['overlap']} annotators on {_pct(md['overlap_share'])} of "
             f"items, gold tasks {_pct(md['gold_share'])}, review sample {_pct(md['review_share'])}; "
             "consensus merges overlapping annotations.",

@@ -46,6 +46,7 @@ from pipelines.publish.media import MEDIA_FEATURE, embed, embed_column, hf_metad
 from pipelines.publish.site import site_is_current, write_site
 from pipelines.publish.versions import next_version, version_key
 from pipelines.spec import DatasetSpec, default_schemas_dir, spec_hash
+from pipelines.spec.models import ImageModality
 from pipelines.storage import ObjectStore, layout, open_store
 from pipelines.storage.splits import Codes, GroupCounts, SplitPlan, group_key_array, new_plan, strata_array
 
@@ -569,7 +570,19 @@ def dataset_metadata(spec: DatasetSpec) -> dict[str, Any]:
                     for name, col in spec.columns.items()},
         "planned_shares": {k: dict(v) for k, v in spec.planned_shares.items()},
         "validity": spec.quality.validity.model_dump() if spec.quality.validity else None,
+        "dicom": _dicom_metadata(spec),
     }
+
+
+def _dicom_metadata(spec: DatasetSpec) -> dict[str, Any] | None:
+    """Which confidentiality profile and options the DICOM items went through (for the card)."""
+    m = spec.modality
+    if not isinstance(m, ImageModality) or "dicom" not in m.formats:
+        return None
+    o = m.dicom_options()
+    return {"profile": "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile",
+            "options": list(o.profile_options), "burned_in": o.burned_in,
+            "safe_private_tags": list(o.safe_private_tags), "modalities": list(o.modalities)}
 
 
 def _manifest(spec: DatasetSpec, run_id: str, *, version: str, written: _Written, rows: int, content_hash: str,

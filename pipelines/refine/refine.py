@@ -14,7 +14,7 @@ from pipelines.refine.convert import CONVERTERS, InvalidLabel, MediaFacts, conse
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import ObjectStore, layout
 from pipelines.storage.manifest import QUARANTINE_SCHEMA, now
-from pipelines.storage.records import coerce_meta, record_schema
+from pipelines.storage.records import coerce_meta, dicom_columns, has_dicom, record_schema
 
 _BATCH = 2_000
 
@@ -94,10 +94,13 @@ def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]])
         media_struct = {"key": item["media_key"], "sha256": item["media_sha256"], "ext": item["media_ext"],
                         "width": item["width"], "height": item["height"], "duration_s": item["duration_s"],
                         "sample_rate": item["sample_rate"]}
+    meta = json.loads(item["meta"] or "{}")
+    dicom = {"dicom": dicom_columns(meta)} if has_dicom(spec) else {}
     return {
         "item_id": item["item_id"],
         "media": media_struct,
         "text": text,
+        **dicom,
         **c.value,
         **_typed_meta(spec, json.loads(item["meta"] or "{}")),
         "qc_annotators": sorted({a["annotator"] for a in anns}),

@@ -51,6 +51,102 @@ def _unique(values: list[Any], what: str) -> list[Any]:
 # --------------------------------------------------------------------------------------------- modality
 
 
+# Window presets (centre, width in Hounsfield units) a DICOM spec may name instead of numbers; the usual
+# radiology reading windows.
+WINDOW_PRESETS: dict[str, tuple[float, float]] = {
+    "brain": (40.0, 80.0),
+    "subdural": (75.0, 215.0),
+    "stroke": (40.0, 40.0),
+    "lung": (-600.0, 1500.0),
+    "mediastinum": (50.0, 350.0),
+    "soft_tissue": (50.0, 400.0),
+    "abdomen": (40.0, 400.0),
+    "liver": (30.0, 150.0),
+    "bone": (400.0, 1800.0),
+}
+DicomModalityCode = Literal["CT", "MR", "CR", "DX", "MG", "US", "XA", "RF", "PT", "NM", "OT", "SC", "IO", "PX", "OP"]
+Photometric = Literal[
+    "MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT", "PALETTE COLOR"
+]
+ProfileOption = Literal[
+    "retain_long_modified_dates", "retain_patient_chars", "clean_descriptors", "retain_device_identity"
+]
+
+
+class DicomWindow(_Model):
+    """A VOI window for the annotators' display image, in the modality's output units (HU for CT)."""
+
+    center: float
+    width: float = Field(gt=0)
+
+
+def _default_modalities() -> list[DicomModalityCode]:
+    return ["CT", "MR", "CR", "DX", "MG", "US"]
+
+
+def _default_bits() -> list[int]:
+    return [8, 10, 12, 14, 15, 16]
+
+
+def _default_photometric() -> list[Photometric]:
+    return ["MONOCHROME1", "MONOCHROME2"]
+
+
+class DicomOptions(_Model):
+    """``modality.dicom``: what a DICOM item must be, how PS3.15 Annex E de-identifies it, how annotators see it.
+
+    Every field has a default, so a spec that lists ``dicom`` among its formats needs no block at all.
+    """
+
+    modalities: list[DicomModalityCode] = Field(
+        default_factory=_default_modalities, min_length=1, description="DICOM Modality (0008,0060) values accepted"
+    )
+    min_rows: int | None = Field(default=None, ge=1, description="minimum Rows; null: the modality's min_height")
+    min_columns: int | None = Field(
+        default=None, ge=1, description="minimum Columns; null: the modality's min_width"
+    )
+    bits_stored: list[Annotated[int, Field(ge=1, le=32)]] = Field(
+        default_factory=_default_bits, min_length=1, description="BitsStored values accepted"
+    )
+    photometric: list[Photometric] = Field(
+        default_factory=_default_photometric, min_length=1, description="PhotometricInterpretation values accepted"
+    )
+    max_frames: int = Field(default=1, ge=1, description="NumberOfFrames above this is refused (`dicom.frames`)")
+    burned_in: Literal["mask", "quarantine"] = Field(
+        default="quarantine",
+        description="BurnedInAnnotation = YES: mask the text found in the pixels, or quarantine `pii.burned_in`",
+    )
+    burned_in_scan: Literal["all", "flagged"] = Field(
+        default="all",
+        description="search every file's pixels for text (found text is masked or quarantined like flagged text), "
+        "or only files flagged BurnedInAnnotation = YES",
+    )
+    profile_options: list[ProfileOption] = Field(
+        default_factory=list, description="PS3.15 Annex E options applied on top of the Basic Profile"
+    )
+    safe_private_tags: list[
+        Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{3}[13579BDFbdf],[0-9A-Fa-f]{4}$")]
+    ] = Field(default_factory=list, description="private tags kept (Retain Safe Private), as `gggg,eeee` hex")
+    window: (
+        DicomWindow
+        | Literal["brain", "subdural", "stroke", "lung", "mediastinum", "soft_tissue", "abdomen", "liver", "bone"]
+        | None
+    ) = Field(default=None, description="display window or preset; null: the file's VOI LUT / window, else min-max")
+
+    @field_validator("modalities", "bits_stored", "photometric", "profile_options", "safe_private_tags")
+    @classmethod
+    def _no_repeats(cls, v: list[Any]) -> list[Any]:
+        return _unique(v, "values")
+
+    def window_values(self) -> tuple[float, float] | None:
+        """(centre, width) of the spec's window, or None when the file's own window is used."""
+        if self.window is None:
+            return None
+        if isinstance(self.window, DicomWindow):
+            return self.window.center, self.window.width
+        return WINDOW_PRESETS[self.window]
+
+
 class ImageModality(_Model):
     """Still images (photos, scans, medical images)."""
 
@@ -62,6 +158,19 @@ class ImageModality(_Model):
     max_height: int | None = Field(default=None, ge=1)
     color: Literal["rgb", "grayscale", "any"] = "rgb"
     max_bytes: int = Field(default=50_000_000, ge=1)
+    dicom: DicomOptions | None = Field(
+        default=None, description="DICOM checks, de-identification and display; needs `dicom` in formats"
+    )
+
+    @model_validator(mode="after")
+    def _dicom_block_needs_dicom(self) -> ImageModality:
+        if self.dicom is not None and "dicom" not in self.formats:
+            raise PydanticCustomError("dicom_without_format", "a dicom block needs 'dicom' in formats", {})
+        return self
+
+    def dicom_options(self) -> DicomOptions:
+        """The spec's DICOM block, or its defaults."""
+        return self.dicom if self.dicom is not None else DicomOptions()
 
 
 class VideoModality(_Model):

@@ -14,8 +14,8 @@ from pipelines.spec import models as m
 
 _SECTIONS: list[tuple[str, list[type[BaseModel]]]] = [
     ("Spec (top level)", [m.DatasetSpec]),
-    ("modality (by `kind`)", [m.ImageModality, m.VideoModality, m.AudioModality, m.TextModality,
-                              m.TimeseriesModality, m.MultimodalModality]),
+    ("modality (by `kind`)", [m.ImageModality, m.DicomOptions, m.DicomWindow, m.VideoModality, m.AudioModality,
+                              m.TextModality, m.TimeseriesModality, m.MultimodalModality]),
     ("source (by `kind`)", [m.SyntheticSource, m.LocalSource, m.HttpSource, m.S3Source, m.RecordsSource]),
     ("deidentify", [m.Deidentify]),
     ("annotation (by `type`)", [m.Classification, m.MultiLabel, m.BBox, m.Polygon, m.Polyline, m.Keypoints,

@@ -2,7 +2,7 @@
 
 Columns, in order:
 - ``item_id``; ``media`` (struct: storage key, sha256, ext, width/height or duration/sample rate) or null for text;
-  ``text`` for text items;
+  ``text`` for text items; ``dicom`` (technical attributes + display image key) for specs that accept DICOM;
 - the label columns of the annotation type (see ``LABEL_FIELDS``), in pixels / seconds / character offsets;
 - the spec's metadata columns, typed;
 - QC columns ``qc_*``; provenance columns.
@@ -28,6 +28,26 @@ MEDIA_TYPE = pa.struct(
     ]
 )
 
+# Technical attributes of a DICOM item (what a medical-AI developer filters by) and its display image; none of them
+# identifies a patient (PS3.15 Annex E keeps them). Null for the non-DICOM items of a spec.
+DICOM_TYPE = pa.struct(
+    [
+        pa.field("modality", pa.string()),
+        pa.field("body_part", pa.string()),
+        pa.field("view", pa.string()),
+        pa.field("laterality", pa.string()),
+        pa.field("pixel_spacing_mm", pa.list_(pa.float64())),
+        pa.field("slice_thickness_mm", pa.float64()),
+        pa.field("manufacturer", pa.string()),
+        pa.field("model", pa.string()),
+        pa.field("kvp", pa.float64()),
+        pa.field("frames", pa.int32()),
+        pa.field("photometric", pa.string()),
+        pa.field("bits_stored", pa.int32()),
+        pa.field("transfer_syntax", pa.string()),
+        pa.field("display_key", pa.string()),  # media/<ds>/<sha256>.png, the windowed image annotators saw
+    ]
+)
 BOX = pa.struct([("label", pa.string()), ("x", pa.float64()), ("y", pa.float64()),
                  ("w", pa.float64()), ("h", pa.float64())])
 POINT = pa.struct([("x", pa.float64()), ("y", pa.float64())])
@@ -102,6 +122,8 @@ def record_schema(spec: DatasetSpec) -> pa.Schema:
     """The canonical record schema of a spec, with the spec id and version in the schema metadata."""
     fields: list[pa.Field] = [pa.field("item_id", pa.string(), nullable=False), pa.field("media", MEDIA_TYPE),
                               pa.field("text", pa.string())]
+    if has_dicom(spec):
+        fields.append(pa.field("dicom", DICOM_TYPE))
     fields += label_fields(spec) + metadata_fields(spec) + QC_FIELDS + PROVENANCE_FIELDS
     meta: dict[str | bytes, str | bytes] = {
         b"datadam.spec_id": spec.id.encode(),
@@ -109,6 +131,21 @@ def record_schema(spec: DatasetSpec) -> pa.Schema:
         b"datadam.annotation_type": spec.annotation.type.encode(),
     }
     return pa.schema(fields, metadata=meta)
+
+
+def has_dicom(spec: DatasetSpec) -> bool:
+    """Whether the spec's records carry the ``dicom`` column (an image spec that accepts DICOM)."""
+    return spec.modality.kind == "image" and "dicom" in getattr(spec.modality, "formats", [])
+
+
+def dicom_columns(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``dicom`` struct of a record from a de-identified item's ``meta`` (``dicom`` facts, ``display`` key)."""
+    facts = meta.get("dicom")
+    if not isinstance(facts, dict):
+        return None
+    out = {f.name: facts.get(f.name) for f in DICOM_TYPE}
+    out["display_key"] = meta.get("display")
+    return out
 
 
 def coerce_meta(spec: DatasetSpec, meta: dict[str, Any]) -> dict[str, Any]:

@@ -297,9 +297,10 @@ def _keep_examples(st: _Streamed, batch: pa.RecordBatch, spec: DatasetSpec, new_
         item = str(row["item_id"])
         media = row.get("media") or {}
         text = row.get("text")
+        display = (row.get("dicom") or {}).get("display_key")  # a DICOM item is shown by its display PNG
         st.examples[item] = {
             "checks": sorted(c for c, t in runner.tallies.items() if item in t.failing_ids),
-            "media_key": media.get("key"), "media_ext": media.get("ext"),
+            "media_key": display or media.get("key"), "media_ext": "png" if display else media.get("ext"),
             "width": media.get("width"), "height": media.get("height"),
             "text": None if text is None else (text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")),
             "labels": _label_summary(row, spec),

@@ -182,6 +182,9 @@ class ImageHistogramLogReg:
 
     def collect(self, batch: pa.RecordBatch, splits: list[str | None]) -> None:
         keys = pc.struct_field(batch.column(batch.schema.get_field_index("media")), "key").to_pylist()
+        if "dicom" in batch.schema.names:  # PIL cannot read DICOM: a DICOM item's features come from its display PNG
+            shown = pc.struct_field(batch.column(batch.schema.get_field_index("dicom")), "display_key").to_pylist()
+            keys = [d or k for d, k in zip(shown, keys, strict=True)]
         labels = batch.column(batch.schema.get_field_index(self.label)).to_pylist()
         cap_train, cap_test = MAX_IMAGES, MAX_IMAGES // 4
         for key, label, split in zip(keys, labels, splits, strict=True):

@@ -28,10 +28,12 @@ from pipelines.collect.dedupe import (
     signatures,
     state_key,
 )
+from pipelines.collect.deid.dicom import deid_dicom
 from pipelines.collect.deid.dictionaries import spec_dictionaries
 from pipelines.collect.deid.image import deid_image, detector_versions, has_personal_metadata, regions_in
 from pipelines.collect.deid.text import TEXT_RULES_VERSION, Finding, TextDeidentifier
 from pipelines.collect.deid.video import compact, deid_video, detector_settings
+from pipelines.collect.dicom import dataset_key
 from pipelines.collect.reasons import Reject
 from pipelines.collect.shards import ShardResult, part_key, quarantine_key
 from pipelines.collect.sources.base import package_version
@@ -72,6 +74,10 @@ class _Deidentifier:
         # lists none of the text rules, but a file name can still be a resident number).
         self.provenance = TextDeidentifier(targets=sorted(PROVENANCE_PII | set(self.text_targets)),
                                            dictionaries=dictionaries)
+        mod = spec.modality
+        self.dicom_key = (
+            dataset_key(store, spec.id) if isinstance(mod, ImageModality) and "dicom" in mod.formats else None
+        )
 
     def item(self, row: dict[str, Any]) -> tuple[dict[str, Any], Counter[str]]:
         """The de-identified row and what was masked; raises ``Reject`` to quarantine the item."""
@@ -111,7 +117,9 @@ class _Deidentifier:
             data = self.store.read_bytes(row["media_key"])
             if hashlib.sha256(data).hexdigest() != row["media_sha256"]:
                 raise Reject(R.DEID_FAILED, f"{row['media_key']} no longer has the collected content")
-            if isinstance(self.spec.modality, ImageModality):
+            if isinstance(self.spec.modality, ImageModality) and row["media_ext"] == "dcm":
+                data = self._dicom(data, out, audit, masked)
+            elif isinstance(self.spec.modality, ImageModality):
                 data = self._image(data, audit, masked)
             elif isinstance(self.spec.modality, AudioModality):
                 data = self._audio(data, spoken, segments_with_pii, audit, masked)
@@ -186,6 +194,29 @@ class _Deidentifier:
             raise Reject(R.PII_UNMASKED, f"image: {what} still found after masking")
         masked.update(r.kind for r in regions)
         return out
+
+    def _dicom(self, data: bytes, out: dict[str, Any], audit: dict[str, Any], masked: Counter[str]) -> bytes:
+        """PS3.15 Annex E on the tags, burned-in text masked or quarantined; the display PNG goes to ``media/``
+        too, and ``meta.display`` names it (what Label Studio shows; same pixel grid as the DICOM)."""
+        mod = self.spec.modality
+        assert isinstance(mod, ImageModality) and self.dicom_key is not None
+        try:
+            res = deid_dicom(data, opts=mod.dicom_options(), secret=self.dicom_key,
+                             clean_text=lambda text: self.provenance.mask(text)[0],
+                             method=f"datadam-deid/{package_version()}")
+        except (OSError, ValueError, AttributeError, KeyError, TypeError, IndexError, cv2.error) as exc:
+            # pydicom reports a malformed element with any of these; one odd file must not fail the shard
+            raise Reject(R.DEID_FAILED, f"dicom: {type(exc).__name__}: {exc}") from None
+        audit["dicom"] = res.audit
+        key = layout.media(self.spec.id, hashlib.sha256(res.display).hexdigest(), "png")
+        if not self.store.exists(key):
+            self.store.write_bytes(key, res.display)
+        meta = json.loads(out["meta"]) if out.get("meta") else {}
+        out["meta"] = dumps({**meta, "display": key, "dicom": res.facts})
+        masked.update({"dicom_attributes": sum(res.audit["actions"].values())})
+        if res.regions:
+            masked["burned_in_text"] += len(res.regions)
+        return res.data
 
     def _video(
         self, data: bytes, row: dict[str, Any], out: dict[str, Any], audit: dict[str, Any], masked: Counter[str]

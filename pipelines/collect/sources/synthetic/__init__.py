@@ -54,7 +54,7 @@ class SyntheticSource(Source):
         if isinstance(self.modality, ImageModality):
             if not image.writable_formats(self.modality):
                 raise CollectError(
-                    f"{spec.id}: synthetic images can be written as {sorted(image.WRITERS)}; "
+                    f"{spec.id}: synthetic images can be written as {sorted([*image.WRITERS, 'dicom'])}; "
                     f"the spec allows only {self.modality.formats}"
                 )
         elif isinstance(self.modality, AudioModality):

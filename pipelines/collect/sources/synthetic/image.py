@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pipelines.collect.sources.synthetic._common import choice, item_rng
+from pipelines.collect.sources.synthetic.dicom import make_dicom
 from pipelines.collect.sources.synthetic.meta import sample_label, sample_labels
 from pipelines.spec.models import BBox, Classification, DatasetSpec, ImageModality, MultiLabel, Polygon
 
@@ -48,7 +49,7 @@ def class_style(spec_labels: list[str], label: str) -> tuple[str, int]:
 
 
 def writable_formats(mod: ImageModality) -> list[str]:
-    return [f for f in mod.formats if f in WRITERS]
+    return [f for f in mod.formats if f in WRITERS or f == "dicom"]
 
 
 def make_image(
@@ -76,6 +77,9 @@ def make_image(
         placed.append((x0, y0, x1, y1))
         objects.append({"label": label, "x": x0, "y": y0, "w": x1 - x0 + 1, "h": y1 - y0 + 1})
         polygons.append({"label": label, "points": [{"x": x, "y": y} for x, y in pts]})
+    if fmt == "dicom":  # the same picture and truth, in the DICOM pixel grid
+        data = make_dicom(canvas, opts=mod.dicom_options(), seed=seed, index=index)
+        return data, "dcm", _truth(spec, objects, polygons)
     buf = io.BytesIO()
     pil_format, ext = WRITERS[fmt]
     save_kw: dict[str, Any] = {"quality": 92} if pil_format in ("JPEG", "WEBP") else {}
