@@ -2,7 +2,8 @@
 
 Each simulated annotator is a real Label Studio user (created through the users API) who submits
 annotations built from the ground truth in the run manifests (``truth`` column), with a per-user error rate:
-classification picks a wrong label; bbox shifts/resizes a box or swaps its label; transcription edits
+classification picks a wrong label; bbox shifts/resizes a box or swaps its label; a brush mask is painted as
+another class, eroded or spilled; transcription edits
 characters. An error rate ``e`` means: a share ``e`` of that user's annotations carries an error.
 
 Each task gets as many annotators as its meta asks for (1, or the spec's overlap on the overlap sample; a gold
@@ -38,7 +39,7 @@ from pipelines.label.tasks import annotations_needed, project_title, submitted_a
 from pipelines.spec.models import DatasetSpec, Transcription
 from pipelines.storage.store import ObjectStore
 
-SUPPORTED = ("classification", "multi_label", "bbox", "polygon", "transcription", "dialogue_intent")
+SUPPORTED = ("classification", "multi_label", "bbox", "polygon", "segmentation", "transcription", "dialogue_intent")
 EMAIL = "sim-annotator-{:02d}@datadam.local"
 _HANGUL = "가나다라마바사아자차카타파하어오우으이"
 
@@ -82,6 +83,29 @@ def _edit_chars(rng: random.Random, text: str) -> str:
         else:
             chars.insert(pos, rng.choice(_HANGUL))
     return "".join(chars)
+
+
+def _spoil_mask(rng: random.Random, spec: DatasetSpec, masks: dict[str, Any], label: str) -> dict[str, Any]:
+    """A brush mistake: one class painted as another, or a careless brush on every class — masks eroded to slivers
+    (or away) or spilled well over their edges. Each drops the mean mask IoU below the 0.75 a reviewer accepts
+    on most images."""
+    import cv2
+    import numpy as np
+
+    out = dict(masks)
+    mode = rng.choice(("wrong_class", "eroded", "spilled"))
+    if mode == "wrong_class":
+        m = out.pop(label)
+        other = _wrong_label(rng, spec.labels, label)
+        out[other] = out[other] | m if other in out else m
+        return out
+    op = cv2.erode if mode == "eroded" else cv2.dilate
+    for lab, m in out.items():
+        ys, xs = np.nonzero(m)
+        extent = max(int(xs.max() - xs.min()), int(ys.max() - ys.min()), 4) if len(xs) else 4
+        k = max(3, extent // 2) | 1
+        out[lab] = op(m.astype(np.uint8), np.ones((k, k), np.uint8)) > 0  # eroded to nothing: a missed object
+    return out
 
 
 def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | None, rng: random.Random,
@@ -129,6 +153,15 @@ def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | No
                 dx, dy = 0.6 * (max(xs) - min(xs)), 0.6 * (max(ys) - min(ys))
                 p["points"] = [{"x": q["x"] + dx, "y": q["y"] + dy} for q in p["points"]]
         return results.from_truth("polygon", {"polygons": polys}, to_name=to, size=size) or []
+    if kind == "segmentation":
+        if size is None:
+            raise SimulatorError("segmentation items need width and height in the manifest")
+        masks = results.polygon_masks(truth["polygons"], size)
+        labels = sorted(masks)
+        if wrong and labels:
+            masks = _spoil_mask(rng, spec, masks, rng.choice(labels))
+        return [results.brush(label=label, mask=m, to_name=to, rid=results.region_id("sim", label))
+                for label, m in sorted(masks.items()) if m.any()]
     if kind == "transcription":
         a = spec.annotation
         assert isinstance(a, Transcription)
@@ -348,7 +381,7 @@ def watch(
 # ------------------------------------------------------------------------------------------- reviewers
 
 REVIEWER_EMAIL = "sim-reviewer-{:02d}@datadam.local"
-_REASON_OF_TYPE = {"bbox": "geometry", "polygon": "geometry", "transcription": "text"}
+_REASON_OF_TYPE = {"bbox": "geometry", "polygon": "geometry", "segmentation": "geometry", "transcription": "text"}
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,41 @@ def polygon(
             "value": {"points": pct, "closed": True, "polygonlabels": [label]}}
 
 
+def brush(
+    *,
+    label: str,
+    mask: Any,
+    to_name: str = "image",
+    from_name: str = "label",
+    rid: str | None = None,
+) -> dict[str, Any]:
+    """A ``BrushLabels`` region from a boolean mask (H x W), in Label Studio's RLE of an RGBA buffer."""
+    import numpy as np
+    from label_studio_sdk.converter.brush import mask2rle
+
+    m = np.asarray(mask, dtype=bool)
+    h, w = m.shape
+    rle = [int(v) for v in mask2rle(m.astype(np.uint8) * 255)]
+    return {"id": rid or region_id(label, "brush", int(m.sum())), "from_name": from_name, "to_name": to_name,
+            "type": "brushlabels", "original_width": w, "original_height": h, "image_rotation": 0,
+            "value": {"format": "rle", "rle": rle, "brushlabels": [label]}}
+
+
+def polygon_masks(polygons: Sequence[Mapping[str, Any]], size: tuple[int, int]) -> dict[str, Any]:
+    """One boolean mask per label: the union of its polygons, filled the way the synthetic source paints them."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    w, h = size
+    canvases: dict[str, Any] = {}
+    for p in polygons:
+        label = str(p["label"])
+        if label not in canvases:
+            canvases[label] = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(canvases[label]).polygon([(float(q["x"]), float(q["y"])) for q in p["points"]], fill=255)
+    return {label: np.asarray(c) > 0 for label, c in canvases.items()}
+
+
 def span(*, label: str, start: int, end: int, text: str, to_name: str = "text",
          from_name: str = "label") -> dict[str, Any]:
     """A ``Labels`` span over text (character offsets, end exclusive)."""
@@ -148,6 +183,9 @@ def from_truth(
         return [polygon(label=str(p["label"]), points=[(float(q["x"]), float(q["y"])) for q in p["points"]],
                         image_width=size[0], image_height=size[1], to_name=to_name, rid=region_id("truth", i))
                 for i, p in enumerate(truth["polygons"])]
+    if t == "segmentation" and isinstance(truth.get("polygons"), list) and size is not None:
+        return [brush(label=label, mask=m, to_name=to_name, rid=region_id("truth", label))
+                for label, m in polygon_masks(truth["polygons"], size).items()]
     if t == "transcription" and truth.get("transcript") is not None:
         return transcript(str(truth["transcript"]), segments=truth.get("segments") or [], to_name=to_name)
     if t == "ner" and isinstance(truth.get("spans"), list) and text is not None:

@@ -12,7 +12,15 @@ from PIL import Image, ImageDraw
 from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.collect.sources.synthetic.dicom import make_dicom
 from pipelines.collect.sources.synthetic.meta import sample_label, sample_labels
-from pipelines.spec.models import BBox, Classification, DatasetSpec, ImageModality, MultiLabel, Polygon
+from pipelines.spec.models import (
+    BBox,
+    Classification,
+    DatasetSpec,
+    ImageModality,
+    MultiLabel,
+    Polygon,
+    Segmentation,
+)
 
 SHAPES = ("rectangle", "ellipse", "triangle", "diamond", "hexagon", "star")
 # Saturated colours, far from the muted backgrounds; index 0..9.
@@ -93,7 +101,7 @@ def _truth(
     a = spec.annotation
     if isinstance(a, BBox):
         return {"objects": objects}
-    if isinstance(a, Polygon):
+    if isinstance(a, Polygon | Segmentation):  # a segmentation's masks are these filled polygons
         return {"polygons": polygons}
     if isinstance(a, Classification):
         return {"label": objects[0]["label"]} if objects else None
