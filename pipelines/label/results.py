@@ -125,7 +125,7 @@ def brush(
 
     m = np.asarray(mask, dtype=bool)
     h, w = m.shape
-    rle = [int(v) for v in mask2rle(m.astype(np.uint8) * 255)]
+    rle = [int(v) for v in mask2rle(m.astype(np.uint8) * 255)]  # type: ignore[no-untyped-call]
     return {"id": rid or region_id(label, "brush", int(m.sum())), "from_name": from_name, "to_name": to_name,
             "type": "brushlabels", "original_width": w, "original_height": h, "image_rotation": 0,
             "value": {"format": "rle", "rle": rle, "brushlabels": [label]}}
