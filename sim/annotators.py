@@ -39,7 +39,8 @@ from pipelines.label.tasks import annotations_needed, project_title, submitted_a
 from pipelines.spec.models import DatasetSpec, Transcription
 from pipelines.storage.store import ObjectStore
 
-SUPPORTED = ("classification", "multi_label", "bbox", "polygon", "segmentation", "transcription", "dialogue_intent")
+SUPPORTED = ("classification", "multi_label", "bbox", "polygon", "segmentation", "transcription", "dialogue_intent",
+             "temporal_events", "timeseries_labels")
 EMAIL = "sim-annotator-{:02d}@datadam.local"
 _HANGUL = "가나다라마바사아자차카타파하어오우으이"
 
@@ -162,6 +163,19 @@ def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | No
             masks = _spoil_mask(rng, spec, masks, rng.choice(labels))
         return [results.brush(label=label, mask=m, to_name=to, rid=results.region_id("sim", label))
                 for label, m in sorted(masks.items()) if m.any()]
+    if kind in ("temporal_events", "timeseries_labels"):
+        events = [dict(e) for e in truth["events"]]
+        if wrong and events:
+            e = rng.choice(events)
+            start, end = float(e["start"]), float(e["end"])
+            mode = rng.choice(("wrong_label", "late_start", "early_end"))
+            if mode == "wrong_label":
+                e["label"] = _wrong_label(rng, spec.labels, str(e["label"]))
+            elif mode == "late_start":  # the onset missed by 60 % of the event (stays inside the clip)
+                e["start"] = start + 0.6 * (end - start)
+            else:  # cut off early: 40 % of the event kept
+                e["end"] = start + 0.4 * (end - start)
+        return results.from_truth(kind, {"events": events}, to_name=to, rate_hz=results.sampling_hz(spec)) or []
     if kind == "transcription":
         a = spec.annotation
         assert isinstance(a, Transcription)
@@ -215,7 +229,8 @@ def preflight(*, spec: DatasetSpec, store: ObjectStore) -> None:
                              f"submits ({type(exc).__name__}: {exc})") from exc
     if not annotated:
         raise SimulatorError(f"{spec.id}: simulated annotators would submit an empty result for {kind!r}")
-    if results.from_truth(kind, truth, to_name=target_kind(spec), size=size) is None:
+    if results.from_truth(kind, truth, to_name=target_kind(spec), size=size,
+                          rate_hz=results.sampling_hz(spec)) is None:
         raise SimulatorError(f"{spec.id}: simulated reviewers cannot judge {kind!r}: its ground truth has no "
                              "reference result")
 
@@ -381,7 +396,8 @@ def watch(
 # ------------------------------------------------------------------------------------------- reviewers
 
 REVIEWER_EMAIL = "sim-reviewer-{:02d}@datadam.local"
-_REASON_OF_TYPE = {"bbox": "geometry", "polygon": "geometry", "segmentation": "geometry", "transcription": "text"}
+_REASON_OF_TYPE = {"bbox": "geometry", "polygon": "geometry", "segmentation": "geometry", "transcription": "text",
+                   "temporal_events": "geometry", "timeseries_labels": "geometry"}
 
 
 @dataclass(frozen=True)
@@ -426,7 +442,8 @@ def review(
     for row in todo:
         item_id = str(row["meta"]["item_id"])
         truth = truths.get(item_id)
-        reference = results.from_truth(t, truth[0], to_name=to, size=truth[1]) if truth else None
+        reference = (results.from_truth(t, truth[0], to_name=to, size=truth[1], rate_hz=results.sampling_hz(spec))
+                     if truth else None)
         if reference is None:
             missing += 1
             continue

@@ -127,7 +127,7 @@ def gold_result(spec: DatasetSpec, row: dict[str, Any]) -> list[dict[str, Any]] 
         return None
     size = (int(row["width"]), int(row["height"])) if row.get("width") and row.get("height") else None
     regions = results.from_truth(spec.annotation.type, truth, to_name=target_kind(spec), size=size,
-                                 text=row.get("text"))
+                                 text=row.get("text"), rate_hz=results.sampling_hz(spec))
     return regions or None
 
 

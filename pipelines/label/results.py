@@ -8,6 +8,7 @@ Coordinates: ``truth`` and records use pixels (top-left origin); Label Studio im
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -153,6 +154,35 @@ def span(*, label: str, start: int, end: int, text: str, to_name: str = "text",
             "value": {"start": start, "end": end, "text": text, "labels": [label]}}
 
 
+# Label Studio's video player counts frames at 24 fps when the config sets no frameRate (refine/timed.py reads it so).
+LS_VIDEO_FPS = 24.0
+
+
+def time_range(*, label: str, start: float, end: float, to_name: str, from_name: str = "label") -> dict[str, Any]:
+    """A labelled time range: ``TimelineLabels`` frame ranges on video, ``Labels`` seconds on audio."""
+    if to_name == "video":
+        first = math.floor(start * LS_VIDEO_FPS) + 1  # 1-based, inclusive; never before ``start``
+        last = max(first, math.floor(end * LS_VIDEO_FPS))
+        return {"id": region_id(label, first, last), "from_name": from_name, "to_name": to_name,
+                "type": "timelinelabels",
+                "value": {"ranges": [{"start": first, "end": last}], "timelinelabels": [label]}}
+    return {"id": region_id(label, start, end), "from_name": from_name, "to_name": to_name, "type": "labels",
+            "value": {"start": round(start, 4), "end": round(end, 4), "labels": [label]}}
+
+
+def series_range(*, label: str, start_s: float, end_s: float, rate_hz: float, to_name: str = "ts",
+                 from_name: str = "label") -> dict[str, Any]:
+    """A ``TimeSeriesLabels`` range over a series without a time column: its x axis is the row index."""
+    a, b = start_s * rate_hz, end_s * rate_hz
+    return {"id": region_id(label, a, b), "from_name": from_name, "to_name": to_name, "type": "timeserieslabels",
+            "value": {"start": a, "end": b, "instant": False, "timeserieslabels": [label]}}
+
+
+def sampling_hz(spec: Any) -> float | None:
+    """A time-series spec's sampling rate (what turns seconds into the row index Label Studio's x axis counts)."""
+    return getattr(spec.modality, "sampling_hz", None) if spec.modality.kind == "timeseries" else None
+
+
 def from_truth(
     annotation_type: str,
     truth: Mapping[str, Any],
@@ -160,13 +190,15 @@ def from_truth(
     to_name: str,
     size: tuple[int, int] | None = None,
     text: str | None = None,
+    rate_hz: float | None = None,
 ) -> list[dict[str, Any]] | None:
     """The result a perfect annotator submits for a source's known answer (``truth``), or None when this type
     (or this truth) cannot be expressed: gold tasks are made only where the answer is really known.
 
     ``truth`` shapes (what sources write): ``{"label"}``, ``{"labels"}``, ``{"objects": [{label,x,y,w,h}]}``
     (pixels), ``{"polygons": [{label, points: [{x,y}]}]}``, ``{"transcript", "segments"}``,
-    ``{"spans": [{label, start, end}]}`` (character offsets into ``text``).
+    ``{"spans": [{label, start, end}]}`` (character offsets into ``text``), ``{"events": [{label, start, end}]}``
+    (seconds; a time series also needs ``rate_hz``, its sampling rate).
     """
     t = annotation_type
     if t in ("classification", "dialogue_intent") and truth.get("label") is not None:
@@ -186,6 +218,12 @@ def from_truth(
     if t == "segmentation" and isinstance(truth.get("polygons"), list) and size is not None:
         return [brush(label=label, mask=m, to_name=to_name, rid=region_id("truth", label))
                 for label, m in polygon_masks(truth["polygons"], size).items()]
+    if t == "temporal_events" and isinstance(truth.get("events"), list) and to_name in ("video", "audio"):
+        return [time_range(label=str(e["label"]), start=float(e["start"]), end=float(e["end"]), to_name=to_name)
+                for e in truth["events"]]
+    if t == "timeseries_labels" and isinstance(truth.get("events"), list) and rate_hz:
+        return [series_range(label=str(e["label"]), start_s=float(e["start"]), end_s=float(e["end"]),
+                             rate_hz=rate_hz, to_name=to_name) for e in truth["events"]]
     if t == "transcription" and truth.get("transcript") is not None:
         return transcript(str(truth["transcript"]), segments=truth.get("segments") or [], to_name=to_name)
     if t == "ner" and isinstance(truth.get("spans"), list) and text is not None:
