@@ -194,7 +194,7 @@ def download_cmd(
         trusted = trusted_manifest(store, dataset_id, version, manifest_sha256=manifest_sha256)
         total = sum(int(f["size"]) for f in plan(trusted.manifest, split))
         kw: dict[str, Any] = {"dataset": dataset_id, "store": store, "to": to, "version": trusted.version,
-                              "split": split, "workers": workers, "manifest_sha256": trusted.sha256}
+                              "split": split, "workers": workers, "manifest_sha256": manifest_sha256}
         if quiet:
             res = download(**kw)
         else:

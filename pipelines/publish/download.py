@@ -173,9 +173,13 @@ def trusted_manifest(store: ObjectStore, dataset: str, version: str | None, *,
     """
     try:
         safe_segment(dataset, what="dataset id")
+    except ValueError as exc:
+        raise DownloadError(str(exc)) from exc
+    try:
         pointer = read_latest(store, dataset)
     except ValueError as exc:
         raise IntegrityError(f"{store.uri(layout.latest(dataset))}: not a release pointer ({exc})") from exc
+    via_pointer = version is None
     if version is None:
         if pointer is None:
             raise DownloadError(f"{store.uri(layout.latest(dataset))}: {dataset!r} has no release "
@@ -195,7 +199,8 @@ def trusted_manifest(store: ObjectStore, dataset: str, version: str | None, *,
         if listed.get(version):
             recorded["catalog"] = str(listed[version])
         cat_latest = str(entry.get("latest") or "")
-        if pointer is not None and cat_latest and version_key(cat_latest) > version_key(pointer.version):
+        if via_pointer and pointer is not None and cat_latest \
+                and version_key(cat_latest) > version_key(pointer.version):
             raise IntegrityError(f"{store.uri(layout.latest(dataset))} names {pointer.version} but the catalog "
                                  f"already lists {cat_latest} as the latest release: the pointer was rolled back "
                                  "or swapped. Nothing was downloaded")
