@@ -30,14 +30,7 @@ from rich.text import Text
 
 from pipelines.cli_common import STORAGE_ENV, storage_root
 from pipelines.publish.catalog import read_catalog, search
-from pipelines.publish.download import (
-    DownloadError,
-    download,
-    plan,
-    read_manifest,
-    resolve_version,
-    trusted_manifest,
-)
+from pipelines.publish.download import DownloadError, download, plan, trusted_manifest
 from pipelines.storage import ObjectStore, StorageError, layout, open_store
 
 datasets_app = typer.Typer(help="Find released datasets: list, search, info (AI developers).", no_args_is_help=True)
@@ -110,11 +103,11 @@ def info_cmd(dataset_id: str, version: Annotated[str | None, typer.Option(help="
     """One dataset: metadata, splits, quality, versions and the download command."""
     store = _open(storage)
     try:
-        v = resolve_version(store, dataset_id, version)
-        manifest, _ = read_manifest(store, dataset_id, v)
+        trusted = trusted_manifest(store, dataset_id, version)  # what info shows is what download would verify
     except DownloadError as exc:
-        _err.print(f"[red]{exc}[/red]")
+        _err.print(Text(" ".join(str(exc).split()), style="red"))
         raise typer.Exit(1) from exc
+    v, manifest = trusted.version, trusted.manifest
     versions = sorted({o.key.split("/")[2] for o in store.list(layout.release(dataset_id))
                        if o.key.endswith("/manifest.json") and not o.key.split("/")[2].startswith(".")})
     cmd = f"datadam download {dataset_id} --version {v} --storage {store.root}"

@@ -98,20 +98,6 @@ class DownloadResult:
     vouched_by: tuple[str, ...] = ()
 
 
-def resolve_version(store: ObjectStore, dataset: str, version: str | None) -> str:
-    """``version``, or the one ``releases/<dataset>/LATEST`` names."""
-    if version is not None:
-        return version
-    try:
-        pointer = read_latest(store, dataset)
-    except ValueError as exc:
-        raise IntegrityError(f"{store.uri(layout.latest(dataset))}: not a release pointer ({exc})") from exc
-    if pointer is None:
-        raise DownloadError(f"{store.uri(layout.latest(dataset))}: {dataset!r} has no release "
-                            "(see `datadam datasets list`)")
-    return pointer.version
-
-
 def read_manifest(store: ObjectStore, dataset: str, version: str) -> tuple[dict[str, Any], bytes]:
     """The manifest of a version and its raw bytes (not yet checked against the hash chain)."""
     try:

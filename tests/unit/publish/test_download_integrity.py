@@ -277,3 +277,19 @@ def test_an_honest_download_is_vouched_for_by_pointer_and_catalog(store: ObjectS
     assert res.vouched_by == ("LATEST", "catalog")
     with pytest.raises(DownloadError, match="not a plain name"):
         download(dataset="../x", store=store, to=tmp_path / "dl")
+
+
+def test_on_s3_the_chain_is_verified_and_an_unsafe_key_refused(s3_store: ObjectStore, tmp_path: Path) -> None:
+    spec = f.text_spec()
+    approve(s3_store, f.text_run(spec, run_id="run-1", n=60))
+    publish(spec=spec, store=s3_store, run_id="run-1")
+    ok = download(dataset=DS, store=s3_store, to=tmp_path / "ok")  # ranged GETs through boto3
+    assert ok.vouched_by == ("LATEST", "catalog") and ok.files == len(_files_under(ok.directory)) - 1
+    (tmp_path / "outside").mkdir()
+    _add_entry(s3_store, "../../outside/evil.txt", b"planted")  # the S3 path used to skip the '..' check
+    before = _snapshot(tmp_path, skip=tmp_path / "dl")
+
+    with pytest.raises(IntegrityError, match="unsafe key"):
+        download(dataset=DS, store=s3_store, to=tmp_path / "dl")
+
+    assert _snapshot(tmp_path, skip=tmp_path / "dl") == before and _files_under(tmp_path / "dl") == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from pipelines.publish import release as release_mod
 from pipelines.publish.cas import create_exclusive
 from pipelines.publish.integrity import read_latest
 from pipelines.publish.reservation import Reservation, ReservationError, reservation_key, reserve
-from pipelines.storage import ObjectStore, S3Settings, layout, open_store
+from pipelines.storage import ObjectStore, layout, open_store
 from tests.unit.publish.test_publish import approve
 from tests.unit.validate import factories as f
 
@@ -155,27 +155,6 @@ def test_a_dead_publishers_reservation_expires(store: ObjectStore) -> None:
 
 
 # ------------------------------------------------------------------------------------------ S3 (moto)
-
-
-@pytest.fixture
-def s3_store(request: pytest.FixtureRequest) -> Iterator[ObjectStore]:
-    """An s3:// root on moto's server in this process (loopback, a free port the OS picks).
-
-    moto keeps its buckets in process-wide state that outlives a server: each test gets its own bucket.
-    """
-    from moto.server import ThreadedMotoServer
-
-    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    srv.start()
-    host, port = srv.get_host_and_port()
-    settings = S3Settings(endpoint_url=f"http://{host}:{port}", access_key="testing", secret_key="testing")
-    bucket = "race-" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
-    s = open_store(f"s3://{bucket}/root", s3=settings)
-    s.ensure_bucket()
-    try:
-        yield s
-    finally:
-        srv.stop()
 
 
 def test_reservations_and_manifests_are_conditional_creates_on_s3(s3_store: ObjectStore) -> None:
