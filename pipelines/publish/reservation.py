@@ -110,14 +110,15 @@ def reserve(store: ObjectStore, *, dataset: str, spec_version: str, published: I
         run_id: The run being published.
         content_hash: Its content hash.
         max_age_s: Age past which another holder's reservation is taken to be dead.
-        attempts: Candidates tried before giving up.
+        attempts: Races lost (a version taken between our create and our read-back) before giving up.
 
     Raises:
         AlreadyPublished: A racing publisher committed this content first (the caller answers with that version).
         ReservationError: Identical content is being published by another run now, or every attempt lost.
     """
     taken = set(published)
-    for _ in range(attempts):
+    lost = 0  # races lost on the same candidate; moving past a taken version is progress, not a loss
+    while lost < attempts:
         candidate = next_version(spec_version, taken)
         key = reservation_key(dataset, candidate)
         mine = Reservation(dataset=dataset, version=candidate, token=uuid.uuid4().hex, run_id=run_id,
@@ -126,6 +127,7 @@ def reserve(store: ObjectStore, *, dataset: str, spec_version: str, published: I
             # Read back: an S3 emulator that checks and writes without a lock can let two creates through.
             if not holds(store, mine):
                 taken.add(candidate)
+                lost += 1
                 continue
             committed = _manifest_hash(store, dataset, candidate)
             if committed is None:
@@ -147,8 +149,10 @@ def reserve(store: ObjectStore, *, dataset: str, spec_version: str, published: I
                 f"{max_age_s / 3600:.0f} h.")
         if holder is not None or committed is not None:
             taken.add(candidate)
-    raise ReservationError(f"{store.uri(layout.release(dataset))}: no version could be reserved after {attempts} "
-                           "attempts; other publishers keep taking them")
+        else:
+            lost += 1  # the holder let go between our create and our read: try the same version again
+    raise ReservationError(f"{store.uri(layout.release(dataset))}: no version could be reserved: {attempts} races "
+                           "lost to other publishers")
 
 
 def _take_over(store: ObjectStore, key: str, mine: Reservation, *, max_age_s: float) -> bool:
