@@ -146,6 +146,14 @@ def test_reservations_hand_out_each_version_once(store: ObjectStore) -> None:
     assert json.loads(store.read_bytes(reservation_key(DS, "1.0")))["token"] == retry.token
 
 
+def test_versions_held_by_others_do_not_use_up_the_attempts(store: ObjectStore) -> None:
+    for i in range(5):
+        _reserve(store, f"run-{i}", f"content-{i}")
+    late = reserve(store, dataset=DS, spec_version="1.0", published=(), run_id="run-9", content_hash="other",
+                   max_age_s=6 * HOUR, attempts=2)  # only lost races count, not versions others hold
+    assert late.version == "1.5"
+
+
 def test_a_dead_publishers_reservation_expires(store: ObjectStore) -> None:
     dead = Reservation(dataset=DS, version="1.0", token="dead", run_id="run-0", content_hash="zzz",
                        reserved_at=0.0)
