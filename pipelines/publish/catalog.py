@@ -118,12 +118,13 @@ def sync_dataset(store: ObjectStore, dataset: str) -> tuple[dict[str, Any], bool
     def update(current: bytes | None) -> bytes | None:
         nonlocal changed
         index = json.loads(current) if current else empty_catalog()
-        if index["datasets"].get(dataset) == entry:
+        new = _keep_recorded_hashes(entry, index["datasets"].get(dataset))
+        if index["datasets"].get(dataset) == new:
             return None
-        if entry is None:
+        if new is None:
             index["datasets"].pop(dataset, None)
         else:
-            index["datasets"][dataset] = entry
+            index["datasets"][dataset] = new
         index["revision"] = int(index.get("revision", 0)) + 1
         index["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         index["datasets"] = dict(sorted(index["datasets"].items()))
@@ -132,6 +133,21 @@ def sync_dataset(store: ObjectStore, dataset: str) -> tuple[dict[str, Any], bool
 
     raw = compare_and_swap(store, CATALOG_KEY, update)
     return (json.loads(raw) if raw else empty_catalog()), changed
+
+
+def _keep_recorded_hashes(entry: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``entry`` with the manifest hashes ``old`` already recorded: a recorded hash is never re-derived.
+
+    The catalog is otherwise rebuilt from storage, which would launder a manifest changed after its release into
+    the record the download client checks it against; keeping the first hash makes that change show.
+    """
+    if entry is None or not old:
+        return entry
+    recorded = {v.get("version"): v.get("manifest_sha256") for v in old.get("versions", []) if isinstance(v, dict)}
+    versions = [{**v, "manifest_sha256": recorded.get(v["version"]) or v.get("manifest_sha256")}
+                for v in entry["versions"]]
+    latest = next((v["manifest_sha256"] for v in versions if v["version"] == entry["latest"]), None)
+    return {**entry, "versions": versions, "manifest_sha256": latest}
 
 
 def rebuild_catalog(store: ObjectStore) -> dict[str, Any]:

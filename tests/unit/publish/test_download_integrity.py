@@ -176,6 +176,19 @@ def test_a_tampered_manifest_is_refused_before_anything_is_written(store: Object
     assert _snapshot(tmp_path, skip=tmp_path / "dl") == before and _files_under(tmp_path / "dl") == []
 
 
+def test_a_later_publish_does_not_launder_a_tampered_manifest(store: ObjectStore, tmp_path: Path) -> None:
+    m = _manifest(store)
+    m["license"] = "changed after the release"
+    _write_manifest(store, m, vouch=False)
+    spec = f.text_spec()
+    approve(store, f.text_run(spec, run_id="run-2", n=90))
+    assert publish(spec=spec, store=store, run_id="run-2").version == "1.1"  # re-syncs the catalog entry
+
+    with pytest.raises(IntegrityError, match="recorded in catalog: the manifest was changed"):
+        download(dataset=DS, store=store, to=tmp_path / "dl", version="1.0")
+    assert _files_under(tmp_path / "dl") == []
+
+
 def test_a_tampered_file_is_refused_and_a_file_already_there_is_kept(store: ObjectStore, tmp_path: Path) -> None:
     m = _manifest(store)
     victim = m["files"][0]
