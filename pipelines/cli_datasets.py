@@ -26,10 +26,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from pipelines.cli_common import STORAGE_ENV, esc, plain, storage_root
 from pipelines.publish.catalog import read_catalog, search
-from pipelines.publish.download import DownloadError, download, read_manifest, resolve_version
+from pipelines.publish.download import DownloadError, download, plan, trusted_manifest
 from pipelines.storage import ObjectStore, StorageError, layout, open_store
 
 datasets_app = typer.Typer(help="Find released datasets: list, search, info (AI developers).", no_args_is_help=True)
@@ -102,11 +103,11 @@ def info_cmd(dataset_id: str, version: Annotated[str | None, typer.Option(help="
     """One dataset: metadata, splits, quality, versions and the download command."""
     store = _open(storage)
     try:
-        v = resolve_version(store, dataset_id, version)
-        manifest, _ = read_manifest(store, dataset_id, v)
+        trusted = trusted_manifest(store, dataset_id, version)  # what info shows is what download would verify
     except DownloadError as exc:
-        _err.print(f"[red]{esc(exc)}[/red]")
+        _err.print(Text(" ".join(str(exc).split()), style="red"))
         raise typer.Exit(1) from exc
+    v, manifest = trusted.version, trusted.manifest
     versions = sorted({o.key.split("/")[2] for o in store.list(layout.release(dataset_id))
                        if o.key.endswith("/manifest.json") and not o.key.split("/")[2].startswith(".")})
     cmd = f"datadam download {dataset_id} --version {v} --storage {store.root}"
@@ -176,27 +177,33 @@ def download_cmd(
     storage: StorageOpt = None,
     workers: Annotated[int, typer.Option(help="files transferred in parallel")] = 4,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+    manifest_sha256: Annotated[str | None, typer.Option(
+        "--manifest-sha256", help="the release manifest's sha256 as published elsewhere; the download must match it",
+    )] = None,
 ) -> None:
-    """Download one version of a dataset, verifying every file's sha256; an interrupted download resumes."""
+    """Download one version of a dataset, verifying LATEST -> manifest -> every file's sha256; resumable."""
     store = _open(storage)
     try:
-        v = resolve_version(store, dataset_id, version)
-        manifest, _ = read_manifest(store, dataset_id, v)
-        from pipelines.publish.download import plan
-
-        total = sum(int(f["size"]) for f in plan(manifest, split))
+        trusted = trusted_manifest(store, dataset_id, version, manifest_sha256=manifest_sha256)
+        total = sum(int(f["size"]) for f in plan(trusted.manifest, split))
+        kw: dict[str, Any] = {"dataset": dataset_id, "store": store, "to": to, "version": trusted.version,
+                              "split": split, "workers": workers, "manifest_sha256": manifest_sha256}
         if quiet:
-            res = download(dataset=dataset_id, store=store, to=to, version=v, split=split, workers=workers)
+            res = download(**kw)
         else:
             # task descriptions are file names from the manifest: data, not markup
             columns = (TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
                        TransferSpeedColumn(), TimeRemainingColumn())
             with Progress(*columns, console=_err, transient=False) as bars:
-                res = download(dataset=dataset_id, store=store, to=to, version=v, split=split, workers=workers,
-                               progress=_RichProgress(bars, total))
-    except DownloadError as exc:
-        _err.print(f"[red]download failed:[/red] {esc(exc)}")
+                res = download(**kw, progress=_RichProgress(bars, total))
+    except (DownloadError, StorageError, OSError) as exc:
+        # One line, printed as text: the message quotes names read from storage, never markup to render.
+        _err.print(Text.assemble(("download failed: ", "red"), " ".join(str(exc).split())))
         raise typer.Exit(1) from exc
+    if not res.vouched_by:
+        _err.print(Text(f"warning: {res.dataset} {res.version} was published before releases recorded their "
+                        "manifest's sha256; its files match its manifest, but nothing vouches for the manifest "
+                        "itself (pass --manifest-sha256 to pin it)", style="yellow"))
     _out.print(plain(f"{res.dataset} {res.version}: {res.files} files, {res.bytes:,} bytes verified in "
                      f"{res.directory} ({res.transferred:,} bytes transferred, {res.skipped} already present, "
                      f"{res.resumed} resumed)"))

@@ -3,11 +3,11 @@
 ``publish`` splits deterministically by a hash of the group key, embeds image/audio bytes in the layout
 Hugging Face ``datasets`` reads (video by URI + sha256), writes through a staging prefix, then the card, the
 Croissant file and the manifest, then ``LATEST``, then the catalog and its static site. ``download`` is the
-client side: parallel, resumable, sha256-verified.
+client side: parallel, resumable, verified along the hash chain LATEST -> manifest -> files (``integrity``).
 """
 
 from pipelines.publish.catalog import list_releases, read_catalog, rebuild_catalog, search, sync_dataset
-from pipelines.publish.download import ChecksumError, DownloadError, DownloadResult, download
+from pipelines.publish.download import ChecksumError, DownloadError, DownloadResult, IntegrityError, download
 from pipelines.publish.media import MediaError
 from pipelines.publish.release import (
     PublishError,
@@ -27,6 +27,7 @@ __all__ = [
     "ChecksumError",
     "DownloadError",
     "DownloadResult",
+    "IntegrityError",
     "MediaError",
     "PublishError",
     "PublishResult",

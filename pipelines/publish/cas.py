@@ -7,6 +7,10 @@
   itself is a temp file + rename (``ObjectStore.write_bytes``), so readers never see a torn file. Several hosts
   writing one file:// root over NFS are not supported (flock over NFS is not reliable): use S3 there.
 
+``create_exclusive`` is the other primitive: write an object only if no object has that key (an O_EXCL-style
+create: ``os.link`` of a complete temp file on file://, ``PutObject`` with ``IfNoneMatch='*'`` on S3). Releases
+reserve a version and commit a manifest with it, so two publishers can never both own one version.
+
 The update function must be idempotent and return ``None`` when the current bytes already hold its change;
 after each write the object is read back and the function asked again, so an update lost to a store whose
 conditional check is not atomic (moto checks and writes without a lock) is retried rather than lost silently.
@@ -84,6 +88,35 @@ def _s3_conditional_put(store: ObjectStore, key: str, data: bytes, etag: str | N
             return False
         raise
     return True
+
+
+def create_exclusive(store: ObjectStore, key: str, data: bytes) -> bool:
+    """Create the object at ``key`` holding ``data`` unless an object already has that key.
+
+    On file:// the bytes go to a temp file first and are ``os.link``-ed to the key: the link fails if the key
+    exists, and a reader never sees a half-written object (an ``O_EXCL`` open would expose an empty file).
+
+    Returns:
+        True when this call created it; False when the key was already taken (nothing was written).
+    """
+    if store.scheme == "file":
+        target = Path(store.path(key))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}-{random.getrandbits(64):016x}.tmp")
+        try:
+            with tmp.open("xb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                return False
+            return True
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+    return _s3_conditional_put(store, key, data, None)
 
 
 def compare_and_swap(store: ObjectStore, key: str, update: Update, *, attempts: int = 40) -> bytes | None:

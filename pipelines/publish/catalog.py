@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.publish.cas import compare_and_swap
+from pipelines.publish.integrity import sha256_hex
 from pipelines.publish.versions import version_key
 from pipelines.storage import ObjectStore, layout
 
@@ -21,19 +22,35 @@ CATALOG_FORMAT = "datadam-catalog/1"
 CATALOG_KEY = layout.CATALOG_INDEX
 
 
-def list_releases(store: ObjectStore, dataset: str) -> dict[str, dict[str, Any]]:
-    """Published versions (those with a manifest) and their manifests, oldest first."""
+def manifest_hashes(store: ObjectStore, dataset: str) -> dict[str, str]:
+    """sha256 of each published version's ``manifest.json`` bytes, oldest first: what the catalog records."""
+    return {v: sha for v, (_, sha) in _read_releases(store, dataset).items()}
+
+
+def _read_releases(store: ObjectStore, dataset: str) -> dict[str, tuple[dict[str, Any], str]]:
     base = layout.release(dataset)
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, tuple[dict[str, Any], str]] = {}
     for obj in store.list(base):
         rest = obj.key[len(base) + 1:].split("/")
         if len(rest) == 2 and rest[1] == "manifest.json" and not rest[0].startswith("."):
-            out[rest[0]] = store.read_json(obj.key)
+            raw = store.read_bytes(obj.key)
+            out[rest[0]] = (json.loads(raw), sha256_hex(raw))
     return dict(sorted(out.items(), key=lambda kv: version_key(kv[0])))
 
 
-def build_entry(dataset: str, releases: dict[str, dict[str, Any]], latest: str) -> dict[str, Any]:
-    """The catalog entry of a dataset from its manifests (oldest first) and the version LATEST names."""
+def list_releases(store: ObjectStore, dataset: str) -> dict[str, dict[str, Any]]:
+    """Published versions (those with a manifest) and their manifests, oldest first."""
+    return {v: m for v, (m, _) in _read_releases(store, dataset).items()}
+
+
+def build_entry(dataset: str, releases: dict[str, dict[str, Any]], latest: str,
+                hashes: dict[str, str] | None = None) -> dict[str, Any]:
+    """The catalog entry of a dataset from its manifests (oldest first) and the version LATEST names.
+
+    ``hashes`` (version -> sha256 of its manifest.json) go into the entry: the second record of the hash chain
+    beside ``LATEST``, and the one that vouches for versions older than the current one.
+    """
+    hashes = hashes or {}
     m = releases[latest]
     md = m["metadata"]
     q = m.get("quality", {})
@@ -44,7 +61,7 @@ def build_entry(dataset: str, releases: dict[str, dict[str, Any]], latest: str) 
         versions.append({"version": v, "created_at": mv["created_at"], "rows": mv["rows"]["total"],
                          "bytes": mv.get("bytes", {}).get("total"), "summary": log.get("summary", ""),
                          "quality_success": mv.get("quality", {}).get("success"),
-                         "gate": mv.get("gate", {}).get("status")})
+                         "gate": mv.get("gate", {}).get("status"), "manifest_sha256": hashes.get(v)})
     return {
         "id": dataset, "name": m["name"], "name_en": m["name_en"], "license": m["license"],
         "field": md["field"], "field_name": md.get("field_name"), "group": md["group"],
@@ -53,7 +70,7 @@ def build_entry(dataset: str, releases: dict[str, dict[str, Any]], latest: str) 
         "description": md["description"], "intended_use": md.get("intended_use", []),
         "built_year": md.get("built_year"), "target_volume": md.get("target_volume"),
         "languages": md.get("languages", []),
-        "latest": latest, "versions": versions,
+        "latest": latest, "manifest_sha256": hashes.get(latest), "versions": versions,
         "rows": m["rows"]["total"], "bytes": m.get("bytes", {}).get("total"),
         "splits": {s: m["rows"].get(s, 0) for s in splits},
         "splits_achieved": m["splits"].get("achieved"),
@@ -92,20 +109,22 @@ def sync_dataset(store: ObjectStore, dataset: str) -> tuple[dict[str, Any], bool
     latest = store.read_pointer(layout.latest(dataset))
     entry: dict[str, Any] | None = None
     if latest is not None:
-        releases = list_releases(store, dataset)
-        if latest in releases:
-            entry = build_entry(dataset, releases, latest)
+        both = _read_releases(store, dataset)
+        if latest in both:
+            entry = build_entry(dataset, {v: m for v, (m, _) in both.items()}, latest,
+                                {v: sha for v, (_, sha) in both.items()})
     changed = False
 
     def update(current: bytes | None) -> bytes | None:
         nonlocal changed
         index = json.loads(current) if current else empty_catalog()
-        if index["datasets"].get(dataset) == entry:
+        new = _keep_recorded_hashes(entry, index["datasets"].get(dataset))
+        if index["datasets"].get(dataset) == new:
             return None
-        if entry is None:
+        if new is None:
             index["datasets"].pop(dataset, None)
         else:
-            index["datasets"][dataset] = entry
+            index["datasets"][dataset] = new
         index["revision"] = int(index.get("revision", 0)) + 1
         index["updated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         index["datasets"] = dict(sorted(index["datasets"].items()))
@@ -114,6 +133,21 @@ def sync_dataset(store: ObjectStore, dataset: str) -> tuple[dict[str, Any], bool
 
     raw = compare_and_swap(store, CATALOG_KEY, update)
     return (json.loads(raw) if raw else empty_catalog()), changed
+
+
+def _keep_recorded_hashes(entry: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``entry`` with the manifest hashes ``old`` already recorded: a recorded hash is never re-derived.
+
+    The catalog is otherwise rebuilt from storage, which would launder a manifest changed after its release into
+    the record the download client checks it against; keeping the first hash makes that change show.
+    """
+    if entry is None or not old:
+        return entry
+    recorded = {v.get("version"): v.get("manifest_sha256") for v in old.get("versions", []) if isinstance(v, dict)}
+    versions = [{**v, "manifest_sha256": recorded.get(v["version"]) or v.get("manifest_sha256")}
+                for v in entry["versions"]]
+    latest = next((v["manifest_sha256"] for v in versions if v["version"] == entry["latest"]), None)
+    return {**entry, "versions": versions, "manifest_sha256": latest}
 
 
 def rebuild_catalog(store: ObjectStore) -> dict[str, Any]:

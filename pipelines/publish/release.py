@@ -6,11 +6,14 @@ Reads a run's ``refine/records.parquet`` (the bytes the validation and the gate 
     releases/<ds>/<version>/data/<split>/part-NNNNN.parquet         moved from staging (s3: copy+delete)
     releases/<ds>/<version>/quality/                                the run's quality.json and QA report
     releases/<ds>/<version>/README.md, croissant.json               dataset card, Croissant 1.0 JSON-LD
+    releases/<ds>/.reservations/<version>.json                      who holds the version (conditional create)
     releases/<ds>/<version>/manifest.json                           files, sizes, sha256s; schema; quality
-    releases/<ds>/LATEST                                            the version, written last
+    releases/<ds>/LATEST                                            the version + manifest sha256, written last
     catalog/index.json, catalog/*.html                              updated after LATEST (derived, repairable)
 
-A release exists once its manifest does; ``LATEST`` only ever names a complete release. A published version
+A release exists once its manifest does; ``LATEST`` only ever names a complete release. A publisher reserves its
+version before writing under it (``reservation.reserve``) and commits the manifest with a conditional create, so
+two publishers racing end with two versions (or a refusal), never one overwriting the other. A published version
 is never modified: new content gets the next version of the programme (1.0-beta -> 1.0 -> 1.1), identical
 content is a no-op.
 """
@@ -39,12 +42,15 @@ import pyarrow.parquet as pq
 import yaml
 
 from pipelines.publish.card import render_card
+from pipelines.publish.cas import compare_and_swap, create_exclusive
 from pipelines.publish.catalog import list_releases, sync_dataset
 from pipelines.publish.content import ContentHash
 from pipelines.publish.croissant import build_croissant
+from pipelines.publish.integrity import Pointer, decode_pointer, encode_pointer, sha256_hex
 from pipelines.publish.media import MEDIA_FEATURE, embed, embed_column, hf_metadata, reference_column
+from pipelines.publish.reservation import AlreadyPublished, ReservationError, holds, reserve
 from pipelines.publish.site import site_is_current, write_site
-from pipelines.publish.versions import next_version, version_key
+from pipelines.publish.versions import version_key
 from pipelines.spec import DatasetSpec, default_schemas_dir, spec_hash
 from pipelines.spec.models import ImageModality
 from pipelines.storage import ObjectStore, layout, open_store
@@ -323,10 +329,18 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
         if m.get("content_hash") == content_hash:
             return _existing(store, spec, version, m)
 
-    version = next_version(spec.version, releases)
+    try:
+        held = reserve(store, dataset=ds, spec_version=spec.version, published=releases, run_id=run_id,
+                       content_hash=content_hash, max_age_s=STAGING_MAX_AGE_S)
+    except AlreadyPublished as done:  # a racing publisher committed this content first
+        return _existing(store, spec, done.version, store.read_json(manifest_key(ds, done.version)))
+    except ReservationError as exc:
+        raise PublishError(str(exc)) from exc
+    version = held.version
     prefix = layout.release(ds, version)
     mkey = manifest_key(ds, version)
-    store.delete_prefix(prefix)  # no manifest there: leftovers of a crashed attempt, never published
+    # We hold the version and it has no manifest: whatever is under it was left by a dead holder, never published.
+    store.delete_prefix(prefix)
     _clean_stale_staging(store, ds, content_hash)
     staging = f"{layout.release(ds)}/.staging/{int(time.time())}-{content_hash[:16]}-{uuid.uuid4().hex[:8]}"
     try:
@@ -336,14 +350,25 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
                                 transfer=transfer)
         for f in written.files:
             _move(store, f"{staging}/{f['key']}", f"{prefix}/{f['key']}", transfer)
-        previous = next(reversed(releases.items()), None)
+        # The newest release below ours, listed again: a racing publisher may have committed one meanwhile.
+        older = [kv for kv in list_releases(store, ds).items() if version_key(kv[0]) < version_key(version)]
+        previous = older[-1] if older else None
         manifest = _manifest(spec, run_id, version=version, written=written, rows=rows,
                              content_hash=content_hash, records_sha=records_sha, s_hash=s_hash, plan=plan,
                              quality=quality, decision=decision, previous=previous)
         manifest["documents"] = _write_documents(store, spec, run_id, prefix=prefix, manifest=manifest,
                                                  schema=written.schema)
-        store.write_json(mkey, manifest)
-        store.commit_pointer(layout.latest(ds), version)  # last: the release now exists
+        raw = _encode_manifest(manifest)
+        if not holds(store, held):
+            raise PublishError(f"{store.uri(prefix)}: another publisher took over version {version} while this "
+                               "one wrote it (this one was presumed dead); nothing was committed by this run")
+        if not create_exclusive(store, mkey, raw):  # the manifest is the commit: never overwritten
+            other = store.read_json(mkey)
+            if other.get("content_hash") == content_hash:
+                return _existing(store, spec, version, other)
+            raise PublishError(f"{store.uri(mkey)}: version {version} was committed by another publisher; "
+                               "it was left as it is. Publish again to get the next version")
+        _advance_latest(store, ds, version, sha256_hex(raw))  # last: the release now exists
     finally:
         store.delete_prefix(staging)
     _after_commit(store, spec)
@@ -385,6 +410,46 @@ def _doc_entry(key: str, data: bytes) -> dict[str, Any]:
     return {"key": key, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def _encode_manifest(manifest: dict[str, Any]) -> bytes:
+    """The manifest's bytes, as ``ObjectStore.write_json`` writes them; LATEST and the catalog record their sha256."""
+    return json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True, default=str).encode()
+
+
+def _advance_latest(store: ObjectStore, ds: str, version: str, manifest_sha256: str) -> None:
+    """Point LATEST at ``version`` and its manifest hash, unless it already names a newer version.
+
+    A compare-and-swap: two publishers finishing in either order leave LATEST on the newer release. A pointer
+    written before the hash chain existed (a bare version) gets the hash. A pointer that names this version
+    with another manifest hash is left alone and reported: one of the two was changed after the release.
+
+    Raises:
+        PublishError: LATEST records another manifest hash for this version.
+    """
+    key = layout.latest(ds)
+    conflict: list[str] = []
+
+    def update(current: bytes | None) -> bytes | None:
+        conflict.clear()
+        if current is not None:
+            try:
+                now: Pointer | None = decode_pointer(current)
+            except ValueError:
+                now = None  # unreadable: replaced by a good pointer
+            if now is not None and version_key(now.version) > version_key(version):
+                return None
+            if now is not None and now.version == version and now.manifest_sha256 is not None:
+                if now.manifest_sha256 != manifest_sha256:
+                    conflict.append(now.manifest_sha256)
+                return None
+        return encode_pointer(version, manifest_sha256)
+
+    compare_and_swap(store, key, update)
+    if conflict:
+        raise PublishError(f"{store.uri(key)} records manifest sha256 {conflict[0]} for {ds} {version}, but its "
+                           f"manifest.json hashes to {manifest_sha256}: the pointer or the manifest was changed "
+                           "after the release. Nothing was rewritten; restore the release from a trusted copy")
+
+
 def _after_commit(store: ObjectStore, spec: DatasetSpec) -> None:
     """Work that follows the commit and that a re-run repairs: the catalog entry and the site's pages."""
     index, changed = sync_dataset(store, spec.id)
@@ -395,9 +460,7 @@ def _after_commit(store: ObjectStore, spec: DatasetSpec) -> None:
 def _existing(store: ObjectStore, spec: DatasetSpec, version: str, manifest: dict[str, Any]) -> PublishResult:
     """The no-op answer; repairs a LATEST that a crash left behind this (complete) release."""
     ds = spec.id
-    latest = store.read_pointer(layout.latest(ds))
-    if latest is None or version_key(latest) < version_key(version):
-        store.commit_pointer(layout.latest(ds), version)
+    _advance_latest(store, ds, version, sha256_hex(store.read_bytes(manifest_key(ds, version))))
     if manifest.get("content_hash"):
         _clean_stale_staging(store, ds, str(manifest["content_hash"]))  # what killed attempts left
     _after_commit(store, spec)

@@ -347,9 +347,11 @@ class ObjectStore:
         self.write_bytes(key, (value.strip() + "\n").encode())
 
     def read_pointer(self, key: str) -> str | None:
+        """The value a pointer names: its first line (later lines, e.g. a release's manifest sha256, are extra)."""
         if not self.exists(key):
             return None
-        return self.read_text(key).strip() or None
+        lines = self.read_text(key).strip().splitlines()
+        return lines[0].strip() if lines else None
 
 
 def open_store(root: str, *, s3: S3Settings | None = None) -> ObjectStore:
