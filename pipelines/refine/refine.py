@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
 
 from pipelines.refine.convert import CONVERTERS, InvalidLabel, MediaFacts, consensus, normalise_text
+from pipelines.refine.deid import TypedTextRules, mask_record
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import ObjectStore, layout
 from pipelines.storage.manifest import QUARANTINE_SCHEMA, now
@@ -29,6 +30,7 @@ class RefineResult:
     records: int
     quarantined: int
     reasons: dict[str, int]
+    masked: dict[str, int] = field(default_factory=dict)  # personal data masked in annotator-typed text, by kind
 
 
 def _load_annotations(store: ObjectStore, dataset: str, run_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -119,12 +121,16 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
 
     Items whose annotations are invalid (box outside the image, unknown class, empty transcript, none submitted)
     are quarantined with a reason code; counts reconcile. Streams the item manifests in bounded batches.
+    Every text field annotators typed passes the text rules (:mod:`pipelines.refine.deid`); what was masked is
+    counted by kind in ``summary.json`` (``masked``), which validate shows in the QA report.
     """
     base = layout.run(spec.id, run_id, "refine")
     records_key, quarantine_key = f"{base}/records.parquet", f"{base}/quarantine.parquet"
     schema = record_schema(spec)
     annotations = _load_annotations(store, spec.id, run_id)
     qc = _load_qc(store, spec.id, run_id)
+    rules = TypedTextRules.for_spec(spec)
+    masked: Counter[str] = Counter()
     items = store.dataset(layout.run(spec.id, run_id, "deidentify"), pattern="part-*.parquet")
     quarantine: list[dict[str, Any]] = []
     reasons: dict[str, int] = defaultdict(int)
@@ -135,8 +141,10 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
             for item in batch.to_pylist():
                 n_in += 1
                 try:
-                    rows.append(_with_qc(_record(spec, item, annotations.get(item["item_id"], [])),
-                                         qc.get(item["item_id"])))
+                    record = _record(spec, item, annotations.get(item["item_id"], []))
+                    found = mask_record(record, spec=spec, rules=rules)
+                    rows.append(_with_qc(record, qc.get(item["item_id"])))
+                    masked.update(found)
                 except InvalidLabel as exc:
                     reasons[exc.reason] += 1
                     quarantine.append({"item_id": item["item_id"], "stage": "refine", "reason": exc.reason,
@@ -148,5 +156,6 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
     if n_in != n_out + len(quarantine):  # an invariant, not an input check: fail loudly if it ever breaks
         raise RuntimeError(f"refine lost items: in={n_in} out={n_out} quarantined={len(quarantine)}")
     store.write_json(f"{base}/summary.json", {"items_in": n_in, "records": n_out, "quarantined": len(quarantine),
-                                              "reasons": dict(reasons)})
-    return RefineResult(records_key, quarantine_key, n_in, n_out, len(quarantine), dict(reasons))
+                                              "reasons": dict(reasons), "masked": dict(sorted(masked.items()))})
+    return RefineResult(records_key, quarantine_key, n_in, n_out, len(quarantine), dict(reasons),
+                        dict(sorted(masked.items())))

@@ -28,9 +28,9 @@ from pipelines.collect.dedupe import (
     signatures,
     state_key,
 )
-from pipelines.collect.deid.dictionaries import spec_dictionaries
+from pipelines.pii.dictionaries import spec_dictionaries
 from pipelines.collect.deid.image import deid_image, detector_versions, has_personal_metadata, regions_in
-from pipelines.collect.deid.text import TEXT_RULES_VERSION, Finding, TextDeidentifier
+from pipelines.pii.text import TEXT_RULES_VERSION, Finding, TextDeidentifier
 from pipelines.collect.deid.video import compact, deid_video, detector_settings
 from pipelines.collect.reasons import Reject
 from pipelines.collect.shards import ShardResult, part_key, quarantine_key

@@ -48,7 +48,7 @@ def test_place_and_organisation_sentences_come_out_unchanged_mostly() -> None:
 
 
 def test_the_analyser_is_built_once_and_is_fast_enough_for_a_refine_run() -> None:
-    from pipelines.collect.deid.names import kiwi
+    from pipelines.pii.names import kiwi
 
     assert kiwi() is kiwi()
     texts = [t for t, _ in WITH_NAMES] + NAME_FREE_SENTENCES

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from pipelines.collect.deid import TextDeidentifier, deid_text, load_dictionary, resolve_dictionary
-from pipelines.collect.deid.text import luhn_ok, rrn_check_ok
+from pipelines.pii.text import luhn_ok, rrn_check_ok
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from pipelines.collect.deid.dictionaries import spec_dictionaries
+from pipelines.pii.dictionaries import spec_dictionaries
 from pipelines.collect.errors import CollectError
 from pipelines.collect.sources.base import RawItem, Source, package_version
 from pipelines.collect.sources.synthetic import audio, image, text, timeseries, video

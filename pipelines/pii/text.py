@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pipelines.collect.deid.names import person_names
+from pipelines.pii.names import person_names
 
 TEXT_RULES_VERSION = "ko-pii/3"
 PLACEHOLDERS = {
@@ -427,7 +427,12 @@ class TextDeidentifier:
 def _fold_spoken_digits(m: re.Match[str]) -> str:
     run = m.group(0)
     # a written number followed by a particle (1234567이고) is not a spoken one: four spoken digits at least
-    return run.translate(_HANGUL_FOLD) if sum(ch in _HANGUL_DIGITS for ch in run) >= 4 else run
+    if sum(ch in _HANGUL_DIGITS for ch in run) < 4:
+        return run
+    # "오육칠팔이요": the copula 이 after a four-digit group is not a fifth digit
+    if run.endswith("이") and len(re.split(r"[\s./에-]", run)[-1]) == 5:
+        return run[:-1].translate(_HANGUL_FOLD) + "이"
+    return run.translate(_HANGUL_FOLD)
 
 
 def _apply(text: str, findings: list[Finding]) -> str:
