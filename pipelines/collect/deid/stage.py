@@ -28,9 +28,7 @@ from pipelines.collect.dedupe import (
     signatures,
     state_key,
 )
-from pipelines.pii.dictionaries import spec_dictionaries
 from pipelines.collect.deid.image import deid_image, detector_versions, has_personal_metadata, regions_in
-from pipelines.pii.text import TEXT_RULES_VERSION, Finding, TextDeidentifier
 from pipelines.collect.deid.video import compact, deid_video, detector_settings
 from pipelines.collect.reasons import Reject
 from pipelines.collect.shards import ShardResult, part_key, quarantine_key
@@ -38,6 +36,8 @@ from pipelines.collect.sources.base import package_version
 from pipelines.collect.video import has_personal_metadata as video_has_personal_metadata
 from pipelines.collect.video import scratch_dir
 from pipelines.collect.wav import mute_ranges, peak
+from pipelines.pii.dictionaries import spec_dictionaries
+from pipelines.pii.text import TEXT_RULES_VERSION, Finding, TextDeidentifier
 from pipelines.spec.models import (
     KEYFRAME_TYPES,
     TEXT_PII,

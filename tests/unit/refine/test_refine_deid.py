@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.refine import refine
 from pipelines.storage import layout, open_store
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
+from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps
 from tests.unit.refine.test_converters import RUN, _ann, _span, _ta, _text_item
 from tests.unit.validate import families as F
 
