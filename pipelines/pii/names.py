@@ -89,7 +89,7 @@ class NameSpan:
 @functools.cache
 def kiwi() -> Any:
     """The process's one Kiwi analyser (loading the model takes seconds; tokenising is ~1 ms a sentence)."""
-    from kiwipiepy import Kiwi  # heavy: only where names are searched
+    from kiwipiepy import Kiwi  # type: ignore[import-untyped]  # heavy: only where names are searched
 
     return Kiwi()
 

@@ -26,6 +26,7 @@ Matching runs on a copy with full-width forms and Unicode dashes folded to ASCII
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -513,3 +514,18 @@ def deid_text(
         instead when masking many texts.
     """
     return TextDeidentifier(targets=targets, dictionaries=dictionaries).mask(text)
+
+
+@functools.cache
+def _identifier_rules() -> TextDeidentifier:
+    return TextDeidentifier(targets=())
+
+
+def mask_uri(uri: str) -> str:
+    """A URI with the always-masked identifiers replaced (searched with percent-escapes decoded, written back
+    escaped); unchanged when nothing is found. For quarantine rows and state files, which anyone running the
+    pipeline reads: file names like ``홍길동_010-1234-5678.jpg`` happen."""
+    from urllib.parse import quote, unquote
+
+    masked, findings = _identifier_rules().mask(unquote(uri))
+    return quote(masked, safe=":/?#@!$&'()*+,;=~%") if findings else uri

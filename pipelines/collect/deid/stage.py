@@ -31,7 +31,7 @@ from pipelines.collect.dedupe import (
 from pipelines.collect.deid.image import deid_image, detector_versions, has_personal_metadata, regions_in
 from pipelines.collect.deid.video import compact, deid_video, detector_settings
 from pipelines.collect.reasons import Reject
-from pipelines.collect.shards import ShardResult, part_key, quarantine_key
+from pipelines.collect.shards import ShardResult, part_key, quarantine_key, write_quarantine
 from pipelines.collect.sources.base import package_version
 from pipelines.collect.video import has_personal_metadata as video_has_personal_metadata
 from pipelines.collect.video import scratch_dir
@@ -49,7 +49,7 @@ from pipelines.spec.models import (
     VideoModality,
 )
 from pipelines.storage import layout
-from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
+from pipelines.storage.manifest import ITEM_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore, StorageError
 
 STAGE = "deidentify"
@@ -342,7 +342,7 @@ def deidentify_shard(*, spec: DatasetSpec, store: ObjectStore, run_id: str, shar
     manifest_key = part_key(spec.id, run_id, STAGE, shard)
     q_key = quarantine_key(spec.id, run_id, STAGE, shard)
     store.write_table(manifest_key, rows_to_table(out_rows, ITEM_SCHEMA))
-    store.write_table(q_key, rows_to_table(quarantine, QUARANTINE_SCHEMA))
+    write_quarantine(store, dataset=spec.id, run_id=run_id, stage=STAGE, shard=shard, rows=quarantine)
     store.write_table(dropped_key(spec.id, run_id, shard), rows_to_table(dropped, DROPPED_SCHEMA))
     if len(rows) != len(out_rows) + len(quarantine):  # an invariant of the loop above
         raise RuntimeError(
