@@ -43,9 +43,9 @@ def _write_labelled_run(store: ObjectStore, n: int = 60) -> tuple[list[dict[str,
                       "truth": None, "collected_at": now(), "license": "CC-BY-4.0", "collector": "test",
                       "deid": "{}"})
         result = [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [r["label"]]}}]
-        for k, who in enumerate(EMAILS[: 2 if i % 5 == 0 else 1]):  # an overlap sample: agreement per annotator
+        for k in range(2 if i % 5 == 0 else 1):  # an overlap sample: agreement per annotator
             anns.append({"item_id": r["item_id"], "task_id": i, "project_id": 1, "annotation_id": 10 * i + k,
-                         "annotator": EMAILS[(i + k) % 3] if k else who, "result": json.dumps(result, ensure_ascii=False),
+                         "annotator": EMAILS[(i + k) % 3], "result": json.dumps(result, ensure_ascii=False),
                          "ground_truth": False, "was_cancelled": False, "lead_time_s": 3.0, "created_at": now(),
                          "updated_at": now(), "role": "annotate"})
     store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
