@@ -14,10 +14,15 @@ NER and extractive answers keep their offsets consistent by masking the source t
 through the same edits: a span boundary inside a finding widens to the whole placeholder, and the span's
 ``text`` is cut from the masked text again, so ``text[start:end] == span.text`` still holds.
 A field still holding something after masking quarantines the item (``pii.unmasked``), as in collect.
+
+Speech: every transcript segment with a finding is muted in the audio that is released (the record's media then
+points at the muted copy); a finding in a transcript that no time-aligned segment locates quarantines the item,
+since the audio would still speak it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -27,6 +32,8 @@ from pipelines.pii import TextDeidentifier, spec_dictionaries
 from pipelines.pii.text import Finding
 from pipelines.refine.base import InvalidLabel
 from pipelines.spec.models import TEXT_PII, DatasetSpec
+from pipelines.storage import ObjectStore, StorageError, layout
+from pipelines.wav import mute_ranges, peak
 
 # The characters the rules drop before searching (zero-width, bidi, soft hyphen): refine removes them from the
 # record text too, so that offsets computed on the rules' text are offsets in the record.
@@ -83,13 +90,24 @@ def _masked(text: str, rules: TextDeidentifier, where: str) -> tuple[str, list[F
     return out, findings
 
 
-def mask_record(record: dict[str, Any], *, spec: DatasetSpec, rules: TypedTextRules) -> Counter[str]:
+@dataclass(frozen=True)
+class Masked:
+    """What masking one record found: kinds counted, and for a transcript where in the audio it was spoken."""
+
+    counts: Counter[str]
+    spoken: tuple[tuple[float, float], ...] = ()  # (start_s, end_s) of the segments with a finding
+    spoken_unlocated: bool = False  # the transcript has a finding that no time-aligned segment locates
+
+
+def mask_record(record: dict[str, Any], *, spec: DatasetSpec, rules: TypedTextRules) -> Masked:
     """Mask the text fields of one canonical record in place; the kinds masked, counted.
 
     Raises:
         InvalidLabel: ``pii.unmasked`` when a field still holds personal data after masking.
     """
     counts: Counter[str] = Counter()
+    spoken: list[tuple[float, float]] = []
+    transcript_found = False
 
     def typed(value: Any, where: str) -> Any:
         if not isinstance(value, str) or not value:
@@ -112,9 +130,14 @@ def mask_record(record: dict[str, Any], *, spec: DatasetSpec, rules: TypedTextRu
         counts.update(f.kind for f in edits.findings)
     kind = spec.annotation.type
     if kind == "transcription":
+        before = sum(counts.values())
         record["transcript"] = typed(record.get("transcript"), "transcript")
+        transcript_found = sum(counts.values()) > before
         for i, seg in enumerate(record.get("segments") or []):
+            before = sum(counts.values())
             seg["text"] = typed(seg.get("text"), f"segments[{i}]")
+            if sum(counts.values()) > before:
+                spoken.append((float(seg["start"]), float(seg["end"])))
     elif kind == "summarisation":
         record["summary"] = typed(record.get("summary"), "summary")
     elif kind == "translation":
@@ -136,4 +159,47 @@ def mask_record(record: dict[str, Any], *, spec: DatasetSpec, rules: TypedTextRu
         for i, turn in enumerate(record.get("turns") or []):
             turn["text"] = source(turn.get("text"), f"turns[{i}].text")
             turn["speaker"] = source(turn.get("speaker"), f"turns[{i}].speaker")
-    return counts
+    return Masked(counts, tuple(spoken), transcript_found and not spoken)
+
+
+AUDIO_MARGIN_S = 0.05  # silence a little around a segment with personal data, as collect does
+
+
+def mute_spoken(record: dict[str, Any], masked: Masked, *, store: ObjectStore, dataset: str) -> int:
+    """Silence, in the audio that will be released, every segment whose transcript had personal data.
+
+    The muted audio is written content-addressed under ``media/`` and the record points at it; the audio that
+    annotators heard stays as it was (they heard it anyway). Returns the number of segments muted.
+
+    Raises:
+        InvalidLabel: ``pii.unmasked`` when personal data was typed but no segment locates it, the audio is not
+            PCM WAV, or a muted range is still not silent.
+    """
+    media = record.get("media")
+    if media is None or not media.get("key"):
+        return 0
+    if masked.spoken_unlocated:
+        # a masked transcript over audio that still speaks the number would be a release that leaks
+        raise InvalidLabel("pii.unmasked", "audio: personal data is spoken but no time-aligned segment locates it")
+    if not masked.spoken:
+        return 0
+    if media.get("ext") != "wav":
+        raise InvalidLabel("pii.unmasked", f"audio: {media.get('ext')} cannot be muted (PCM WAV only)")
+    try:
+        data = store.read_bytes(media["key"])
+    except StorageError as exc:
+        raise InvalidLabel("media.missing", f"audio to mute: {exc}") from None
+    ranges = [(max(0.0, a - AUDIO_MARGIN_S), b + AUDIO_MARGIN_S) for a, b in masked.spoken]
+    try:
+        out = mute_ranges(data, ranges)
+        loud = [r for r in ranges if peak(out, *r) > 0]
+    except (EOFError, ValueError, OSError) as exc:
+        raise InvalidLabel("pii.unmasked", f"audio: {type(exc).__name__}: {exc}") from None
+    if loud:
+        raise InvalidLabel("pii.unmasked", f"audio: {len(loud)} range(s) with personal data are not silent")
+    sha = hashlib.sha256(out).hexdigest()
+    key = layout.media(dataset, sha, "wav")
+    if not store.exists(key):
+        store.write_bytes(key, out)
+    record["media"] = {**media, "key": key, "sha256": sha}
+    return len(ranges)

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from pipelines.pii.pseudonyms import Pseudonyms
 from pipelines.refine.convert import CONVERTERS, InvalidLabel, MediaFacts, consensus, normalise_text
-from pipelines.refine.deid import TypedTextRules, mask_record
+from pipelines.refine.deid import TypedTextRules, mask_record, mute_spoken
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import ObjectStore, layout
 from pipelines.storage.manifest import QUARANTINE_SCHEMA, now
@@ -154,8 +154,11 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
                     anns = annotations.get(item["item_id"], [])
                     record = _record(spec, item, anns, names)
                     found = mask_record(record, spec=spec, rules=rules)
+                    muted = mute_spoken(record, found, store=store, dataset=spec.id)
                     rows.append(_with_qc(record, qc.get(item["item_id"])))
-                    masked.update(found)
+                    masked.update(found.counts)
+                    if muted:
+                        masked["audio_segments"] += muted
                     provenance.append({"item_id": item["item_id"], "source_uri": item["source_uri"],
                                        "source_pseudonym": record["source_uri"],
                                        "original_sha256": item["original_sha256"]})

@@ -35,7 +35,6 @@ from pipelines.collect.shards import ShardResult, part_key, quarantine_key, writ
 from pipelines.collect.sources.base import package_version
 from pipelines.collect.video import has_personal_metadata as video_has_personal_metadata
 from pipelines.collect.video import scratch_dir
-from pipelines.collect.wav import mute_ranges, peak
 from pipelines.pii.dictionaries import spec_dictionaries
 from pipelines.pii.text import TEXT_RULES_VERSION, Finding, TextDeidentifier
 from pipelines.spec.models import (
@@ -51,6 +50,7 @@ from pipelines.spec.models import (
 from pipelines.storage import layout
 from pipelines.storage.manifest import ITEM_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore, StorageError
+from pipelines.wav import mute_ranges, peak
 
 STAGE = "deidentify"
 PROVENANCE_PII = frozenset({"rrn", "foreigner_rn", "phone", "email", "card", "account"})

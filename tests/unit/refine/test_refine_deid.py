@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from pipelines.refine import refine
-from pipelines.storage import layout, open_store
+from pipelines.storage import ObjectStore, layout, open_store
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps
+from pipelines.wav import decode_wav, encode_wav
 from tests.unit.refine.test_converters import RUN, _ann, _span, _ta, _text_item
 from tests.unit.validate import families as F
 
@@ -18,15 +21,21 @@ pytestmark = pytest.mark.unit
 DIGITS = set("0123456789")
 
 
-def _audio_item(i: int) -> dict[str, Any]:
-    return {**_text_item(i, ""), "item_id": f"a{i}", "text": None, "media_key": f"media/x/{i:064d}.wav",
-            "media_sha256": f"{i:064d}", "media_ext": "wav", "duration_s": 8.0, "sample_rate": 16000,
+def _audio_item(store: ObjectStore, i: int) -> dict[str, Any]:
+    """An 8 s clip of noise (as loud everywhere as speech would be) stored as de-identified media."""
+    rng = np.random.default_rng(i)
+    data = encode_wav(rng.uniform(-0.5, 0.5, 8 * 16000), sample_rate=16000)
+    sha = hashlib.sha256(data).hexdigest()
+    key = layout.media("x", sha, "wav")
+    store.write_bytes(key, data)
+    return {**_text_item(i, ""), "item_id": f"a{i}", "text": None, "media_key": key,
+            "media_sha256": sha, "media_ext": "wav", "duration_s": 8.0, "sample_rate": 16000,
             "channels": 1, "meta": dumps({"speaker_id": f"s{i}", "age_group": "성인"})}
 
 
 def _run(tmp_path: Path, type_: str, items: list[dict[str, Any]], anns: list[dict[str, Any]], **over: Any) -> Any:
     spec = F.family(type_, **over).spec
-    store = open_store(str(tmp_path))
+    store = open_store(str(tmp_path / "store"))
     store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
                       pa.Table.from_pylist(items, schema=ITEM_SCHEMA))
     store.write_table(f"{layout.run(spec.id, RUN, 'label_pull')}/annotations.parquet",
@@ -36,18 +45,42 @@ def _run(tmp_path: Path, type_: str, items: list[dict[str, Any]], anns: list[dic
     return res, recs, store.read_json(f"{layout.run(spec.id, RUN, 'refine')}/summary.json")
 
 
-def test_a_transcript_with_a_spoken_phone_number_and_a_name_is_released_masked(tmp_path: Path) -> None:
-    seg = {"from_name": "segment_text", "to_name": "audio", "type": "textarea",
-           "value": {"start": 1.0, "end": 3.5, "text": ["네 탁윤슬 님 번호는 공일공 일이삼사 오육칠팔이요"]}}
-    seg2 = {"from_name": "segment_text", "to_name": "audio", "type": "textarea",
-            "value": {"start": 4.0, "end": 6.0, "text": ["감사합니다 좋은 하루 되세요"]}}
-    res, recs, summary = _run(tmp_path, "transcription", [_audio_item(0)], [_ann("a0", "w", [seg, seg2], 1)])
+def _segment(start: float, end: float, text: str) -> dict[str, Any]:
+    return {"from_name": "segment_text", "to_name": "audio", "type": "textarea",
+            "value": {"start": start, "end": end, "text": [text]}}
+
+
+def test_a_transcript_with_a_spoken_phone_number_is_released_masked_and_that_stretch_muted(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "store"))
+    item = _audio_item(store, 0)
+    segs = [_segment(1.0, 3.5, "네 탁윤슬 님 번호는 공일공 일이삼사 오육칠팔이요"),
+            _segment(4.0, 6.0, "감사합니다 좋은 하루 되세요")]
+    res, recs, summary = _run(tmp_path, "transcription", [item], [_ann("a0", "w", segs, 1)])
     rec = recs["a0"]
     assert rec["segments"][0]["text"] == "네 [이름] 님 번호는 [전화번호]이요"
     assert rec["segments"][1]["text"] == "감사합니다 좋은 하루 되세요"
     assert "[전화번호]" in rec["transcript"] and "탁윤슬" not in rec["transcript"] and "공일공" not in rec["transcript"]
     # each piece of personal data counts once per field it was typed in (transcript and its segment)
-    assert res.masked == summary["masked"] == {"names": 2, "phone": 2}
+    assert res.masked == summary["masked"] == {"audio_segments": 1, "names": 2, "phone": 2}
+    # the audio the release points at is silent where the number was spoken, untouched elsewhere
+    assert rec["media"]["key"] != item["media_key"]
+    released = store.read_bytes(rec["media"]["key"])
+    assert hashlib.sha256(released).hexdigest() == rec["media"]["sha256"]
+    samples, rate = decode_wav(released)
+    original, _ = decode_wav(store.read_bytes(item["media_key"]))
+    assert np.abs(samples[int(0.95 * rate):int(3.55 * rate)]).max() == 0
+    assert np.array_equal(samples[int(4.0 * rate):], original[int(4.0 * rate):])
+    assert np.abs(samples[: int(0.9 * rate)]).max() > 0.1
+
+
+def test_spoken_personal_data_that_no_segment_locates_is_quarantined_not_released(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "store"))
+    whole = {"from_name": "transcript", "to_name": "audio", "type": "textarea",
+             "value": {"text": ["제 번호는 공일공 일이삼사 오육칠팔입니다"]}}
+    res, recs, _ = _run(tmp_path, "transcription", [_audio_item(store, 0), _audio_item(store, 1)],
+                        [_ann("a0", "w", [whole], 1), _ann("a1", "w", [_segment(0.5, 2.0, "안녕하세요")], 2)])
+    assert list(recs) == ["a1"] and res.reasons == {"pii.unmasked": 1}
+    assert (res.items_in, res.records, res.quarantined) == (2, 1, 1)
 
 
 def test_ner_spans_keep_offsets_into_the_masked_text(tmp_path: Path) -> None:
