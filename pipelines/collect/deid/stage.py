@@ -83,7 +83,8 @@ class _Deidentifier:
         masked: Counter[str] = Counter()
         out = dict(row)
         text_findings: list[dict[str, Any]] = []
-        if self.text_targets:
+        if self.text_targets or row["text"] is not None or row["truth"]:
+            # the always-masked identifiers run on any text, whatever the spec's targets: audit them too
             audit["text"] = {"rules": TEXT_RULES_VERSION, "findings": text_findings}
         spoken: list[Finding] = []
         if row["text"] is not None:
