@@ -108,3 +108,65 @@ def test_a_release_holds_no_e_mail_identifier_or_restricted_key(tmp_path: Path) 
     assert {a["annotator"] for a in annotators} == set(EMAILS)
     provenance = store.read_table(f"{restricted}/provenance.parquet").to_pylist()
     assert {p["source_uri"] for p in provenance} == set(uris)
+
+
+def test_a_transcription_release_speaks_no_phone_number_and_writes_none(tmp_path: Path) -> None:
+    """Done-when of issue 12: the stretch where a phone number is spoken is silent in the released audio."""
+    import io
+    import wave
+
+    import numpy as np
+
+    from pipelines.publish import open_dataset
+    from pipelines.wav import decode_wav
+
+    store = open_store(str(tmp_path / "root"))
+    spec = f.audio_spec()
+    rows = f.audio_run(store, spec).rows
+    spoken = {r["item_id"] for r in rows[::4]}
+    items, anns = [], []
+    for i, r in enumerate(rows):
+        m = r["media"]
+        items.append({"item_id": r["item_id"], "dataset": spec.id, "shard": 0, "source_uri": f"synthetic://{i}",
+                      "media_key": m["key"], "media_sha256": m["sha256"], "original_sha256": m["sha256"],
+                      "media_ext": "wav", "text": None, "width": None, "height": None, "duration_s": m["duration_s"],
+                      "sample_rate": 16000, "channels": 1,
+                      "meta": dumps({"speaker_id": r["speaker_id"], "region": r["region"]}), "truth": None,
+                      "collected_at": now(), "license": "CC-BY-4.0", "collector": "test", "deid": "{}"})
+        result: list[dict[str, Any]] = [{"from_name": "dialect", "to_name": "audio", "type": "choices",
+                                         "value": {"choices": [r["segments"][0]["dialect"]]}}]
+        for k, seg in enumerate(r["segments"]):
+            text = "제 번호는 공일공 일이삼사 오육칠팔이요" if k == 1 and r["item_id"] in spoken else seg["text"]
+            result.append({"from_name": "segment_text", "to_name": "audio", "type": "textarea",
+                           "value": {"start": seg["start"], "end": seg["end"], "text": [text]}})
+        anns.append({"item_id": r["item_id"], "task_id": i, "project_id": 1, "annotation_id": i,
+                     "annotator": EMAILS[i % 3], "result": json.dumps(result, ensure_ascii=False),
+                     "ground_truth": False, "was_cancelled": False, "lead_time_s": 3.0, "created_at": now(),
+                     "updated_at": now(), "role": "annotate"})
+    store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
+                      pa.Table.from_pylist(items, schema=ITEM_SCHEMA))
+    store.write_table(f"{layout.run(spec.id, RUN, 'label_pull')}/annotations.parquet",
+                      pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    refined = refine(spec=spec, store=store, run_id=RUN)
+    assert refined.records == len(rows) and refined.masked["audio_segments"] == len(spoken)
+    assert validate(spec=spec, store=store, run_id=RUN, data_docs=False).success
+    assert gate(spec=spec, store=store, run_id=RUN).status == "approved"
+    publish(spec=spec, store=store, run_id=RUN)
+
+    released = open_dataset(spec.id, storage=store).to_table(
+        columns=["item_id", "transcript", "segments", "audio"]).to_pylist()
+    original = {r["item_id"]: decode_wav(store.read_bytes(r["media"]["key"]))[0] for r in rows}
+    assert len(released) == len(rows)
+    for r in released:
+        with wave.open(io.BytesIO(r["audio"]["bytes"])) as w:
+            rate = w.getframerate()
+        samples = decode_wav(r["audio"]["bytes"])[0]
+        second = r["segments"][1]
+        a, b = int(second["start"] * rate), int(second["end"] * rate)
+        if r["item_id"] in spoken:
+            assert "[전화번호]" in r["transcript"] and "공일공" not in r["transcript"]
+            assert second["text"] == "제 번호는 [전화번호]이요"
+            assert np.abs(samples[a:b]).max() == 0  # the number is not heard
+            assert np.abs(samples[: int((second["start"] - 0.1) * rate)]).max() > 0  # the rest is
+        else:
+            assert np.array_equal(samples, original[r["item_id"]])
