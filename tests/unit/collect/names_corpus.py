@@ -327,6 +327,74 @@ CGV 용산아이파크몰점에서 영화를 봤다.
 세종문화회관 대극장 공연이 매진됐다.
 """
 
+# Written after the rules were tuned on the sets above and measured once, untouched since: how the rules do on
+# sentences they were not fitted to (recall 0.967, precision 0.935 when first run).
+FRESH_WITH_NAMES_MARKED = """\
+내일 {감나래} 씨가 대신 출근한대요.
+{피승우} 님이 주문하신 케이크가 준비됐습니다.
+접수 담당은 {두예림} 주무관입니다.
+{계현수} 선생님, 진료 기록 보내 드렸습니다.
+어제 {견하슬}이랑 도서관에 갔어.
+{라온} 씨는 오늘 휴가예요.
+{봉세아} 고객님 맞으시죠?
+아들 {진태랑}이 감기에 걸렸어요.
+{탁예온} 학생은 교무실로 오세요.
+{시윤}아 빨리 와!
+간호사 {우나경} 씨가 혈압을 쟀습니다.
+{방태성} 과장이 보고서를 올렸다.
+{윤하엘}에게 꽃다발을 줬다.
+{차이현} 님께서 후기를 남기셨습니다.
+{남윤후} 씨 댁에 택배 두고 갑니다.
+{서도담} 님, 비밀번호를 확인해 주세요.
+{함은결}한테 빌린 책을 돌려줬어.
+{여하진} 대리님은 외근 중이십니다.
+기사님 성함이 {변주혁} 맞으시죠?
+{구서아} 환자 보호자분 계세요?
+{채이든} 씨가 회의록을 작성했습니다.
+{육서하}이가 그림을 그렸어요.
+{오유담} 님 결제가 취소되었습니다.
+{노은호} 팀장님께서 찾으십니다.
+{신다정} 씨, 전화 왔어요.
+{권하은}이는 피아노 학원에 갔어.
+세입자 {임태겸} 씨 연락처를 모릅니다.
+그 아이 이름이 {소하람}이었어.
+{류시온} 님께 안내 드립니다.
+{마준호} 씨가 분실물을 찾으러 왔어요.
+"""
+
+FRESH_NAME_FREE = """\
+광명역에서 KTX를 탔다.
+강화도 전등사에 다녀왔다.
+동탄 호수공원에서 산책했다.
+김천 혁신도시로 이사했다.
+이천 도자기 축제가 열렸다.
+하동 녹차밭이 아름답다.
+곡성 기차마을에서 레일바이크를 탔다.
+남양주 다산 생태공원에 갔다.
+오산 시장에서 순대를 샀다.
+고성 통일전망대에 올랐다.
+서울숲 공원에 사람이 많다.
+인천대공원 벚꽃이 피었다.
+성남시청 앞에서 행사가 열린다.
+우리카드 고객센터에 연락했다.
+신협 창구가 붐볐다.
+한양대학교병원 주차장이 넓다.
+고려대 안암병원에 입원했다.
+경기도청 북부청사에 민원을 넣었다.
+전북대학교 도서관이 리모델링됐다.
+부산대병원 앞 버스 정류장.
+현대백화점 판교점에서 쇼핑했다.
+홈플러스 잠실점이 문을 닫는다.
+신라호텔 뷔페를 예약했다.
+조선호텔 라운지에서 만났다.
+한라산 백록담에 올랐다.
+낙산사 일출이 장관이다.
+송광사 템플스테이를 했다.
+화순 고인돌 유적지에 갔다.
+양양 서피비치에서 서핑했다.
+공덕역 근처 식당에서 점심을 먹었다.
+"""
+
 _MARK = re.compile(r"\{([^}]+)\}")
 
 
@@ -344,3 +412,7 @@ def _unmark(line: str) -> tuple[str, tuple[tuple[int, int], ...]]:
 
 WITH_NAMES: list[tuple[str, tuple[tuple[int, int], ...]]] = [_unmark(x) for x in WITH_NAMES_MARKED.splitlines() if x]
 NAME_FREE_SENTENCES: list[str] = [x for x in NAME_FREE.splitlines() if x]
+FRESH_WITH_NAMES: list[tuple[str, tuple[tuple[int, int], ...]]] = [
+    _unmark(x) for x in FRESH_WITH_NAMES_MARKED.splitlines() if x
+]
+FRESH_NAME_FREE_SENTENCES: list[str] = [x for x in FRESH_NAME_FREE.splitlines() if x]
