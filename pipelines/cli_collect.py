@@ -197,6 +197,18 @@ def summarise(store: ObjectStore, keys: list[str], *, examples: int) -> dict[str
     }
 
 
+def original_uris(store: ObjectStore, dataset: str, run_id: str) -> dict[str, str]:
+    """item id -> original source URI, from the run's restricted files (the collect manifests and the quarantine
+    rows' restricted twins): what a contractor, who may read ``restricted/``, needs to find an original."""
+    out: dict[str, str] = {}
+    for o in store.list(layout.restricted_run(dataset, run_id)):
+        name = o.key.rsplit("/", 1)[-1]
+        if name.endswith(".parquet") and name.startswith(("part-", "quarantine-")):
+            table = store.read_table(o.key, columns=["item_id", "source_uri"])
+            out.update((r["item_id"], r["source_uri"]) for r in table.to_pylist() if r["source_uri"])
+    return out
+
+
 def _stage_counts(store: ObjectStore, dataset: str, run_id: str) -> dict[str, dict[str, int]]:
     """items in / out of collect and deidentify from their summaries, when the run has them."""
     out: dict[str, dict[str, int]] = {}
@@ -214,8 +226,14 @@ def quarantine_show(
     storage: Annotated[str | None, typer.Option(help=f"storage root URI (default ${STORAGE_ENV})")] = None,
     examples: Annotated[int, typer.Option(help="examples per reason")] = 3,
     fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    originals: Annotated[bool, typer.Option("--originals", help="show each example's original source URI (reads "
+                                            "restricted/: for contractors)")] = False,
 ) -> None:
-    """Counts of quarantined items by stage and reason code, with examples, for every dataset of a run."""
+    """Counts of quarantined items by stage and reason code, with examples, for every dataset of a run.
+
+    Quarantine rows hold source URIs with identifiers masked; ``--originals`` adds the original URI of each
+    example from ``restricted/``.
+    """
     try:
         store = open_store(storage_root(storage))
         found = quarantine_files(store, run_id, dataset)
@@ -227,6 +245,12 @@ def quarantine_show(
         raise typer.Exit(1)
     report = {ds: {**summarise(store, keys, examples=examples), "stages": _stage_counts(store, ds, run_id)}
               for ds, keys in found.items()}
+    if originals:
+        for ds, rep in report.items():
+            uris = original_uris(store, ds, run_id)
+            for r in rep["by_reason"]:
+                for e in r["examples"]:
+                    e["original_uri"] = uris.get(e["item_id"])
     if fmt == "json":
         _out.print_json(json.dumps(report, ensure_ascii=False, default=str))
         return
@@ -238,7 +262,8 @@ def quarantine_show(
         for col in ("stage", "reason", "count", "examples (item · detail)"):
             table.add_column(col, overflow="fold")
         for r in rep["by_reason"]:
-            ex = "\n".join(f"{e['item_id']} · {str(e.get('detail') or '')[:120]}" for e in r["examples"])
+            ex = "\n".join(f"{e['item_id']} · " + (f"{e['original_uri']} · " if e.get("original_uri") else "")
+                           + str(e.get("detail") or "")[:120] for e in r["examples"])
             table.add_row(*map(plain, (r["stage"], r["reason"], r["count"], ex)))  # details quote file names
         _out.print(table)
 

@@ -34,7 +34,6 @@ from pipelines.collect.orientation import turned_sideways, upright
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.base import RawItem
 from pipelines.collect.video import CONTAINERS, Clip, VideoError, bgr_to_rgb, container_of, container_problem, open_clip
-from pipelines.collect.wav import decode_wav, plain_pcm
 from pipelines.spec.models import (
     AudioModality,
     DatasetSpec,
@@ -43,6 +42,7 @@ from pipelines.spec.models import (
     TimeseriesModality,
     VideoModality,
 )
+from pipelines.wav import decode_wav, plain_pcm
 
 # Decoding more pixels than this is refused whatever the spec says (decompression bombs).
 MAX_PIXELS = 250_000_000

@@ -27,6 +27,7 @@ from pipelines.collect.dicom import dataset_key
 from pipelines.collect.intake import Accepted, check_item
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources import RawItem, make_item_id, make_source
+from pipelines.pii.text import mask_uri
 from pipelines.spec.models import DatasetSpec, ImageModality, TextModality
 from pipelines.storage import layout
 from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
@@ -70,6 +71,23 @@ def summary_key(dataset: str, run_id: str, shard: int) -> str:
 
 def quarantine_key(dataset: str, run_id: str, stage: str, shard: int) -> str:
     return f"{layout.run(dataset, run_id, stage)}/quarantine-{shard:05d}.parquet"
+
+
+def original_quarantine_key(dataset: str, run_id: str, stage: str, shard: int) -> str:
+    """The quarantine rows with their original source URIs, under ``restricted/`` (the rows in ``runs/`` hold the
+    URIs with identifiers masked); ``datadam quarantine show --originals`` reads them."""
+    return f"{layout.restricted_run(dataset, run_id, stage)}/quarantine-{shard:05d}.parquet"
+
+
+def write_quarantine(store: ObjectStore, *, dataset: str, run_id: str, stage: str, shard: int,
+                     rows: list[dict[str, Any]]) -> str:
+    """Write a shard's quarantine rows: URIs masked in ``runs/``, the originals in the restricted twin."""
+    store.write_table(original_quarantine_key(dataset, run_id, stage, shard), rows_to_table(rows, QUARANTINE_SCHEMA))
+    masked = [{**r, "source_uri": mask_uri(r["source_uri"]) if r.get("source_uri") else r.get("source_uri")}
+              for r in rows]
+    key = quarantine_key(dataset, run_id, stage, shard)
+    store.write_table(key, rows_to_table(masked, QUARANTINE_SCHEMA))
+    return key
 
 
 def plan_key(dataset: str, run_id: str) -> str:
@@ -210,9 +228,11 @@ def collect_shard(
         state.append((c.order, {**c.seen, "outcome": dup.reason, "content_sha256": c.sig["sha"]}))
     state_rows = [entry for _, entry in sorted(state, key=lambda t: t[0])]
     quarantined = [entry for _, entry in sorted(quarantine, key=lambda t: t[0])]
+    # state/ is read by every later run: URIs with identifiers masked (the originals stay in the manifests)
+    state_rows = [{**r, "source_uri": mask_uri(r["source_uri"])} for r in state_rows]
     store.write_table(state_key(spec.id, run_id, n), rows_to_table(state_rows, STATE_SCHEMA))
     store.write_table(manifest_key, rows_to_table(rows, ITEM_SCHEMA))
-    store.write_table(q_key, rows_to_table(quarantined, QUARANTINE_SCHEMA))
+    write_quarantine(store, dataset=spec.id, run_id=run_id, stage=STAGE, shard=n, rows=quarantined)
     if items_in != len(rows) + len(quarantined):  # an invariant of this loop: fail loudly if it ever breaks
         raise RuntimeError(f"collect lost items: in={items_in} out={len(rows)} quarantined={len(quarantined)}")
     result = ShardResult(

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
 
+from pipelines.pii.pseudonyms import Pseudonyms
 from pipelines.refine.convert import CONVERTERS, InvalidLabel, MediaFacts, consensus, normalise_text
+from pipelines.refine.deid import TypedTextRules, mask_record, mute_spoken
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import ObjectStore, layout
 from pipelines.storage.manifest import QUARANTINE_SCHEMA, now
 from pipelines.storage.records import coerce_meta, dicom_columns, has_dicom, record_schema
 
 _BATCH = 2_000
+# restricted/<ds>/runs/<run>/refine/: how a contractor gets from a released record back to its original and
+# from an annotator's pseudonym to the Label Studio user.
+PROVENANCE_MAP = pa.schema([pa.field("item_id", pa.string(), nullable=False), pa.field("source_uri", pa.string()),
+                            pa.field("source_pseudonym", pa.string()), pa.field("original_sha256", pa.string())])
+ANNOTATOR_MAP = pa.schema([pa.field("pseudonym", pa.string(), nullable=False), pa.field("annotator", pa.string())])
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class RefineResult:
     records: int
     quarantined: int
     reasons: dict[str, int]
+    masked: dict[str, int] = field(default_factory=dict)  # personal data masked in annotator-typed text, by kind
 
 
 def _load_annotations(store: ObjectStore, dataset: str, run_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -79,7 +87,7 @@ def _typed_meta(spec: DatasetSpec, raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]]) -> dict[str, Any]:
+def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]], names: Pseudonyms) -> dict[str, Any]:
     convert = CONVERTERS.get(spec.annotation.type)
     if convert is None:
         raise InvalidLabel("refine.unsupported_type", f"no converter for {spec.annotation.type!r} yet")
@@ -103,15 +111,16 @@ def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]])
         **dicom,
         **c.value,
         **_typed_meta(spec, json.loads(item["meta"] or "{}")),
-        "qc_annotators": sorted({a["annotator"] for a in anns}),
+        "qc_annotators": sorted({names.annotator(a["annotator"]) for a in anns}),
         "qc_n_annotations": len(anns),
         "qc_agreement": c.agreement,
         "qc_consensus": c.method,
         "qc_review": None,
         "qc_gold": any(bool(a["ground_truth"]) for a in anns),
         "qc_gold_correct": None,
-        "source_uri": item["source_uri"],
-        "original_sha256": item["original_sha256"],
+        # released columns name no original in restricted/: keyed pseudonyms keep equality (group_by, duplicates)
+        "source_uri": names.source(item["source_uri"]),
+        "original_sha256": names.digest(item["original_sha256"]) if item["original_sha256"] else None,
         "collected_at": item["collected_at"],
         "license": item["license"],
     }
@@ -122,12 +131,19 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
 
     Items whose annotations are invalid (box outside the image, unknown class, empty transcript, none submitted)
     are quarantined with a reason code; counts reconcile. Streams the item manifests in bounded batches.
+    Every text field annotators typed passes the text rules (:mod:`pipelines.refine.deid`); what was masked is
+    counted by kind in ``summary.json`` (``masked``), which validate shows in the QA report.
     """
     base = layout.run(spec.id, run_id, "refine")
     records_key, quarantine_key = f"{base}/records.parquet", f"{base}/quarantine.parquet"
     schema = record_schema(spec)
     annotations = _load_annotations(store, spec.id, run_id)
     qc = _load_qc(store, spec.id, run_id)
+    rules = TypedTextRules.for_spec(spec)
+    names = Pseudonyms.of_store(store)
+    masked: Counter[str] = Counter()
+    provenance: list[dict[str, Any]] = []  # the way back to the originals, kept in restricted/
+    annotators: dict[str, str] = {}
     items = store.dataset(layout.run(spec.id, run_id, "deidentify"), pattern="part-*.parquet")
     quarantine: list[dict[str, Any]] = []
     reasons: dict[str, int] = defaultdict(int)
@@ -138,8 +154,18 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
             for item in batch.to_pylist():
                 n_in += 1
                 try:
-                    rows.append(_with_qc(_record(spec, item, annotations.get(item["item_id"], [])),
-                                         qc.get(item["item_id"])))
+                    anns = annotations.get(item["item_id"], [])
+                    record = _record(spec, item, anns, names)
+                    found = mask_record(record, spec=spec, rules=rules)
+                    muted = mute_spoken(record, found, store=store, dataset=spec.id)
+                    rows.append(_with_qc(record, qc.get(item["item_id"])))
+                    masked.update(found.counts)
+                    if muted:
+                        masked["audio_segments"] += muted
+                    provenance.append({"item_id": item["item_id"], "source_uri": item["source_uri"],
+                                       "source_pseudonym": record["source_uri"],
+                                       "original_sha256": item["original_sha256"]})
+                    annotators.update((names.annotator(a["annotator"]), a["annotator"]) for a in anns)
                 except InvalidLabel as exc:
                     reasons[exc.reason] += 1
                     quarantine.append({"item_id": item["item_id"], "stage": "refine", "reason": exc.reason,
@@ -148,8 +174,13 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
                 n_out += len(rows)
     store.write_table(quarantine_key, pa.Table.from_pylist(quarantine, schema=QUARANTINE_SCHEMA))
+    restricted = layout.restricted_run(spec.id, run_id, "refine")
+    store.write_table(f"{restricted}/provenance.parquet", pa.Table.from_pylist(provenance, schema=PROVENANCE_MAP))
+    store.write_table(f"{restricted}/annotators.parquet", pa.Table.from_pylist(
+        [{"pseudonym": k, "annotator": v} for k, v in sorted(annotators.items())], schema=ANNOTATOR_MAP))
     if n_in != n_out + len(quarantine):  # an invariant, not an input check: fail loudly if it ever breaks
         raise RuntimeError(f"refine lost items: in={n_in} out={n_out} quarantined={len(quarantine)}")
     store.write_json(f"{base}/summary.json", {"items_in": n_in, "records": n_out, "quarantined": len(quarantine),
-                                              "reasons": dict(reasons)})
-    return RefineResult(records_key, quarantine_key, n_in, n_out, len(quarantine), dict(reasons))
+                                              "reasons": dict(reasons), "masked": dict(sorted(masked.items()))})
+    return RefineResult(records_key, quarantine_key, n_in, n_out, len(quarantine), dict(reasons),
+                        dict(sorted(masked.items())))

@@ -839,8 +839,7 @@ def _cross_field_issues(s: DatasetSpec) -> Iterator[Issue]:
             yield ("deidentify", "targets", i), t, "faces/licence_plates need an image or video modality"
         if t in TEXT_PII and not kinds & {"text", "audio", "video"}:
             yield ("deidentify", "targets", i), t, "text PII rules need text, or audio/video with transcripts"
-    if "names" in s.deidentify.targets and not s.deidentify.name_dictionary:
-        yield ("deidentify", "name_dictionary"), None, "target 'names' needs a name_dictionary (path of a word list)"
+    # 'names' works without a dictionary (the morphological analyser and context); a dictionary only adds names
     if "addresses" in s.deidentify.targets and not s.deidentify.address_dictionary:
         yield (("deidentify", "address_dictionary"), None,
                "target 'addresses' needs an address_dictionary (path of a word list)")

@@ -3,8 +3,8 @@
 No scripts, no external resources: CSS inline, charts as inline SVG, thumbnails as downscaled JPEG data URIs,
 and the machine-readable ``quality.json`` embedded as an inert JSON block (and linked beside the page). Every
 section has a stable ``id`` (``summary``, ``characteristics``, ``checks``, ``chart-classes``,
-``chart-agreement``, ``chart-quarantine``, ``failing-items``, ``splits``, ``validity``, ``quality-json``) so
-tests and inspectors' tools can find them.
+``chart-agreement``, ``chart-quarantine``, ``masked``, ``failing-items``, ``splits``, ``validity``,
+``quality-json``) so tests and inspectors' tools can find them.
 """
 
 from __future__ import annotations
@@ -172,6 +172,17 @@ def _agreement_chart(quality: dict[str, Any]) -> str:
     return bar_chart(rows, series=["bar"], unit="%", title="mean agreement by annotator")
 
 
+def _masked(quality: dict[str, Any]) -> str:
+    """Personal data the run masked in what annotators typed: an inspector sees that the rules ran, and on what."""
+    m: dict[str, dict[str, int]] = quality.get("masked") or {}
+    rows = "".join(f"<tr><td>{_e(stage)}</td><td>{_e(kind)}</td><td class='num'>{int(n):,}</td></tr>"
+                   for stage, kinds in m.items() for kind, n in kinds.items())
+    if not rows:
+        return ("<p class='empty'>작업자 입력 텍스트에서 마스킹된 개인정보 없음 / no personal data was masked in "
+                "annotator-typed text</p>")
+    return ("<table><tr><th>단계 stage</th><th>종류 kind</th><th>마스킹 건수 masked</th></tr>" + rows + "</table>")
+
+
 def _quarantine_chart(quality: dict[str, Any]) -> str:
     q: dict[str, dict[str, int]] = quality.get("quarantine") or {}
     rows = [(f"{stage}: {reason}", {"quarantine": float(n)}) for stage, reasons in q.items()
@@ -331,6 +342,8 @@ def render_report(quality: dict[str, Any], *, name: str, name_en: str, docs_href
     parts.append(_agreement_chart(quality))
     parts.append("</section><section id='chart-quarantine'><h2>격리 사유 / Quarantine reasons</h2>")
     parts.append(_quarantine_chart(quality))
+    parts.append("</section><section id='masked'><h2>비식별 처리 / Personal data masked in annotator-typed text</h2>")
+    parts.append(_masked(quality))
     parts.append("</section>")
     parts += _failing(quality, thumbnails or {})
     parts += _checks(quality)

@@ -124,6 +124,18 @@ def quarantine_counts(store: ObjectStore, dataset: str, run_id: str) -> dict[str
     return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
 
 
+def masked_counts(store: ObjectStore, dataset: str, run_id: str) -> dict[str, dict[str, int]]:
+    """Personal data masked in the run's annotator-typed text, by kind (stage -> kind -> count).
+
+    Read from refine's ``summary.json`` (``masked``); empty when refine wrote none (an older run).
+    """
+    key = f"{layout.run(dataset, run_id, 'refine')}/summary.json"
+    if not store.exists(key):
+        return {}
+    masked = store.read_json(key).get("masked") or {}
+    return {"refine": {str(k): int(v) for k, v in sorted(masked.items())}} if masked else {}
+
+
 def _delivery(spec: DatasetSpec, delivery: Delivery, planned: int | None, items: int) -> tuple[bool, str]:
     if delivery != "auto":
         return delivery == "final", f"set by the caller ({delivery})"
@@ -177,6 +189,7 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
     records_sha = store.sha256(key)
     planned = planned_items(store, spec.id, run_id)
     quarantined = quarantine_counts(store, spec.id, run_id)
+    masked = masked_counts(store, spec.id, run_id)
     trainer, trainer_reason = select_trainer(spec, store) if validity else (None, "validity not requested")
     with store.open_input(key) as fh:
         pf = pq.ParquetFile(fh)
@@ -233,7 +246,7 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
         spec, run_id, checks, runner.tallies, items=items, batch_rows=batch_rows, records=key,
         records_sha256=records_sha, streamed=st, final=final, delivery_reason=why, planned=planned,
         quarantined=quarantined, shares=shares, index=describe(index), validity=outcome,
-        validity_reason=trainer_reason)
+        validity_reason=trainer_reason, masked=masked)
     gx_result = runner.combined_result(run_name=layout.safe_run_id(run_id),
                                        meta={"datadam": {"dataset": spec.id, "run_id": run_id,
                                                          "records_sha256": records_sha}})
@@ -395,7 +408,8 @@ def _quality_doc(spec: DatasetSpec, run_id: str, checks: list[Check], tallies: d
                  batch_rows: int, records: str, records_sha256: str, streamed: _Streamed, final: bool,
                  delivery_reason: str, planned: int | None, quarantined: dict[str, dict[str, int]],
                  shares: dict[str, list[dict[str, Any]]], index: dict[str, Any],
-                 validity: ValidityOutcome | None, validity_reason: str) -> dict[str, Any]:
+                 validity: ValidityOutcome | None, validity_reason: str,
+                 masked: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for c in checks:
         t = tallies[c.id]
@@ -477,6 +491,7 @@ def _quality_doc(spec: DatasetSpec, run_id: str, checks: list[Check], tallies: d
         "shares": shares,
         "agreement_by_annotator": by_annotator,
         "quarantine": quarantined,
+        "masked": masked or {},
         "splits": index,
         "validity": None if validity is None else {
             "trainer": validity.trainer, "metric": validity.metric, "value": validity.value,

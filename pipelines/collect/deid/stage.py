@@ -29,17 +29,16 @@ from pipelines.collect.dedupe import (
     state_key,
 )
 from pipelines.collect.deid.dicom import deid_dicom
-from pipelines.collect.deid.dictionaries import spec_dictionaries
 from pipelines.collect.deid.image import deid_image, detector_versions, has_personal_metadata, regions_in
-from pipelines.collect.deid.text import TEXT_RULES_VERSION, Finding, TextDeidentifier
 from pipelines.collect.deid.video import compact, deid_video, detector_settings
 from pipelines.collect.dicom import dataset_key
 from pipelines.collect.reasons import Reject
-from pipelines.collect.shards import ShardResult, part_key, quarantine_key
+from pipelines.collect.shards import ShardResult, part_key, quarantine_key, write_quarantine
 from pipelines.collect.sources.base import package_version
 from pipelines.collect.video import has_personal_metadata as video_has_personal_metadata
 from pipelines.collect.video import scratch_dir
-from pipelines.collect.wav import mute_ranges, peak
+from pipelines.pii.dictionaries import spec_dictionaries
+from pipelines.pii.text import TEXT_RULES_VERSION, Finding, TextDeidentifier
 from pipelines.spec.models import (
     KEYFRAME_TYPES,
     TEXT_PII,
@@ -51,8 +50,9 @@ from pipelines.spec.models import (
     VideoModality,
 )
 from pipelines.storage import layout
-from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
+from pipelines.storage.manifest import ITEM_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore, StorageError
+from pipelines.wav import mute_ranges, peak
 
 STAGE = "deidentify"
 PROVENANCE_PII = frozenset({"rrn", "foreigner_rn", "phone", "email", "card", "account"})
@@ -89,7 +89,8 @@ class _Deidentifier:
         masked: Counter[str] = Counter()
         out = dict(row)
         text_findings: list[dict[str, Any]] = []
-        if self.text_targets:
+        if self.text_targets or row["text"] is not None or row["truth"]:
+            # the always-masked identifiers run on any text, whatever the spec's targets: audit them too
             audit["text"] = {"rules": TEXT_RULES_VERSION, "findings": text_findings}
         spoken: list[Finding] = []
         if row["text"] is not None:
@@ -373,7 +374,7 @@ def deidentify_shard(*, spec: DatasetSpec, store: ObjectStore, run_id: str, shar
     manifest_key = part_key(spec.id, run_id, STAGE, shard)
     q_key = quarantine_key(spec.id, run_id, STAGE, shard)
     store.write_table(manifest_key, rows_to_table(out_rows, ITEM_SCHEMA))
-    store.write_table(q_key, rows_to_table(quarantine, QUARANTINE_SCHEMA))
+    write_quarantine(store, dataset=spec.id, run_id=run_id, stage=STAGE, shard=shard, rows=quarantine)
     store.write_table(dropped_key(spec.id, run_id, shard), rows_to_table(dropped, DROPPED_SCHEMA))
     if len(rows) != len(out_rows) + len(quarantine):  # an invariant of the loop above
         raise RuntimeError(

@@ -21,9 +21,9 @@ from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.collect import reasons as R
 from pipelines.collect.deid import regions_in
 from pipelines.collect.sources import make_item_id
-from pipelines.collect.wav import encode_wav
 from pipelines.spec import parse_spec
 from pipelines.storage import open_store
+from pipelines.wav import encode_wav
 from tests.unit.collect.specs import AUDIO, IMAGE, TEXT
 
 pytestmark = pytest.mark.unit

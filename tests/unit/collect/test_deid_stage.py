@@ -19,10 +19,10 @@ from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.collect import reasons as R
 from pipelines.collect.deid import Region, regions_in
 from pipelines.collect.shards import part_key
-from pipelines.collect.wav import decode_wav, encode_wav
 from pipelines.storage import StorageError, layout, open_store
 from pipelines.storage.manifest import ITEM_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore
+from pipelines.wav import decode_wav, encode_wav
 from tests.unit.collect.specs import AUDIO, IMAGE, RUN, TEXT, TIMESERIES, make
 
 pytestmark = pytest.mark.unit

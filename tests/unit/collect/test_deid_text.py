@@ -7,7 +7,7 @@ import re
 import pytest
 
 from pipelines.collect.deid import TextDeidentifier, deid_text, load_dictionary, resolve_dictionary
-from pipelines.collect.deid.text import luhn_ok, rrn_check_ok
+from pipelines.pii.text import luhn_ok, rrn_check_ok
 
 pytestmark = pytest.mark.unit
 
@@ -138,11 +138,12 @@ def test_dates_prices_and_place_mentions_are_left_alone(text: str) -> None:
     assert DEID.find(text) == []
 
 
-def test_only_the_spec_targets_are_masked() -> None:
-    text = "연락처 010-1234-5678, 메일 a.b@korea.kr"
-    masked, findings = deid_text(text, targets=["email"])
-    assert masked == "연락처 010-1234-5678, 메일 [이메일]"
-    assert [f.kind for f in findings] == ["email"]
+def test_a_spec_adds_targets_but_never_drops_the_identifiers_the_law_singles_out() -> None:
+    text = "연락처 010-1234-5678, 메일 a.b@korea.kr, 카드 4111-1111-1111-1111, 홍길동 씨"
+    masked, findings = deid_text(text, targets=[])  # e.g. an image spec: no text targets at all
+    assert masked == "연락처 [전화번호], 메일 [이메일], 카드 [카드번호], 홍길동 씨"  # names only when listed
+    assert [f.kind for f in findings] == ["phone", "email", "card"]
+    assert deid_text(text, targets=["names"])[0].endswith("[이름] 씨")
 
 
 def test_findings_point_into_the_original_text_and_masking_is_complete() -> None:
@@ -192,3 +193,69 @@ def test_decomposed_korean_and_invisible_characters_do_not_hide_personal_data() 
     assert _masked(hidden) == expected.replace(", 연락처", ",\u00a0연락처")
     emoji = "가족 사진 👨\u200d👩\u200d👧 잘 받았습니다"  # a joiner inside an emoji sequence is content: kept
     assert _masked(emoji) == emoji
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("여권번호 M12345678 입니다", "여권번호 [여권번호] 입니다"),
+        ("새 여권은 M123A4567로 나왔어요", "새 여권은 [여권번호]로 나왔어요"),
+        ("구 여권 번호 JR1234567 만료", "구 여권 번호 [여권번호] 만료"),
+        ("passport: S1234567", "passport: [여권번호]"),
+        ("면허번호 11-12-345678-90 확인", "면허번호 [운전면허번호] 확인"),
+        ("운전면허 서울 12-345678-90 입니다", "운전면허 [운전면허번호] 입니다"),
+        ("면허증 번호 111234567890", "면허증 번호 [운전면허번호]"),
+        ("차량 12가 3456 이 주차돼 있어요", "차량 [차량번호] 이 주차돼 있어요"),
+        ("123가 4567 차주분 연락 주세요", "[차량번호] 차주분 연락 주세요"),
+        ("서울 12가 3456, 서울12가3456", "[차량번호], [차량번호]"),
+        ("번호판 １２３호４５６７", "번호판 [차량번호]"),
+    ],
+)
+def test_passports_driving_licences_and_plates_are_masked_whatever_the_targets(text: str, expected: str) -> None:
+    assert deid_text(text, targets=[])[0] == expected
+
+
+@pytest.mark.parametrize(
+    "spoken",
+    [
+        "공일공 일이삼사 오육칠팔",
+        "공일공에 일이삼사 오육칠팔",
+        "영일영 구팔칠육 오사삼이",
+        "010 일이삼사 오육칠팔",
+        "공이 일이삼 사오육칠",
+    ],
+)
+def test_phone_numbers_spoken_as_hangul_numerals_are_masked(spoken: str) -> None:
+    masked, findings = deid_text(f"네 번호는 {spoken}로 연락 주세요", targets=[])
+    assert "[전화번호]" in masked and not any(d in masked for d in "0123456789"), masked
+    assert [f.kind for f in findings] == ["phone"]
+
+
+def test_hangul_words_that_happen_to_be_numerals_stay() -> None:
+    text = "이 사이 오일 교환했고 일이 삼사일 걸린대요"
+    assert deid_text(text, targets=[])[0] == text
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ["101동 1203호", "3층", "B1층", "지하 1층", "2층 201호", ", 5동 302호"],
+)
+def test_an_address_is_masked_down_to_the_unit(tail: str) -> None:
+    masked = _masked(f"주소는 서울특별시 강남구 테헤란로 152 {tail}입니다.")
+    assert masked == "주소는 [주소]입니다.", masked
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("탁윤슬 님에게 서류를 보내 주세요.", "[이름] 님에게 서류를 보내 주세요."),
+        ("환자 모다인은 오늘 퇴원했습니다.", "환자 [이름]은 오늘 퇴원했습니다."),
+        ("어제 현승아한테 전화가 왔어.", "어제 [이름]한테 전화가 왔어."),
+        ("하람아, 밥 먹었어?", "[이름]아, 밥 먹었어?"),
+        ("서울대학교병원 응급실은 24시간 운영합니다.", "서울대학교병원 응급실은 24시간 운영합니다."),
+        ("국민은행 여의도지점에서 만나요.", "국민은행 여의도지점에서 만나요."),
+        ("강남역에서 부산역까지 갑니다.", "강남역에서 부산역까지 갑니다."),
+    ],
+)
+def test_names_beyond_the_dictionary_by_context_and_places_are_kept(text: str, expected: str) -> None:
+    assert deid_text(text, targets=["names"])[0] == expected

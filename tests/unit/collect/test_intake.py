@@ -16,8 +16,8 @@ from PIL import Image
 from pipelines.collect import reasons as R
 from pipelines.collect.intake import check_audio, check_image, check_text, check_timeseries, decode_text
 from pipelines.collect.reasons import Reject
-from pipelines.collect.wav import encode_wav
 from pipelines.spec.models import AudioModality, ImageModality, TextModality, TimeseriesModality
+from pipelines.wav import encode_wav
 
 pytestmark = pytest.mark.unit
 

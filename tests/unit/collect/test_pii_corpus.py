@@ -40,7 +40,7 @@ def test_every_planted_piece_of_personal_data_is_found_whole_and_typed() -> None
 
 
 def test_post_2020_registration_numbers_without_a_valid_check_digit_are_in_the_corpus() -> None:
-    from pipelines.collect.deid.text import rrn_check_ok
+    from pipelines.pii.text import rrn_check_ok
 
     numbers = ["".join(c for c in d.text[a:b].translate(str.maketrans("０１２３４５６７８９", "0123456789"))
                        if c.isdigit())

@@ -20,10 +20,10 @@ from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.synthetic import image as synth_image
 from pipelines.collect.sources.synthetic.meta import sample_meta
 from pipelines.collect.sources.synthetic.text import label_keywords
-from pipelines.collect.wav import decode_wav
 from pipelines.spec import load_catalog, parse_spec
 from pipelines.spec.models import SOURCE_KINDS
 from pipelines.storage import open_store
+from pipelines.wav import decode_wav
 from tests.unit.collect.specs import AUDIO, IMAGE, TEXT, TIMESERIES, make
 
 pytestmark = pytest.mark.unit

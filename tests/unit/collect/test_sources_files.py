@@ -267,7 +267,7 @@ def test_a_cp949_csv_export_is_decoded_whole_with_quoted_newlines(tmp_path: Path
 def test_media_records_resolve_paths_inside_their_folder_only(tmp_path: Path) -> None:
     folder = tmp_path / "delivery"
     (folder / "wav").mkdir(parents=True)
-    from pipelines.collect.wav import encode_wav
+    from pipelines.wav import encode_wav
 
     t = np.arange(16000 * 2) / 16000
     (folder / "wav" / "a.wav").write_bytes(encode_wav(0.3 * np.sin(2 * np.pi * 220 * t), sample_rate=16000))

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from pipelines.collect.deid.dictionaries import spec_dictionaries
 from pipelines.collect.errors import CollectError
 from pipelines.collect.sources.base import RawItem, Source, package_version
 from pipelines.collect.sources.synthetic import audio, image, text, timeseries, video
 from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.collect.sources.synthetic.meta import planned_label, sample_label, sample_meta
+from pipelines.pii.dictionaries import spec_dictionaries
 from pipelines.spec.models import (
     AudioModality,
     Classification,

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from pipelines.collect.deid.text import luhn_ok, rrn_check_digit
 from pipelines.collect.sources.synthetic._common import choice, josa
+from pipelines.pii.text import luhn_ok, rrn_check_digit
 
 _FALLBACK_NAMES = (
     "김민준",

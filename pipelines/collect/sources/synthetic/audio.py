@@ -20,7 +20,6 @@ from numpy.typing import NDArray
 from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.collect.sources.synthetic._pii import pii_sentence
 from pipelines.collect.sources.synthetic.meta import planned_label
-from pipelines.collect.wav import decode_wav, encode_wav
 from pipelines.spec.models import (
     TEXT_PII,
     AudioModality,
@@ -29,6 +28,7 @@ from pipelines.spec.models import (
     DialogueIntent,
     Transcription,
 )
+from pipelines.wav import decode_wav, encode_wav
 
 PII_SHARE = 0.25
 _SENTENCES = (

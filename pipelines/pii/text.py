@@ -1,6 +1,9 @@
 """Korean personal data in text: find it, replace it with typed placeholders, and say what was done.
 
-Rules (``deidentify.targets``):
+Always on, whatever a spec's ``deidentify.targets`` say (``ALWAYS_MASKED``): the unique identifying information of
+Korean law (고유식별정보: resident and foreigner registration, passport and driver's licence numbers) plus phone,
+e-mail, card, account and vehicle plate numbers. A spec adds ``names`` and ``addresses``; it never drops these.
+
 - ``rrn`` / ``foreigner_rn``: 주민등록번호 and 외국인등록번호 share the YYMMDD-GNNNNNN form, so either
   target enables both (the gender digit tells them apart). A valid check digit raises confidence but is not
   required: numbers issued since October 2020 carry none.
@@ -8,24 +11,37 @@ Rules (``deidentify.targets``):
   between groups, ``(02)`` and ``+82`` forms.
 - ``email``; ``card`` (13-19 digits, Luhn-valid, grouped 4-4-4-4 / 4-6-5 or plain); ``account`` (Korean bank
   groupings; context words such as 계좌 or 입금 raise confidence, and are required for ungrouped digit runs).
-- ``names`` / ``addresses``: dictionary words (and labelled fields such as ``성명:``), road and lot addresses.
+- ``passport``: ``M12345678``, the 2021 form ``M123A4567``, and older one/two letters + 7-8 digits next to 여권.
+- ``driver_licence``: ``11-12-345678-90`` (region code) or ``서울 12-345678-90`` (region name).
+- ``plate``: vehicle plates ``12가 3456``, ``123가 4567``, ``서울 12가 3456`` / ``서울12가3456``.
+- ``names``: dictionary words, labelled fields (``성명:``), and proper nouns the morphological analyser Kiwi tags
+  (NNP) that the context makes a person: honorifics (님, 씨, 선생님), roles before (환자, 고객, 담당자),
+  particles after (에게, 한테, 께서), or the surname + given-name shape; place and organisation names are kept.
+- ``addresses``: road and lot addresses down to the unit (``101동 1203호``, ``3층``, ``B1층``, ``지하 1층``).
 
-Matching runs on a copy with full-width forms and Unicode dashes folded to ASCII (same length, so spans hold).
+Matching runs on a copy with full-width forms and Unicode dashes folded to ASCII, and runs of Hangul numerals
+(공일공 일이삼사 …, as transcribers write what they hear) folded to digits: each fold keeps the length, so spans hold.
 """
 
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-TEXT_RULES_VERSION = "ko-pii/2"
+from pipelines.pii.names import person_names
+
+TEXT_RULES_VERSION = "ko-pii/3"
 PLACEHOLDERS = {
     "rrn": "[주민등록번호]",
     "foreigner_rn": "[외국인등록번호]",
+    "passport": "[여권번호]",
+    "driver_licence": "[운전면허번호]",
+    "plate": "[차량번호]",
     "phone": "[전화번호]",
     "email": "[이메일]",
     "card": "[카드번호]",
@@ -35,8 +51,15 @@ PLACEHOLDERS = {
 }
 _PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 # When two findings overlap, the more confident wins; on a tie, the kind listed first.
-_PRIORITY = ("email", "rrn", "foreigner_rn", "card", "phone", "account", "addresses", "names")
+_PRIORITY = (
+    "email", "rrn", "foreigner_rn", "driver_licence", "passport", "card", "phone", "account", "plate", "addresses",
+    "names",
+)
 MASK_THRESHOLD = 0.5
+# Masked whatever a spec lists: 고유식별정보 (the law's unique identifiers) and the numbers that reach a person.
+ALWAYS_MASKED = frozenset(
+    {"rrn", "foreigner_rn", "passport", "driver_licence", "phone", "email", "card", "account", "plate"}
+)
 
 _FOLD = str.maketrans(
     {
@@ -51,6 +74,14 @@ _FOLD = str.maketrans(
 _INVISIBLE = re.compile(
     "[\u00ad\u180e\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|(?<=\\w)\u200d|\u200d(?=\\w)"
 )
+# Runs of Sino-Korean digit syllables as a transcriber types a spoken number (공일공 일이삼사 오육칠팔): nine or more
+# with at most one separator between them are a number, not words ("이 사이 오일" has five).
+_HANGUL_DIGITS = {"공": "0", "영": "0", "빵": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5", "육": "6",
+                  "륙": "6", "칠": "7", "팔": "8", "구": "9"}
+_HD = "[0-9" + "".join(_HANGUL_DIGITS) + "]"
+# "공일공에 일이삼사에 오육칠팔": spoken groups are often joined by 에, folded to a hyphen (a separator the rules know).
+_HANGUL_NUMBER = re.compile(_HD + r"(?:(?:\s?에\s?|[\s./-])?" + _HD + "){8,}")
+_HANGUL_FOLD = str.maketrans({**_HANGUL_DIGITS, "에": "-"})
 _NB = r"(?<![0-9])(?<![0-9][.-])"  # not inside a longer number
 _NA = r"(?![0-9])(?![.-][0-9])"
 
@@ -58,7 +89,7 @@ _RRN = re.compile(_NB + r"(\d{2})(\d{2})(\d{2})(\s?-\s?|\s)?(\d)(\d{5})(\d)" + _
 _PHONE = re.compile(
     _NB + r"(?<!\+)(?:(?P<intl>\+82[\s.-]?(?:\(0\))?)|(?P<paren>\()?0)"
     r"(?P<area>1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70)(?(paren)\))"
-    r"(?P<s1>\s?[-.]\s?|\s)?(?P<mid>\d{3,4})(?P<s2>\s?[-.]\s?|\s)?(?P<last>\d{4})" + _NA
+    r"(?P<s1>\s?[-./]\s?|\s)?(?P<mid>\d{3,4})(?P<s2>\s?[-./]\s?|\s)?(?P<last>\d{4})" + _NA
 )
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -71,6 +102,27 @@ _CARD = re.compile(
 _ACCOUNT_GROUPED = re.compile(_NB + r"\d{2,6}(?:-\d{2,7}){1,3}" + _NA)
 _ACCOUNT_PLAIN = re.compile(_NB + r"\d{10,14}" + _NA)
 
+# Korean passports: M/S/R/G/D/T + 8 digits, since 2021 M + 3 digits + a letter + 4 digits; older or foreign ones
+# (one or two letters + 7-8 digits) only next to a passport word.
+_PASSPORT_SHAPE = re.compile(r"(?<![A-Za-z0-9])(?:[MSRGDT]\d{8}|[MSRGDT]\d{3}[A-Z]\d{4})(?![A-Za-z0-9])")
+_PASSPORT_LOOSE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d{7,8}(?![A-Za-z0-9])")
+_PASSPORT_CONTEXT = re.compile(r"여권|[Pp]assport|PASSPORT")
+_LICENCE_REGIONS = "서울|부산|경기|경기남부|경기북부|강원|충북|충남|전북|전남|경북|경남|제주|대구|인천|광주|대전|울산"
+_SEP = r"(?:\s?[-./]\s?|\s)"
+# 운전면허번호: 2-digit region code (11-28) or the region's name, then 2-6-2 digits.
+_LICENCE = re.compile(
+    r"(?:(?<![0-9])(?:1[1-9]|2[0-8])" + _SEP + "|(?<![가-힣])(?:" + _LICENCE_REGIONS + r")\s?)"
+    r"\d{2}" + _SEP + r"\d{6}" + _SEP + r"\d{2}" + _NA
+)
+_LICENCE_PLAIN = re.compile(_NB + r"(?:1[1-9]|2[0-8])\d{10}" + _NA)
+_LICENCE_CONTEXT = re.compile(r"면허")
+# 자동차 등록번호판: 2-3 digits, a Hangul letter of the plate set, 4 digits; an optional region (old plates).
+_PLATE_LETTERS = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호육공해국합"
+_PLATE = re.compile(
+    r"(?:(?<![가-힣])(?:" + _LICENCE_REGIONS + r"|세종)\s?)?(?<![0-9])\d{2,3}\s?[" + _PLATE_LETTERS + r"]\s?\d{4}"
+    + _NA
+)
+_PLATE_CONTEXT = re.compile(r"차량|번호판|차번호|자동차|주차|승용차|택시|트럭|오토바이|차주")
 _RRN_CONTEXT = re.compile(r"주민|등록\s?번호|외국인|생년월일")
 _PHONE_CONTEXT = re.compile(r"전화|연락|휴대|핸드폰|폰|번호|문자|콜|tel|TEL|Tel|☎|📞")
 _CARD_CONTEXT = re.compile(r"카드|결제|card|CARD")
@@ -171,14 +223,14 @@ class TextDeidentifier:
     """Compiled rules for a set of targets and dictionaries; reuse one per spec (compiling is the slow part).
 
     Args:
-        targets: ``deidentify.targets`` values; visual ones are ignored.
+        targets: ``deidentify.targets`` values; visual ones are ignored. ``ALWAYS_MASKED`` is added to them.
         dictionaries: ``{"names": [...], "addresses": [...]}`` word lists.
     """
 
     def __init__(
         self, *, targets: Iterable[str], dictionaries: Mapping[str, Iterable[str]] | None = None
     ) -> None:
-        self.targets = frozenset(targets)
+        self.targets = frozenset(targets) | ALWAYS_MASKED
         dicts = dictionaries or {}
         names = sorted({n.strip() for n in dicts.get("names", ()) if n.strip()}, key=len, reverse=True)
         places = sorted({p.strip() for p in dicts.get("addresses", ()) if p.strip()}, key=len, reverse=True)
@@ -191,7 +243,7 @@ class TextDeidentifier:
             r"(?P<num>(?:(?P<road>[가-힣0-9]{1,12}(?:로|길)(?:\s?\d{1,4}(?:번길|길))?\s?)"
             r"|(?P<lot>(?:[가-힣0-9]{1,8}(?:읍|면|동|리|가)\s?){1,2}))?(?:산\s?)?"
             r"\d{1,5}(?P<hyphen>-\d{1,4})?(?P<bunji>번지)?(?![0-9])" + _NOT_ADDRESS_NUMBER + r")?"
-            r"(?P<detail>\s?,?\s?(?:\d{1,4}동\s?)?\d{1,5}호)?"
+            r"(?P<detail>(?:\s?,?\s?(?:[A-Za-z]?\d{1,4}동|(?:[Bb]|지하\s?)\d{1,2}층|\d{1,3}층|\d{1,5}호)(?![0-9]))+)?"
         )
         self._has_place_dict = bool(places)
 
@@ -200,6 +252,7 @@ class TextDeidentifier:
         """Non-overlapping findings at or above the masking threshold, in text order."""
         # Placeholders of an earlier pass are no context: "[계좌번호]" must not make the next number an account.
         folded = _PLACEHOLDER_RE.sub(lambda m: "[" + "#" * (len(m.group(0)) - 2) + "]", text.translate(_FOLD))
+        folded = _HANGUL_NUMBER.sub(_fold_spoken_digits, folded)
         candidates = [f for f in self._candidates(folded) if f.confidence >= MASK_THRESHOLD]
         candidates.sort(key=lambda f: (-f.confidence, _PRIORITY.index(f.kind), -(f.end - f.start), f.start))
         chosen: list[Finding] = []
@@ -251,6 +304,12 @@ class TextDeidentifier:
             yield from self._card(t)
         if "account" in want:
             yield from self._account(t)
+        if "passport" in want:
+            yield from self._passport(t)
+        if "driver_licence" in want:
+            yield from self._licence(t)
+        if "plate" in want:
+            yield from self._plate(t)
         if "names" in want:
             yield from self._names_found(t)
         if "addresses" in want:
@@ -312,6 +371,27 @@ class TextDeidentifier:
             if _near(_ACCOUNT_CONTEXT, t, m.start(), m.end()):
                 yield Finding("account", m.start(), m.end(), "account-context", 0.8)
 
+    def _passport(self, t: str) -> Iterable[Finding]:
+        for m in _PASSPORT_SHAPE.finditer(t):
+            context = _near(_PASSPORT_CONTEXT, t, m.start(), m.end())
+            yield Finding("passport", m.start(), m.end(), "passport-shape", 0.95 if context else 0.8)
+        for m in _PASSPORT_LOOSE.finditer(t):
+            if _near(_PASSPORT_CONTEXT, t, m.start(), m.end()):
+                yield Finding("passport", m.start(), m.end(), "passport-context", 0.9)
+
+    def _licence(self, t: str) -> Iterable[Finding]:
+        for m in _LICENCE.finditer(t):
+            context = _near(_LICENCE_CONTEXT, t, m.start(), m.end())
+            yield Finding("driver_licence", m.start(), m.end(), "licence-form", 0.97 if context else 0.92)
+        for m in _LICENCE_PLAIN.finditer(t):
+            if _near(_LICENCE_CONTEXT, t, m.start(), m.end()):
+                yield Finding("driver_licence", m.start(), m.end(), "licence-context", 0.9)
+
+    def _plate(self, t: str) -> Iterable[Finding]:
+        for m in _PLATE.finditer(t):
+            context = _near(_PLATE_CONTEXT, t, m.start(), m.end())
+            yield Finding("plate", m.start(), m.end(), "plate-form", 0.95 if context else 0.8)
+
     def _names_found(self, t: str) -> Iterable[Finding]:
         if self._names is not None:
             yield from (
@@ -319,6 +399,8 @@ class TextDeidentifier:
             )
         for m in _NAME_FIELD.finditer(t):
             yield Finding("names", m.start("name"), m.end("name"), "name-field", 0.85)
+        for n in person_names(t):
+            yield Finding("names", n.start, n.end, n.rule, n.confidence)
 
     def _addresses(self, t: str) -> Iterable[Finding]:
         for m in self._address.finditer(t):
@@ -341,6 +423,17 @@ class TextDeidentifier:
             ):
                 end = m.start("admin") + len(m.group("admin").rstrip())
                 yield Finding("addresses", m.start(), end, "address-places", 0.7)
+
+
+def _fold_spoken_digits(m: re.Match[str]) -> str:
+    run = m.group(0)
+    # a written number followed by a particle (1234567이고) is not a spoken one: four spoken digits at least
+    if sum(ch in _HANGUL_DIGITS for ch in run) < 4:
+        return run
+    # "오육칠팔이요": the copula 이 after a four-digit group is not a fifth digit
+    if run.endswith("이") and len(re.split(r"[\s./에-]", run)[-1]) == 5:
+        return run[:-1].translate(_HANGUL_FOLD) + "이"
+    return run.translate(_HANGUL_FOLD)
 
 
 def _apply(text: str, findings: list[Finding]) -> str:
@@ -421,3 +514,18 @@ def deid_text(
         instead when masking many texts.
     """
     return TextDeidentifier(targets=targets, dictionaries=dictionaries).mask(text)
+
+
+@functools.cache
+def _identifier_rules() -> TextDeidentifier:
+    return TextDeidentifier(targets=())
+
+
+def mask_uri(uri: str) -> str:
+    """A URI with the always-masked identifiers replaced (searched with percent-escapes decoded, written back
+    escaped); unchanged when nothing is found. For quarantine rows and state files, which anyone running the
+    pipeline reads: file names like ``홍길동_010-1234-5678.jpg`` happen."""
+    from urllib.parse import quote, unquote
+
+    masked, findings = _identifier_rules().mask(unquote(uri))
+    return quote(masked, safe=":/?#@!$&'()*+,;=~%") if findings else uri
