@@ -221,7 +221,10 @@ def preflight(*, spec: DatasetSpec, store: ObjectStore) -> None:
     if not truth:
         raise SimulatorError(f"{spec.id}: the synthetic {spec.modality.kind} source writes no ground truth for "
                              f"{kind!r}, so simulated annotators have nothing to annotate from")
-    size = (640, 480) if spec.modality.kind in ("image", "video") else None
+    mod = spec.modality
+    # the synthetic source draws at the spec's minimum size; truth coordinates are in that pixel grid
+    size = (int(getattr(mod, "min_width", 0)), int(getattr(mod, "min_height", 0))) if mod.kind in ("image", "video") \
+        else None
     try:
         annotated = _result(spec, truth, size, random.Random(0), wrong=False)
     except (KeyError, TypeError, ValueError) as exc:
