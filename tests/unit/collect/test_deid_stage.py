@@ -114,7 +114,7 @@ def test_image_media_are_content_addressed_under_media(tmp_path: Path) -> None:
         data = store.read_bytes(r["media_key"])
         assert hashlib.sha256(data).hexdigest() == r["media_sha256"]
         audit = json.loads(r["deid"])
-        assert audit["image"]["detectors"]["cascades"]["faces"] == "haarcascade_frontalface_default.xml"
+        assert audit["image"]["detectors"]["faces"]["primary"] == "centerface"
         assert audit["image"]["regions"] == []
         # shapes on a gradient: nothing to blur and no metadata, so the pixels go through untouched
         assert r["media_sha256"] == r["original_sha256"]
@@ -144,7 +144,7 @@ def test_a_face_is_blurred_before_it_reaches_media(tmp_path: Path) -> None:
     assert out["media_sha256"] != out["original_sha256"]
     assert regions_in(store.read_bytes(out["media_key"]), targets=["faces"]) == []
     [region] = json.loads(out["deid"])["image"]["regions"]
-    assert region["kind"] == "faces" and region["action"] == "pixelate+gaussian_blur"
+    assert region["kind"] == "faces" and region["action"] == "solid_fill"
     assert [o.key for o in store.list(f"media/{spec.id}")] == [out["media_key"]]
 
 
