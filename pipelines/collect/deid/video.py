@@ -40,6 +40,10 @@ from pipelines.collect.video import (
 )
 
 VIDEO_DETECT_MAX_SIDE = 960
+# The Haar re-check runs on a smaller copy: three cascades cost ~5x CenterFace's pass at 960 px, on every frame of
+# every round. At 640 px it still sees faces from ~36 px in a 720p frame (~54 px in 1080p); smaller ones are
+# CenterFace's to find.
+VIDEO_RECHECK_MAX_SIDE = 640
 DILATION_FRAMES = 1
 RECHECK_DILATION_S = 0.25  # regions a re-check finds are masked this long either side (at least DILATION_FRAMES)
 MASK_ROUNDS = 4
@@ -81,14 +85,16 @@ class VideoDeid:
 
 
 def _detector(targets: Iterable[str], *, recheck: bool = False) -> Callable[[Frame], list[Region]] | None:
-    """The first pass (``recheck=False``) or the re-check on one BGR frame, at most ``VIDEO_DETECT_MAX_SIDE``."""
+    """The first pass (``recheck=False``) or the re-check on one BGR frame, on a copy of at most ``*_MAX_SIDE``."""
     kinds = [k for k in KINDS if k in set(targets)]
     if not kinds:
         return None
 
+    max_side = VIDEO_RECHECK_MAX_SIDE if recheck else VIDEO_DETECT_MAX_SIDE
+
     def detect(frame: Frame) -> list[Region]:
         h, w = frame.shape[:2]
-        scale = min(1.0, VIDEO_DETECT_MAX_SIDE / max(h, w))
+        scale = min(1.0, max_side / max(h, w))
         small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
             if scale < 1 else frame
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
@@ -254,5 +260,6 @@ def keyframe_regions(paths: Iterable[Path], *, targets: Iterable[str]) -> list[t
 
 def detector_settings() -> dict[str, Any]:
     """The video-specific detection settings, for the audit record."""
-    return {"detect_max_side": VIDEO_DETECT_MAX_SIDE, "dilation_frames": DILATION_FRAMES,
+    return {"detect_max_side": VIDEO_DETECT_MAX_SIDE, "recheck_max_side": VIDEO_RECHECK_MAX_SIDE,
+            "dilation_frames": DILATION_FRAMES,
             "recheck_dilation_s": RECHECK_DILATION_S, "mask_rounds": MASK_ROUNDS}

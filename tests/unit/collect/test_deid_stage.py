@@ -148,6 +148,29 @@ def test_a_face_is_blurred_before_it_reaches_media(tmp_path: Path) -> None:
     assert [o.key for o in store.list(f"media/{spec.id}")] == [out["media_key"]]
 
 
+def test_no_metadata_reaches_media_even_from_an_image_without_faces(tmp_path: Path) -> None:
+    """A PNG with an author in tEXt and a GPS position in eXIf, no face: media/ holds the pixels only."""
+    from PIL import PngImagePlugin
+
+    store = open_store(str(tmp_path))
+    spec = make(IMAGE, modality={"min_width": 64, "min_height": 64})
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add_text("Author", "Hong Gildong 010-1234-5678")
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (37.0, 33.0, 59.0), 3: "E", 4: (126.0, 58.0, 41.0)}
+    buf = io.BytesIO()
+    pixels = np.random.default_rng(5).integers(90, 140, (96, 128, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(buf, format="PNG", pnginfo=chunks, exif=exif)
+    _write_collect(spec, store, [_row(spec, store, buf.getvalue(), "png", width=128, height=96)])
+    res = deidentify_shard(spec=spec, store=store, run_id=RUN, shard=0)
+    assert (res.items_out, res.quarantined) == (1, 0)
+    [out] = store.read_table(res.manifest_key).to_pylist()
+    media = store.read_bytes(out["media_key"])
+    assert out["media_sha256"] != out["original_sha256"] and b"Hong Gildong" not in media
+    with Image.open(io.BytesIO(media)) as im:
+        assert not im.text and "exif" not in im.info and np.array_equal(np.asarray(im), pixels)
+
+
 def test_an_image_the_recheck_still_flags_is_quarantined_and_never_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
