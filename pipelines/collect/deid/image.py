@@ -39,6 +39,7 @@ _PERSONAL_INFO_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "Comment",
 # TIFF tags that only lay out the pixels; any other tag (Artist, ImageDescription, Make, GPS IFD ...) is metadata.
 _TIFF_LAYOUT_TAGS = frozenset({254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 282, 283, 284, 296,
                                317, 320, 322, 323, 324, 325, 338, 339, 340, 341, 34675})
+_TIFF_LOSSLESS = ("tiff_lzw", "tiff_adobe_deflate", "packbits")
 _WRITE = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}, "PNG": {}, "TIFF": {}, "BMP": {}}
 
 
@@ -158,7 +159,11 @@ def deid_image(
         fmt = im.format or "PNG"
         personal_meta = _personal_metadata(im)
         pixels = _pixels(upright(im))  # written upright, without the EXIF that turned it (personal_meta is set)
-        icc = im.info.get("icc_profile")
+        # what describes the pixels, not the people, and is written again: colour profile, resolution, a TIFF's
+        # lossless compression (re-encoding an LZW scan uncompressed would triple it)
+        keep: dict[str, Any] = {k: im.info[k] for k in ("icc_profile", "dpi") if im.info.get(k)}
+        if fmt == "TIFF" and im.info.get("compression") in _TIFF_LOSSLESS:
+            keep["compression"] = im.info["compression"]
         mode = im.mode
     regions = find_regions(pixels, targets=targets) if targets else []
     if not regions and not personal_meta and fmt not in LOSSLESS:
@@ -166,24 +171,22 @@ def deid_image(
         if not left:
             return data, []
         regions = left
-    out = _encode(mask_regions(pixels, regions), fmt=fmt, mode=mode, icc=icc)
+    out = _encode(mask_regions(pixels, regions), fmt=fmt, mode=mode, keep=keep)
     for _ in range(RECHECK_ROUNDS):
         left = regions_in(out, targets=targets) if targets else []
         if not left:
             break
         regions += left
-        out = _encode(mask_regions(pixels, regions), fmt=fmt, mode=mode, icc=icc)
+        out = _encode(mask_regions(pixels, regions), fmt=fmt, mode=mode, keep=keep)
     return out, regions
 
 
-def _encode(pixels: NDArray[Any], *, fmt: str, mode: str, icc: Any) -> bytes:
+def _encode(pixels: NDArray[Any], *, fmt: str, mode: str, keep: dict[str, Any]) -> bytes:
     out = Image.fromarray(pixels)
     if out.mode != mode and mode in ("L", "RGB", "RGBA"):
         out = out.convert(mode)
     buf = io.BytesIO()
-    kw: dict[str, Any] = dict(_WRITE.get(fmt, {}))
-    if icc:
-        kw["icc_profile"] = icc
+    kw: dict[str, Any] = {**_WRITE.get(fmt, {}), **keep}
     out.save(buf, format=fmt if fmt in _WRITE else "PNG", **kw)
     return buf.getvalue()
 

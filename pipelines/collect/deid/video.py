@@ -137,7 +137,7 @@ def deid_video(
     workdir: Path,
     keyframe_fps: float | None = None,
 ) -> VideoDeid:
-    """Blur faces and licence plates on every frame of a clip, and re-check the result.
+    """Mask faces and licence plates on every frame of a clip, and re-check the result.
 
     The re-check runs the Haar cascades on every frame of the re-encoded clip and on every keyframe file. They
     find what CenterFace missed, and they flicker: re-encoding changes every frame a little, and a region
