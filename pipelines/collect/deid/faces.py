@@ -189,7 +189,12 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
     return clf
 
 
-def haar(pixels: NDArray[Any], *, max_side: int = HAAR_MAX_SIDE) -> list[Box]:
+def haar(
+    pixels: NDArray[Any],
+    *,
+    max_side: int = HAAR_MAX_SIDE,
+    params: tuple[float, int, tuple[int, int]] = HAAR_PARAMS,
+) -> list[Box]:
     """Faces found by OpenCV's Haar cascades: frontal (two cascades), profile, and profile on the mirror image.
 
     The profile cascade was trained on faces turned one way; the mirrored pass finds those turned the other way.
@@ -198,7 +203,7 @@ def haar(pixels: NDArray[Any], *, max_side: int = HAAR_MAX_SIDE) -> list[Box]:
     small, scale = _resized(gray, max_side)
     small = cv2.equalizeHist(small)
     sw = small.shape[1]
-    factor, neighbours, min_size = HAAR_PARAMS
+    factor, neighbours, min_size = params
     out: list[Box] = []
     for label, name in HAAR_CASCADES.items():
         passes = [(small, False), (cv2.flip(small, 1), True)] if label == "profile" else [(small, False)]

@@ -90,10 +90,13 @@ def find_regions(pixels: NDArray[Any], *, targets: Iterable[str], **face_options
     return _regions(found, P.find_plates(pixels) if "licence_plates" in wanted else [])
 
 
-def recheck_regions(pixels: NDArray[Any], *, targets: Iterable[str]) -> list[Region]:
-    """The re-check: faces by the Haar cascades (a detector unlike CenterFace) and plates, on a masked image."""
+def recheck_regions(pixels: NDArray[Any], *, targets: Iterable[str], **haar_options: Any) -> list[Region]:
+    """The re-check: faces by the Haar cascades (a detector unlike CenterFace) and plates, on a masked image.
+
+    ``haar_options`` go to :func:`faces.haar` (video uses coarser steps).
+    """
     wanted = set(targets)
-    found = F.haar(pixels) if "faces" in wanted else []
+    found = F.haar(pixels, **haar_options) if "faces" in wanted else []
     return _regions(found, P.find_plates(pixels) if "licence_plates" in wanted else [])
 
 
