@@ -98,6 +98,17 @@ def test_webp_exif_and_grayscale_jpeg_are_stripped() -> None:
         _clean(out)
 
 
+def test_a_jpeg_vendor_segment_pillow_does_not_parse_is_stripped() -> None:
+    """An APP12 block (as photo editors and some phones write) holds a name Pillow never puts in ``info``."""
+    clean = _save(_flat(), "JPEG", quality=90)
+    payload = b"Ducky\0Hong Gildong 010-1234-5678"
+    segment = b"\xff\xec" + (len(payload) + 2).to_bytes(2, "big") + payload
+    data = clean[:2] + segment + clean[2:]  # right after the start-of-image marker
+    assert has_personal_metadata(data) and b"Hong Gildong" in data
+    out, _ = deid_image(data, targets=["faces"])
+    _clean(out)
+
+
 def test_a_jpeg_with_nothing_personal_goes_through_unchanged() -> None:
     """JPEG re-encoding costs quality: a clean one (JFIF header, ICC profile) keeps its bytes."""
     data = _save(_flat(), "JPEG", quality=90, icc_profile=b"\0" * 16)
