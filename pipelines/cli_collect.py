@@ -93,7 +93,7 @@ def deid_image_cmd(
     dst: Annotated[Path, typer.Argument(help="where to write the masked image")],
     targets: Annotated[str | None, typer.Option(help="comma-separated: " + ",".join(sorted(VISUAL_PII)))] = None,
 ) -> None:
-    """Blur faces and licence plates; the regions found go to standard error."""
+    """Mask faces and licence plates and drop the metadata; the regions found go to standard error."""
     from pipelines.collect.deid import deid_image, regions_in
 
     wanted = _targets(targets, VISUAL_PII)
@@ -104,10 +104,10 @@ def deid_image_cmd(
         _err.print(f"[red]{esc(src)}: not an image this tool can read: {esc(exc)}[/red]")
         raise typer.Exit(2) from exc
     if left:
-        _err.print(f"[red]{len(left)} region(s) still detected after blurring; nothing written[/red]")
+        _err.print(f"[red]{len(left)} region(s) still detected after masking; nothing written[/red]")
         raise typer.Exit(1)
     dst.write_bytes(out)
-    table = Table(title=plain(f"{len(regions)} region(s) blurred -> {dst}"))
+    table = Table(title=plain(f"{len(regions)} region(s) masked -> {dst}"))
     for col in ("kind", "x", "y", "w", "h", "detector"):
         table.add_column(col)
     for r in regions:

@@ -34,16 +34,38 @@ FOURCC = {"mp4": "mp4v", "mov": "mp4v", "avi": "XVID", "mkv": "XVID", "webm": "V
 DETERMINISTIC = ("mp4", "mov", "avi")
 # QuickTime files from old cameras may start with these boxes instead of ``ftyp``.
 _QT_FIRST_BOXES = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
-# Metadata in an MP4/MOV ``moov`` box that places or identifies the camera: GPS position, device make/model.
+# Metadata in an MP4/MOV ``moov``/``udta``/``meta`` box that places or names the camera, the people or the scene:
+# GPS position, device make/model, title, comment, description, author/artist (QuickTime, iTunes and 3GPP
+# atoms, Apple ``mdta`` keys) and XMP packets. What writers put there by themselves (``©too``, the encoder) is not
+# in the list, so a clip written by OpenCV has none of these.
 _PERSONAL_ATOMS = (
     b"\xa9xyz",
     b"loci",
     b"\xa9mak",
     b"\xa9mod",
-    b"com.apple.quicktime.location",
-    b"com.apple.quicktime.make",
-    b"com.apple.quicktime.model",
+    b"\xa9nam",
+    b"\xa9cmt",
+    b"\xa9des",
+    b"\xa9inf",
+    b"\xa9ART",
+    b"\xa9aut",
+    b"\xa9wrt",
+    b"desc",
+    b"ldes",
+    b"titl",
+    b"dscp",
+    b"auth",
+    b"perf",
+    b"com.apple.quicktime.",
+    b"<x:xmpmeta",
+    b"\xbe\x7a\xcf\xcb\x97\xa9\x42\xe8\x9c\x71\x99\x94\x91\xe3\xaf\xac",  # the XMP ``uuid`` box
 )
+# Matroska/WebM: the Segment Info's Title element, and Tags whose names are not the muxer's own.
+_MKV_INFO, _MKV_TITLE, _MKV_TAGS, _MKV_CLUSTER = 0x1549A966, 0x7BA9, 0x1254C367, 0x1F43B675
+_MKV_WRITER_TAGS = (b"ENCODER", b"DURATION", b"HANDLER_NAME", b"VENDOR_ID", b"CREATION_TIME")
+_MKV_TAG_NAME = 0x45A3
+# AVI: an INFO list with anything besides the writing software (ISFT).
+_AVI_WRITER_INFO = (b"ISFT",)
 
 Frame = NDArray[np.uint8]
 
@@ -185,16 +207,90 @@ def container_problem(data: bytes, container: str) -> tuple[str, str] | None:
 
 
 def has_personal_metadata(data: bytes) -> bool:
-    """Whether an MP4/MOV clip carries a GPS position or the camera's make/model in its metadata.
+    """Whether a clip's container carries metadata beyond what a writer puts there by itself.
 
-    Other containers are not inspected: the writers used here put no such metadata into them.
+    MP4/MOV: GPS position, make/model, title, comment, description, author, XMP (``_PERSONAL_ATOMS``) in any
+    top-level ``moov``/``udta``/``meta``/``uuid`` box. Matroska/WebM: a Segment Title, or a tag other than the
+    muxer's (encoder, duration ...). AVI: an INFO list entry other than the writing software.
     """
-    if container_of(data) not in ("mp4", "mov"):
+    container = container_of(data)
+    if container in ("mp4", "mov"):
+        for kind, start, size in _bmff_boxes(data):
+            if kind in (b"moov", b"udta", b"meta", b"uuid"):
+                box = data[start : start + size]
+                if any(atom in box for atom in _PERSONAL_ATOMS):
+                    return True
         return False
-    for kind, start, size in _bmff_boxes(data):
-        if kind == b"moov":
-            moov = data[start : start + size]
-            return any(atom in moov for atom in _PERSONAL_ATOMS)
+    if container in ("mkv", "webm"):
+        try:
+            return _matroska_metadata(data)
+        except VideoError:
+            return True  # cannot tell: re-encoding drops whatever is there
+    if container == "avi":
+        return _avi_metadata(data)
+    return False
+
+
+def _ebml_children(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(id, body start, body end) of the EBML elements in ``data[start:end]``; stops at an unknown size."""
+    pos = start
+    while pos < end:
+        eid, id_len = _vint(data, pos, keep_marker=True)
+        size, size_len = _vint(data, pos + id_len, keep_marker=False)
+        body = pos + id_len + size_len
+        if size < 0:
+            yield eid, body, end
+            return
+        yield eid, body, min(body + size, end)
+        pos = body + size
+
+
+def _matroska_metadata(data: bytes) -> bool:
+    _, id_len = _vint(data, 0, keep_marker=True)
+    size, size_len = _vint(data, id_len, keep_marker=False)
+    pos = id_len + size_len + max(size, 0)
+    seg_id, seg_id_len = _vint(data, pos, keep_marker=True)
+    if seg_id != 0x18538067:
+        raise VideoError(f"no Matroska Segment after the EBML header (element {seg_id:#x})")
+    seg_size, seg_size_len = _vint(data, pos + seg_id_len, keep_marker=False)
+    seg_start = pos + seg_id_len + seg_size_len
+    seg_end = len(data) if seg_size < 0 else min(len(data), seg_start + seg_size)
+    for eid, body, end in _ebml_children(data, seg_start, seg_end):
+        if eid == _MKV_INFO:
+            if any(child == _MKV_TITLE for child, _, _ in _ebml_children(data, body, end)):
+                return True
+        elif eid == _MKV_TAGS:
+            names = _mkv_tag_names(data, body, end)
+            if any(name not in _MKV_WRITER_TAGS for name in names):
+                return True
+        elif eid == _MKV_CLUSTER and end == seg_end:  # a cluster of unknown size runs to the end
+            break
+    return False
+
+
+def _mkv_tag_names(data: bytes, start: int, end: int) -> list[bytes]:
+    """Every TagName in a Tags element (Tags > Tag > SimpleTag > TagName, SimpleTags nest)."""
+    names: list[bytes] = []
+    for eid, body, stop in _ebml_children(data, start, end):
+        if eid == _MKV_TAG_NAME:
+            names.append(data[body:stop].rstrip(b"\x00").upper())
+        elif eid in (0x7373, 0x67C8):  # Tag, SimpleTag: containers
+            names += _mkv_tag_names(data, body, stop)
+    return names
+
+
+def _avi_metadata(data: bytes) -> bool:
+    at = data.find(b"INFO", 12)
+    while at >= 8:
+        if data[at - 8 : at - 4] == b"LIST":
+            end = min(len(data), at - 4 + 4 + struct.unpack_from("<I", data, at - 4)[0])
+            pos = at + 4
+            while pos + 8 <= end:
+                cid, csize = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+                if cid not in _AVI_WRITER_INFO:
+                    return True
+                pos += 8 + csize + (csize & 1)
+        at = data.find(b"INFO", at + 4)
     return False
 
 

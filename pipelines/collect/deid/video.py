@@ -1,17 +1,18 @@
 """Faces and licence plates in video: every frame searched with the image detectors, masked, re-encoded.
 
-A clip is decoded one frame at a time, in passes. The first runs the detectors on every frame and keeps only
-what they found (a few integers per region); the second masks each frame with the regions found on it and on
-its neighbours (``DILATION_FRAMES`` either side: a Haar detector misses a face on one frame now and then, rarely
-on three in a row) and encodes it, cutting keyframes for annotation (``keyframe_fps``) from the masked frames;
-the third runs the detectors on every frame of the new clip and on every keyframe (the re-check). What the
-re-check finds is masked too (on the frames ``RECHECK_DILATION_S`` around it: re-encoding makes the cascades
-see faces in compression blocks, on and off for a few frames) and the last two passes repeat, at most
-``MASK_ROUNDS`` times in all.
+A clip is decoded one frame at a time, in passes. The first runs the detectors of the image path (CenterFace
+for faces, see ``faces.py``) on every frame and keeps only what they found (a few integers per region); the
+second masks each frame with the regions found on it and on its neighbours (``DILATION_FRAMES`` either side: a
+detector misses a face on one frame now and then, rarely on three in a row) and encodes it, cutting keyframes
+for annotation (``keyframe_fps``) from the masked frames; the third runs the re-check detectors (Haar cascades,
+unlike CenterFace) on every frame of the new clip and on every keyframe. What the re-check finds is masked too
+(on the frames ``RECHECK_DILATION_S`` around it: re-encoding makes the cascades see faces in compression
+blocks, on and off for a few frames) and the last two passes repeat, at most ``MASK_ROUNDS`` times in all.
 
-Detection runs on a copy whose long side is at most ``VIDEO_DETECT_MAX_SIDE``: at that size a 1080p frame costs
-about 0.1-0.4 s on one core, at full size several times more, for every frame. With the cascades' 24 px minimum
-window, faces smaller than ~48 px in a 1080p frame (~36 px in 720p) are not searched for.
+Detection runs on a copy whose long side is at most ``VIDEO_DETECT_MAX_SIDE``, upright only and without the
+upscaled pass of the image path: camera frames are upright, and four turned passes per frame would cost four
+times as much for faces that do not occur. CenterFace finds faces down to ~12 px at that size (~24 px in a
+1080p frame, ~16 px in 720p).
 
 OpenCV writes frames only: a masked clip has no sound track and no container metadata.
 """
@@ -28,7 +29,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipelines.collect.deid.image import CASCADES, Region, find_regions, mask_regions
+from pipelines.collect.deid.image import KINDS, Region, find_regions, mask_regions, recheck_regions
 from pipelines.collect.video import (
     Frame,
     VideoError,
@@ -39,6 +40,12 @@ from pipelines.collect.video import (
 )
 
 VIDEO_DETECT_MAX_SIDE = 960
+# The Haar re-check runs on every frame of every round, on a smaller copy and with coarser steps than on images
+# (scaleFactor 1.2, minNeighbors 4, 30 px windows): at 640x360 that is ~0.15 s a frame on one core instead of
+# ~0.35 s with the image path's steps (CenterFace at 960x540: ~0.11 s). It sees faces from ~60 px in a 720p frame
+# (~90 px in 1080p); smaller ones are CenterFace's to find.
+VIDEO_RECHECK_MAX_SIDE = 640
+VIDEO_HAAR_PARAMS = (1.2, 4, (30, 30))
 DILATION_FRAMES = 1
 RECHECK_DILATION_S = 0.25  # regions a re-check finds are masked this long either side (at least DILATION_FRAMES)
 MASK_ROUNDS = 4
@@ -79,25 +86,37 @@ class VideoDeid:
     added: list[tuple[int, Region]] = field(default_factory=list)  # regions the re-checks found and masked too
 
 
-def _detector(targets: Iterable[str]) -> Callable[[Frame], list[Region]] | None:
-    kinds = [k for k in CASCADES if k in set(targets)]
+def _detector(targets: Iterable[str], *, recheck: bool = False) -> Callable[[Frame], list[Region]] | None:
+    """The first pass (``recheck=False``) or the re-check on one BGR frame, on a copy of at most ``*_MAX_SIDE``."""
+    kinds = [k for k in KINDS if k in set(targets)]
     if not kinds:
         return None
 
+    max_side = VIDEO_RECHECK_MAX_SIDE if recheck else VIDEO_DETECT_MAX_SIDE
+
     def detect(frame: Frame) -> list[Region]:
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        return find_regions(gray, targets=kinds, max_side=VIDEO_DETECT_MAX_SIDE)
+        h, w = frame.shape[:2]
+        scale = min(1.0, max_side / max(h, w))
+        small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
+            if scale < 1 else frame
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        found = (recheck_regions(rgb, targets=kinds, params=VIDEO_HAAR_PARAMS) if recheck
+                 else find_regions(rgb, targets=kinds, rotations=(), upscale_below=0))
+        if scale == 1:
+            return found
+        return [Region(r.kind, int(r.x / scale), int(r.y / scale), round(r.w / scale), round(r.h / scale),
+                       detector=r.detector, action=r.action) for r in found]
 
     return detect
 
 
-def scan_video(src: bytes | Path, *, ext: str, targets: Iterable[str]) -> VideoScan:
-    """Run the detectors on every frame of a clip (encoded bytes or a file).
+def scan_video(src: bytes | Path, *, ext: str, targets: Iterable[str], recheck: bool = False) -> VideoScan:
+    """Run the detectors (the first pass, or the re-check) on every frame of a clip (encoded bytes or a file).
 
     Raises:
         VideoError: the clip cannot be opened or no frame decodes.
     """
-    detect = _detector(targets)
+    detect = _detector(targets, recheck=recheck)
     regions: list[tuple[int, Region]] = []
     frames, size = 0, (0, 0)
     with open_clip(src, ext=ext) as clip:
@@ -120,13 +139,13 @@ def deid_video(
     workdir: Path,
     keyframe_fps: float | None = None,
 ) -> VideoDeid:
-    """Blur faces and licence plates on every frame of a clip, and re-check the result.
+    """Mask faces and licence plates on every frame of a clip, and re-check the result.
 
-    The re-check runs the detectors on every frame of the re-encoded clip and on every keyframe file. Haar
-    cascades flicker: re-encoding changes every frame a little, and a region the first pass did not find can
-    appear. Such regions are masked as well (from the original frames) and the clip is written and re-checked
-    again, at most ``MASK_ROUNDS`` times; what the last re-check still finds is in ``recheck.regions`` and
-    ``keyframes_left`` (the caller quarantines the clip).
+    The re-check runs the Haar cascades on every frame of the re-encoded clip and on every keyframe file. They
+    find what CenterFace missed, and they flicker: re-encoding changes every frame a little, and a region
+    can appear where nothing was found. Such regions are masked as well (from the original frames) and the
+    clip is written and re-checked again, at most ``MASK_ROUNDS`` times; what the last re-check still finds
+    is in ``recheck.regions`` and ``keyframes_left`` (the caller quarantines the clip).
 
     Args:
         data: the clip (one of ``pipelines.collect.video.CONTAINERS``).
@@ -163,7 +182,7 @@ def deid_video(
     keyframes_left: list[tuple[int, Region]] = []
     for rounds in range(1, MASK_ROUNDS + 1):
         masked, keyframes = _write_masked(src, out_path if reencode else None, scan, found, wanted, workdir)
-        recheck = scan_video(out_path, ext=ext, targets=targets) if reencode else None
+        recheck = scan_video(out_path, ext=ext, targets=targets, recheck=True) if reencode else None
         keyframes_left = keyframe_regions(keyframes, targets=targets)
         left = (recheck.regions if recheck is not None else []) + [(wanted[n], r) for n, r in keyframes_left]
         if not left or rounds == MASK_ROUNDS:
@@ -229,7 +248,7 @@ def _write_masked(
 
 def keyframe_regions(paths: Iterable[Path], *, targets: Iterable[str]) -> list[tuple[int, Region]]:
     """Detections in keyframe JPEG files (the re-check): ``(keyframe index, region)`` pairs."""
-    detect = _detector(targets)
+    detect = _detector(targets, recheck=True)
     if detect is None:
         return []
     out: list[tuple[int, Region]] = []
@@ -243,5 +262,7 @@ def keyframe_regions(paths: Iterable[Path], *, targets: Iterable[str]) -> list[t
 
 def detector_settings() -> dict[str, Any]:
     """The video-specific detection settings, for the audit record."""
-    return {"detect_max_side": VIDEO_DETECT_MAX_SIDE, "dilation_frames": DILATION_FRAMES,
+    return {"detect_max_side": VIDEO_DETECT_MAX_SIDE, "recheck_max_side": VIDEO_RECHECK_MAX_SIDE,
+            "recheck_haar_params": [VIDEO_HAAR_PARAMS[0], VIDEO_HAAR_PARAMS[1], list(VIDEO_HAAR_PARAMS[2])],
+            "dilation_frames": DILATION_FRAMES,
             "recheck_dilation_s": RECHECK_DILATION_S, "mask_rounds": MASK_ROUNDS}

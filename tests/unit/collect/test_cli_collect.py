@@ -46,12 +46,12 @@ def test_deid_text_takes_a_spec_s_targets(app: typer.Typer) -> None:
     assert bad.exit_code == 2 and "unknown target" in bad.stderr
 
 
-def test_deid_image_blurs_the_face_and_writes_the_result(app: typer.Typer, tmp_path: Path) -> None:
+def test_deid_image_masks_the_face_and_writes_the_result(app: typer.Typer, tmp_path: Path) -> None:
     src, dst = tmp_path / "in.jpg", tmp_path / "out.jpg"
     Image.fromarray(skimage_data.astronaut()).save(src, format="JPEG", quality=92)
     res = CliRunner().invoke(app, ["deid", "image", str(src), str(dst)])
     assert res.exit_code == 0, res.stderr
-    assert "1 region(s) blurred" in res.stderr and "faces" in res.stderr
+    assert "1 region(s) masked" in res.stderr and "faces" in res.stderr
     assert regions_in(dst.read_bytes(), targets=["faces"]) == []
     (tmp_path / "notes.jpg").write_text("not an image")
     bad = CliRunner().invoke(app, ["deid", "image", str(tmp_path / "notes.jpg"), str(tmp_path / "x.jpg")])

@@ -114,7 +114,7 @@ def test_image_media_are_content_addressed_under_media(tmp_path: Path) -> None:
         data = store.read_bytes(r["media_key"])
         assert hashlib.sha256(data).hexdigest() == r["media_sha256"]
         audit = json.loads(r["deid"])
-        assert audit["image"]["detectors"]["cascades"]["faces"] == "haarcascade_frontalface_default.xml"
+        assert audit["image"]["detectors"]["faces"]["primary"] == "centerface"
         assert audit["image"]["regions"] == []
         # shapes on a gradient: nothing to blur and no metadata, so the pixels go through untouched
         assert r["media_sha256"] == r["original_sha256"]
@@ -144,8 +144,31 @@ def test_a_face_is_blurred_before_it_reaches_media(tmp_path: Path) -> None:
     assert out["media_sha256"] != out["original_sha256"]
     assert regions_in(store.read_bytes(out["media_key"]), targets=["faces"]) == []
     [region] = json.loads(out["deid"])["image"]["regions"]
-    assert region["kind"] == "faces" and region["action"] == "pixelate+gaussian_blur"
+    assert region["kind"] == "faces" and region["action"] == "solid_fill"
     assert [o.key for o in store.list(f"media/{spec.id}")] == [out["media_key"]]
+
+
+def test_no_metadata_reaches_media_even_from_an_image_without_faces(tmp_path: Path) -> None:
+    """A PNG with an author in tEXt and a GPS position in eXIf, no face: media/ holds the pixels only."""
+    from PIL import PngImagePlugin
+
+    store = open_store(str(tmp_path))
+    spec = make(IMAGE, modality={"min_width": 64, "min_height": 64})
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add_text("Author", "Hong Gildong 010-1234-5678")
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (37.0, 33.0, 59.0), 3: "E", 4: (126.0, 58.0, 41.0)}
+    buf = io.BytesIO()
+    pixels = np.random.default_rng(5).integers(90, 140, (96, 128, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(buf, format="PNG", pnginfo=chunks, exif=exif)
+    _write_collect(spec, store, [_row(spec, store, buf.getvalue(), "png", width=128, height=96)])
+    res = deidentify_shard(spec=spec, store=store, run_id=RUN, shard=0)
+    assert (res.items_out, res.quarantined) == (1, 0)
+    [out] = store.read_table(res.manifest_key).to_pylist()
+    media = store.read_bytes(out["media_key"])
+    assert out["media_sha256"] != out["original_sha256"] and b"Hong Gildong" not in media
+    with Image.open(io.BytesIO(media)) as im:
+        assert not im.text and "exif" not in im.info and np.array_equal(np.asarray(im), pixels)
 
 
 def test_an_image_the_recheck_still_flags_is_quarantined_and_never_written(

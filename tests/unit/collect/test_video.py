@@ -406,6 +406,63 @@ def test_a_gps_position_in_the_container_is_dropped_even_without_faces(tmp_path:
     assert b"+37.5665" not in res.data
 
 
+def _with_title_and_comment(mp4: bytes) -> bytes:
+    """The clip with an iTunes-style title (``©nam``) and comment (``©cmt``) in ``moov/udta/meta/ilst``."""
+    at = mp4.index(b"moov") - 4
+    size = struct.unpack_from(">I", mp4, at)[0]
+
+    def atom(kind: bytes, text: bytes) -> bytes:
+        data = struct.pack(">I4sII", 16 + len(text), b"data", 1, 0) + text
+        return struct.pack(">I4s", 8 + len(data), kind) + data
+
+    ilst_body = atom(b"\xa9nam", b"Hong Gildong's birthday") + atom(b"\xa9cmt", b"call 010-1234-5678")
+    ilst = struct.pack(">I4s", 8 + len(ilst_body), b"ilst") + ilst_body
+    hdlr = struct.pack(">I4sI4s4s12sB", 33, b"hdlr", 0, b"\0\0\0\0", b"mdir", b"\0" * 12, 0)
+    meta = struct.pack(">I4sI", 12 + len(hdlr) + len(ilst), b"meta", 0) + hdlr + ilst
+    udta = struct.pack(">I4s", 8 + len(meta), b"udta") + meta
+    moov = struct.pack(">I", size + len(udta)) + mp4[at + 4 : at + size] + udta
+    return mp4[:at] + moov + mp4[at + size :]
+
+
+def _mkv_with_title(mkv: bytes, title: bytes) -> bytes:
+    """A Matroska clip with a Title element added to its Segment Info (sizes rewritten as 8-byte numbers)."""
+    from pipelines.collect.video import _vint  # the container reader's own EBML number decoder
+
+    _, n = _vint(mkv, 0, keep_marker=True)
+    size, m = _vint(mkv, n, keep_marker=False)
+    seg = n + m + size
+    _, seg_len = _vint(mkv, seg + 4, keep_marker=False)
+    info = mkv.index(b"\x15\x49\xa9\x66", seg)
+    isize, ilen = _vint(mkv, info + 4, keep_marker=False)
+    body = mkv[info + 4 + ilen : info + 4 + ilen + isize] + b"\x7b\xa9" + bytes([0x80 | len(title)]) + title
+    new_info = b"\x15\x49\xa9\x66" + (1 << 56 | len(body)).to_bytes(8, "big") + body
+    seg_body = mkv[seg + 4 + seg_len : info] + new_info + mkv[info + 4 + ilen + isize :]
+    return mkv[:seg] + b"\x18\x53\x80\x67" + (1 << 56 | len(seg_body)).to_bytes(8, "big") + seg_body
+
+
+def test_a_title_and_comment_in_the_container_are_dropped_even_without_faces(tmp_path: Path) -> None:
+    data = _with_title_and_comment(_clip())
+    assert has_personal_metadata(data) and not has_personal_metadata(_clip())
+    res = deid_video(data, ext="mp4", targets=["faces"], workdir=tmp_path)
+    assert res.reencoded and not has_personal_metadata(res.data)
+    assert b"Hong Gildong" not in res.data and b"010-1234-5678" not in res.data
+
+
+def test_a_matroska_title_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "c.mkv"
+    with write_clip(path, ext="mkv", fps=10.0, width=160, height=120) as write:
+        for i in range(10):
+            write(np.full((120, 160, 3), 20 * i, np.uint8))
+    clean = path.read_bytes()
+    data = _mkv_with_title(clean, b"Hong Gildong at home")
+    assert has_personal_metadata(data) and not has_personal_metadata(clean)
+    work = tmp_path / "work"
+    work.mkdir()
+    res = deid_video(data, ext="mkv", targets=["faces"], workdir=work)
+    assert res.reencoded and res.scan.frames == 10 and b"Hong Gildong" not in res.data
+    assert not has_personal_metadata(res.data)
+
+
 # ---------------------------------------------------------------------------------- a real catalog spec
 
 
