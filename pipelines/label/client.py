@@ -40,6 +40,7 @@ DEFAULT_BATCH_TASKS = 1000
 DEFAULT_BATCH_BYTES = 20 * MB
 _PAGE_SIZE = 1000
 _EXPORT_POLL_S = 0.5
+_STORAGE_TITLE = "datadam media"  # marks the storages push made (and may replace)
 
 
 class LabelStudioError(RuntimeError):
@@ -54,17 +55,22 @@ class LabelStudioSettings:
         url: Base URL, e.g. ``http://127.0.0.1:8080``.
         token: A legacy API token or a personal access token (JWT refresh token).
         timeout_s: Per-request timeout; exports and big imports need more than httpx's default.
-        media_s3: Credentials Label Studio itself uses to read ``s3://`` media (ideally read-only keys).
-            ``None`` means: reuse the object store's own settings.
+        media_s3: Label Studio's own S3 key for ``s3://`` media, which the object store must limit to
+            ``media/*`` read (a MinIO policy, an IAM policy). ``None`` (default): Label Studio gets no S3
+            credential; each task carries a presigned URL of its own media object instead.
+        media_url_ttl_s: Lifetime of those presigned URLs (at most 7 days, SigV4's ceiling).
     """
 
     url: str
     token: str
     timeout_s: float = 120.0
     media_s3: S3Settings | None = None
+    media_url_ttl_s: int = 7 * 24 * 3600
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url", self.url.rstrip("/"))
+        if not 60 <= self.media_url_ttl_s <= 7 * 24 * 3600:
+            raise LabelStudioError(f"media_url_ttl_s={self.media_url_ttl_s}: must be 60 s .. 7 days (SigV4)")
 
     def __repr__(self) -> str:  # the token must never reach logs or tracebacks
         return f"LabelStudioSettings(url={self.url!r}, token=***, timeout_s={self.timeout_s!r})"
@@ -461,7 +467,7 @@ class LabelStudioClient:
             if s.path and os.path.normpath(s.path) == path and s.id is not None:
                 return int(s.id)
         made = self.sdk.import_storage.local.create(project=project_id, path=path, use_blob_urls=False,
-                                                    title="datadam media", regex_filter="")
+                                                    title=_STORAGE_TITLE, regex_filter="")
         if made.id is None:
             raise LabelStudioError(f"local storage for project {project_id} came back without an id")
         return int(made.id)
@@ -479,11 +485,27 @@ class LabelStudioClient:
             project=project_id, bucket=bucket, prefix=prefix, presign=True, use_blob_urls=False,
             aws_access_key_id=s3.access_key, aws_secret_access_key=s3.secret_key,
             aws_session_token=s3.session_token, region_name=s3.region, s3endpoint=s3.endpoint_url,
-            title="datadam media", recursive_scan=True,
+            title=_STORAGE_TITLE, recursive_scan=True,
         )
         if made.id is None:
             raise LabelStudioError(f"S3 storage for project {project_id} came back without an id")
         return int(made.id)
+
+    def drop_s3_storages(self, project_id: int, *, keep_access_key: str | None) -> int:
+        """Delete the project's datadam-made S3 storages except those holding ``keep_access_key``; return how many.
+
+        A storage's key decides what Label Studio can resolve for every task of the project, so one made with
+        another key (an older push gave it the pipeline's bucket-wide key) must not linger.
+        """
+        dropped = 0
+        for s in self.sdk.import_storage.s3.list(project=project_id):
+            if s.id is None or s.title != _STORAGE_TITLE:
+                continue
+            if keep_access_key is not None and s.aws_access_key_id == keep_access_key:
+                continue
+            self.sdk.import_storage.s3.delete(id=int(s.id))
+            dropped += 1
+        return dropped
 
     # --------------------------------------------------------------------------------------- exports
     def export_snapshot(

@@ -12,12 +12,12 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import quote
 
 from pipelines.label import results
 from pipelines.label.client import DEFAULT_BATCH_TASKS, LabelStudioClient, LabelStudioSettings, TaskRef
 from pipelines.label.config import label_config
 from pipelines.label.manifests import iter_rows
+from pipelines.label.media import in_scope, media_url_builder
 from pipelines.label.predict import PredictItem, predict
 from pipelines.label.tasks import (
     FRAMES,
@@ -32,7 +32,7 @@ from pipelines.label.tasks import (
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import layout
 from pipelines.storage.manifest import QUARANTINE_SCHEMA, now, rows_to_table
-from pipelines.storage.store import ObjectStore, S3Settings
+from pipelines.storage.store import ObjectStore
 
 STAGE = "label_push"
 _COLUMNS = ("item_id", "source_uri", "media_key", "text", "meta", "truth", "width", "height")
@@ -55,40 +55,13 @@ class PushResult:
     push_key: str = ""
 
 
-def _media_url_builder(
-    client: LabelStudioClient, project_id: int, store: ObjectStore, spec: DatasetSpec, ls: LabelStudioSettings
-) -> Callable[[str], str]:
-    """Connect the project to the dataset's media and return ``media key -> URL Label Studio can serve``."""
-    media_prefix = f"media/{spec.id}"
-    if store.scheme == "file":
-        root = store.local_path(media_prefix)
-        # Label Studio validates that a local storage path exists; an all-text run may not have made it yet.
-        root.mkdir(parents=True, exist_ok=True)
-        client.ensure_local_storage(project_id, path=str(root))
-
-        def local_url(key: str) -> str:
-            # LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT=/ on the stack: ``d`` is the absolute path minus its "/".
-            return "/data/local-files/?d=" + quote(str(store.local_path(key)).lstrip("/"), safe="/")
-
-        return local_url
-    s3: S3Settings = ls.media_s3 or store.s3_settings
-    key_prefix = f"{store.prefix}/{media_prefix}" if store.prefix else media_prefix
-    client.ensure_s3_storage(project_id, bucket=store.bucket, prefix=key_prefix, s3=s3)
-
-    def s3_url(key: str) -> str:
-        full = f"{store.prefix}/{key}" if store.prefix else key
-        return f"s3://{store.bucket}/{full}"
-
-    return s3_url
-
-
 def _quarantine_reason(spec: DatasetSpec, row: dict[str, Any]) -> tuple[str, str] | None:
     """Why an item cannot become a task, as (reason code, detail); None if it can."""
     if media_kind(spec) is not None:
         key = row.get("media_key")
         if not key:
             return "label.media_missing", "no media_key after de-identification"
-        if not str(key).startswith(f"media/{spec.id}/"):
+        if not in_scope(spec, str(key)):
             # Only de-identified, content-addressed media may reach annotators; never restricted/ originals.
             return "label.media_not_deidentified", f"media_key {key!r} is outside media/{spec.id}/"
     if "text" in object_kinds(spec) and not (row.get("text") or "").strip():
@@ -106,14 +79,14 @@ def _frame_keys(spec: DatasetSpec, row: dict[str, Any]) -> list[str]:
     if not isinstance(frames, list):
         return []
     keys = [str(k) for k in frames]
-    return keys if keys and all(k.startswith(f"media/{spec.id}/") for k in keys) else []
+    return keys if keys and all(in_scope(spec, k) for k in keys) else []
 
 
 def _display_key(spec: DatasetSpec, row: dict[str, Any]) -> str | None:
     """The de-identified display image of a DICOM item (``meta.display``; a browser cannot show DICOM)."""
     meta = json.loads(row["meta"]) if row.get("meta") else {}
     key = meta.get("display") if isinstance(meta, dict) else None
-    return str(key) if isinstance(key, str) and key.startswith(f"media/{spec.id}/") else None
+    return str(key) if isinstance(key, str) and in_scope(spec, key) else None
 
 
 def gold_result(spec: DatasetSpec, row: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -164,6 +137,7 @@ def push(
 
     Raises:
         LabelConfigError: if the spec's annotation type has no Label Studio config yet (before any call).
+        MediaScopeError: if ``ls.media_s3`` is the pipeline's own key (Label Studio must never hold it).
         LabelStudioError: if Label Studio refuses the project, the storage connection or an import.
     """
     config = label_config(spec)  # fail before touching Label Studio
@@ -173,7 +147,8 @@ def push(
         title=title, label_config=config,
         description=f"{spec.name} ({spec.name_en}). Managed by datadam: the title names the dataset version.",
     )
-    url = _media_url_builder(client, project_id, store, spec, ls) if media_kind(spec) is not None else None
+    url = (media_url_builder(client=client, project_id=project_id, store=store, spec=spec, ls=ls)
+           if media_kind(spec) is not None else None)
 
     existing: dict[str, TaskRef] = {ref.item_id: ref for ref in client.task_refs(project_id)}
     seen: set[str] = set()

@@ -3,6 +3,8 @@
 Connections:
 - ``datadam_s3`` (conn_type aws): login/password = access key/secret, extra ``endpoint_url``, ``region_name``.
 - ``datadam_labelstudio`` (conn_type http): host, port, schema (http/https), password = API token.
+- ``datadam_ls_media_s3`` (conn_type aws, optional): Label Studio's own key, limited by the object store to
+  ``media/*`` read; without it Label Studio gets no S3 key and tasks carry presigned URLs (ADR 0013).
 The storage root comes from the run's ``storage`` param, else ``$DATADAM_STORAGE``.
 """
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 S3_CONN_ID = "datadam_s3"
 LS_CONN_ID = "datadam_labelstudio"
+LS_MEDIA_S3_CONN_ID = "datadam_ls_media_s3"
 STORAGE_ENV = "DATADAM_STORAGE"
 
 
@@ -59,7 +62,15 @@ def _ls_from_conn(conn: Connection) -> LabelStudioSettings:
 
 
 def ls_settings(conn_id: str = LS_CONN_ID) -> LabelStudioSettings:
-    return _ls_from_conn(BaseHook.get_connection(conn_id))
+    """Label Studio's settings, with its own media key when ``datadam_ls_media_s3`` exists."""
+    import dataclasses
+
+    settings = _ls_from_conn(BaseHook.get_connection(conn_id))
+    try:
+        media = BaseHook.get_connection(LS_MEDIA_S3_CONN_ID)
+    except AirflowNotFoundException:
+        return settings
+    return dataclasses.replace(settings, media_s3=_s3_from_conn(media))
 
 
 async def als_settings(conn_id: str = LS_CONN_ID) -> LabelStudioSettings:

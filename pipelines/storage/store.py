@@ -80,6 +80,8 @@ def boto_client(s3: S3Settings, *, timeout: float = 60.0, attempts: int = 8) -> 
 
     cfg = Config(
         s3={"addressing_style": "path"},
+        # Explicit: requests already sign with SigV4, but presigned URLs fall back to SigV2 without it.
+        signature_version="s3v4",
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         retries={"max_attempts": attempts, "mode": "adaptive"},
@@ -195,6 +197,18 @@ class ObjectStore:
         if self.scheme != "file":
             raise StorageError(f"{self.root}: not a local storage root")
         return Path(self.path(key))
+
+    def presigned_get(self, key: str, *, expires_s: int) -> str:
+        """A URL that reads this one object, without credentials, for ``expires_s`` seconds (s3:// roots only).
+
+        Signed offline with this store's key: whoever holds the URL can read that object and nothing else.
+        """
+        if self.scheme != "s3":
+            raise StorageError(f"{self.root}: presigned URLs are only for s3:// roots")
+        self.path(key)  # refuses '..'
+        return self.boto.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": self._s3_key(key)}, ExpiresIn=expires_s
+        )
 
     def ensure_bucket(self) -> None:
         """Create the bucket of an s3:// root when missing (local stacks, tests)."""
