@@ -473,38 +473,43 @@ class LabelStudioClient:
         return int(made.id)
 
     def ensure_s3_storage(self, project_id: int, *, bucket: str, prefix: str, s3: S3Settings) -> int:
-        """An S3 import storage (presigned URLs) over ``s3://bucket/prefix`` for the project, created once.
+        """The project's one datadam S3 import storage (presigned URLs) over ``s3://bucket/prefix``, with ``s3``'s key.
 
-        No sync is run: push imports tasks itself; the connection only lets Label Studio resolve and presign
-        the ``s3://`` URLs in task data.
+        Label Studio never returns a storage's key, so an existing datadam storage is rewritten with this key and
+        prefix on every call (a rotated or narrowed key takes effect; one an older push made with a wider key
+        does not linger) and any other datadam storage of the project is deleted. No sync is run: push imports
+        tasks itself; the connection only lets Label Studio resolve and presign the ``s3://`` URLs in task data.
         """
-        for s in self.sdk.import_storage.s3.list(project=project_id):
-            if s.bucket == bucket and (s.prefix or "") == prefix and s.id is not None:
-                return int(s.id)
-        made = self.sdk.import_storage.s3.create(
-            project=project_id, bucket=bucket, prefix=prefix, presign=True, use_blob_urls=False,
-            aws_access_key_id=s3.access_key, aws_secret_access_key=s3.secret_key,
-            aws_session_token=s3.session_token, region_name=s3.region, s3endpoint=s3.endpoint_url,
-            title=_STORAGE_TITLE, recursive_scan=True,
-        )
+        params: dict[str, Any] = {
+            "bucket": bucket, "prefix": prefix, "presign": True, "use_blob_urls": False,
+            "aws_access_key_id": s3.access_key, "aws_secret_access_key": s3.secret_key,
+            "aws_session_token": s3.session_token, "region_name": s3.region, "s3endpoint": s3.endpoint_url,
+            "title": _STORAGE_TITLE, "recursive_scan": True,
+        }
+        ours = [int(st.id) for st in self.sdk.import_storage.s3.list(project=project_id)
+                if st.id is not None and st.title == _STORAGE_TITLE]
+        if ours:
+            keep, *extra = sorted(ours)
+            self.sdk.import_storage.s3.update(id=keep, project=project_id, **params)
+            for sid in extra:
+                self.sdk.import_storage.s3.delete(id=sid)
+            return keep
+        made = self.sdk.import_storage.s3.create(project=project_id, **params)
         if made.id is None:
             raise LabelStudioError(f"S3 storage for project {project_id} came back without an id")
         return int(made.id)
 
-    def drop_s3_storages(self, project_id: int, *, keep_access_key: str | None) -> int:
-        """Delete the project's datadam-made S3 storages except those holding ``keep_access_key``; return how many.
+    def drop_s3_storages(self, project_id: int) -> int:
+        """Delete the project's datadam-made S3 storages; return how many.
 
-        A storage's key decides what Label Studio can resolve for every task of the project, so one made with
-        another key (an older push gave it the pipeline's bucket-wide key) must not linger.
+        A storage's key decides what Label Studio can resolve for every task of the project: one an older push
+        made with the pipeline's bucket-wide key must not outlive the switch to presigned URLs.
         """
         dropped = 0
-        for s in self.sdk.import_storage.s3.list(project=project_id):
-            if s.id is None or s.title != _STORAGE_TITLE:
-                continue
-            if keep_access_key is not None and s.aws_access_key_id == keep_access_key:
-                continue
-            self.sdk.import_storage.s3.delete(id=int(s.id))
-            dropped += 1
+        for st in self.sdk.import_storage.s3.list(project=project_id):
+            if st.id is not None and st.title == _STORAGE_TITLE:
+                self.sdk.import_storage.s3.delete(id=int(st.id))
+                dropped += 1
         return dropped
 
     # --------------------------------------------------------------------------------------- exports

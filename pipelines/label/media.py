@@ -100,7 +100,7 @@ def media_url_builder(
 
     if ls.media_s3 is None:
         # No credential for Label Studio at all; remove any an older push gave it.
-        client.drop_s3_storages(project_id, keep_access_key=None)
+        client.drop_s3_storages(project_id)
         return presigned_media_url(store=store, spec=spec, ttl_s=ls.media_url_ttl_s)
 
     if not ls.media_s3.access_key or ls.media_s3.access_key == store.s3_settings.access_key:
@@ -109,7 +109,6 @@ def media_url_builder(
             "Label Studio's media key must be its own key limited to media/* (read-only), not the pipeline's key; "
             "unset it to hand Label Studio presigned URLs instead",
         )
-    client.drop_s3_storages(project_id, keep_access_key=ls.media_s3.access_key)
     key_prefix = f"{store.prefix}/{prefix}" if store.prefix else prefix
     client.ensure_s3_storage(project_id, bucket=store.bucket, prefix=key_prefix, s3=ls.media_s3)
 

@@ -1,20 +1,23 @@
-"""label_push against the real Label Studio server and S3 endpoint: idempotent imports, media served."""
+"""label_push against the real Label Studio server and S3 endpoint: idempotent imports; media served, originals not."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from pipelines.label import LabelStudioClient, LabelStudioSettings, push, required_annotations
 from pipelines.label.client import iter_task_rows
+from pipelines.label.config import label_config
 from pipelines.label.manifests import part_keys
+from pipelines.label.media import MediaScopeError
+from pipelines.label.tasks import project_title
 from pipelines.spec.models import DatasetSpec
 from pipelines.stack import StackInfo
 from pipelines.storage import ObjectStore, S3Settings, open_store
@@ -26,7 +29,8 @@ from tests.integration.conftest import MADE
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ls")]
 
 
-
+def _uri(store: ObjectStore, key: str) -> str:
+    return f"s3://{store.bucket}/{store.prefix}/{key}"
 
 
 def _spec(kind: str, **annotation: Any) -> DatasetSpec:
@@ -157,29 +161,80 @@ def test_local_media_is_served_by_label_studio(tmp_path: Path, ls: LabelStudioSe
         assert httpx.get(f"{ls.url}{url}", timeout=30).status_code == 401  # never without a login
 
 
-def test_s3_media_is_presigned_and_served(stack: StackInfo, ls: LabelStudioSettings) -> None:
+def _s3_store(stack: StackInfo) -> ObjectStore:
     s3 = S3Settings(
         endpoint_url=stack.s3_endpoint,
         access_key=stack.s3_access_key,
         secret_key=stack.s3_secret_key,
         region=stack.s3_region,
     )
-    store: ObjectStore = open_store(f"s3://{stack.s3_bucket}/it-label/{uuid.uuid4().hex[:8]}", s3=s3)
+    return open_store(f"s3://{stack.s3_bucket}/it-label/{uuid.uuid4().hex[:8]}", s3=s3)
+
+
+def _resolve(ls: LabelStudioSettings, task_id: int, uri: str) -> httpx.Response:
+    """Ask Label Studio's proxy for any URI through a task, as any user who can open the task can."""
+    fileuri = base64.urlsafe_b64encode(uri.encode()).decode()
+    return _get(ls, f"/tasks/{task_id}/resolve/?fileuri={fileuri}", follow_redirects=True)
+
+
+def test_s3_media_reach_annotators_as_presigned_urls_and_restricted_objects_do_not(
+    stack: StackInfo, ls: LabelStudioSettings
+) -> None:
+    store = _s3_store(stack)
     spec = _spec("transcription")
     write_demo_run(spec=spec, store=store, run_id="r1", items=2)
+    original = f"restricted/{spec.id}/original-with-a-face.wav"
+    store.write_bytes(original, b"un-masked original")
+    client = LabelStudioClient(ls)
+    # What an older push did: a project storage holding the pipeline's bucket-wide key.
+    project_id = client.ensure_project(title=project_title(spec), label_config=label_config(spec))
+    client.ensure_s3_storage(project_id, bucket=store.bucket, prefix=store.prefix, s3=store.s3_settings)
+
     res = push(spec=spec, store=store, run_id="r1", ls=ls)
-    assert res.tasks_created == 2
+    assert (res.project_id, res.tasks_created) == (project_id, 2)
+    assert client.sdk.import_storage.s3.list(project=project_id) == []  # Label Studio holds no S3 key now
     rows = {
         r["item_id"]: r["media_key"] for r in store.read_table(part_keys(store, spec.id, "r1")[0]).to_pylist()
     }
+    refs = list(client.task_refs(res.project_id))
+    for ref in refs:
+        url = str(client.sdk.tasks.get(id=ref.task_id).data["audio"])
+        # a presigned GET of this task's own media object, straight from the object store, no login
+        assert url.startswith(f"{stack.s3_endpoint}/{store.bucket}/{store.prefix}/{rows[ref.item_id]}?")
+        assert "X-Amz-Signature" in url
+        assert httpx.get(url, timeout=30).content == store.read_bytes(rows[ref.item_id])
+
+    # A task whose data names a restricted/ original, and the proxy asked for it directly: nothing comes back.
+    (bad,) = client.import_tasks(project_id, [{"data": {"audio": _uri(store, original), "item_id": "x"}}])
+    shown = str(client.sdk.tasks.get(id=bad).data["audio"])
+    assert shown == _uri(store, original)  # not turned into a resolver URL: no storage can resolve it
+    for task_id in (bad, refs[0].task_id):
+        denied = _resolve(ls, task_id, _uri(store, original))
+        assert denied.status_code == 404 and b"un-masked" not in denied.content
+    # ... and the proxy resolves no s3:// URI at all, media included: annotators get media only as presigned URLs
+    assert _resolve(ls, refs[0].task_id, _uri(store, rows[refs[0].item_id])).status_code == 404
+
+
+def test_a_dedicated_media_key_is_what_label_studio_signs_with(stack: StackInfo, ls: LabelStudioSettings) -> None:
+    store = _s3_store(stack)
+    spec = _spec("transcription")
+    write_demo_run(spec=spec, store=store, run_id="r1", items=1)
     client = LabelStudioClient(ls)
-    for ref in client.task_refs(res.project_id):
-        # the task stores the s3:// URI; Label Studio hands annotators a resolver URL for it
-        resolved = str(client.sdk.tasks.get(id=ref.task_id).data["audio"])
-        fileuri = parse_qs(urlsplit(resolved).query)["fileuri"][0]
-        assert base64.b64decode(fileuri).decode() == f"s3://{store.bucket}/{store.prefix}/{rows[ref.item_id]}"
-        redirect = _get(ls, resolved)
-        assert redirect.status_code in (302, 303) and "X-Amz-Signature" in redirect.headers["location"]
-        assert httpx.get(redirect.headers["location"], timeout=30).content == store.read_bytes(
-            rows[ref.item_id]
-        )
+    project_id = client.ensure_project(title=project_title(spec), label_config=label_config(spec))
+    client.ensure_s3_storage(project_id, bucket=store.bucket, prefix=store.prefix, s3=store.s3_settings)
+    # The local S3 endpoint accepts any key; MinIO (docker-compose.yml) limits this one to media/* read.
+    media_key = S3Settings(endpoint_url=stack.s3_endpoint, access_key="LABELSTUDIOMEDIA", secret_key="ls-media-secret",
+                           region=stack.s3_region)
+    res = push(spec=spec, store=store, run_id="r1", ls=dataclasses.replace(ls, media_s3=media_key))
+    push(spec=spec, store=store, run_id="r1", ls=dataclasses.replace(ls, media_s3=media_key))
+    # one storage, narrowed to the dataset's media; its key (which Label Studio never shows) is checked below
+    storages = client.sdk.import_storage.s3.list(project=project_id)
+    assert [s.prefix for s in storages] == [f"{store.prefix}/media/{spec.id}"]
+    (ref,) = client.task_refs(res.project_id)
+    resolved = str(client.sdk.tasks.get(id=ref.task_id).data["audio"])
+    redirect = _get(ls, resolved)
+    assert redirect.status_code in (302, 303)
+    assert "X-Amz-Credential=LABELSTUDIOMEDIA" in redirect.headers["location"]
+    assert stack.s3_access_key not in redirect.headers["location"]
+    with pytest.raises(MediaScopeError, match=r"label\.media_key_is_pipeline_key"):
+        push(spec=spec, store=store, run_id="r1", ls=dataclasses.replace(ls, media_s3=store.s3_settings))
