@@ -257,6 +257,34 @@ def test_connections_are_the_ones_the_tasks_read(
     assert "mc mb --ignore-existing" in services["minio-init"]["command"][0]
 
 
+def test_label_studio_gets_its_own_key_that_minio_limits_to_reading_media(
+    services: dict[str, Any], airflow_env: dict[str, str]
+) -> None:
+    settings = _constants(ROOT / "pipelines" / "orchestration" / "settings.py")
+    raw = services["airflow-worker"]["environment"]
+    media_var = f"AIRFLOW_CONN_{settings['LS_MEDIA_S3_CONN_ID'].upper()}"
+    s3_var = f"AIRFLOW_CONN_{settings['S3_CONN_ID'].upper()}"
+    media = json.loads(airflow_env[media_var])
+    assert media["conn_type"] == "aws" and urlsplit(media["extra"]["endpoint_url"]).hostname == "minio"
+    # a key of its own: never the variable the pipeline's key comes from
+    assert "${DATADAM_LS_MEDIA_ACCESS_KEY" in str(raw[media_var]) and "DATADAM_S3_ACCESS_KEY" not in str(raw[media_var])
+    assert "${DATADAM_S3_ACCESS_KEY" in str(raw[s3_var])
+    command = services["minio-init"]["command"][0]
+    attach = re.search(r"mc admin policy attach local (\S+) --user \"\$\$DATADAM_LS_MEDIA_ACCESS_KEY\"", command)
+    assert attach, "minio-init attaches no policy to Label Studio's key"
+    created = re.search(rf"mc admin policy create local {attach.group(1)} (\S+)", command)
+    assert created, "the policy attached to Label Studio's key is not created by minio-init"
+    policy_doc = re.search(rf"cat > {re.escape(created.group(1))} <<(\w+)\n(.*?)\n\1\n", command, re.S)
+    assert policy_doc
+    policy = json.loads(policy_doc.group(2).replace("$$DATADAM_BUCKET", "datadam"))
+    granted = {(a, r) for st in policy["Statement"] if st["Effect"] == "Allow" for a in st["Action"]
+               for r in st["Resource"]}
+    # read-only, and only objects under media/: no restricted/ originals, runs or releases
+    assert granted == {("s3:GetObject", "arn:aws:s3:::datadam/media/*"), ("s3:ListBucket", "arn:aws:s3:::datadam")}
+    listing = next(st for st in policy["Statement"] if "s3:ListBucket" in st["Action"])
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["media/*"]}}
+
+
 def test_labelstudio_runs_the_pinned_server_on_postgres_with_the_local_stacks_settings(
     services: dict[str, Any],
 ) -> None:
