@@ -8,6 +8,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -159,6 +160,26 @@ def test_local_media_is_served_by_label_studio(tmp_path: Path, ls: LabelStudioSe
         )["media_key"]
         assert served.content == store.read_bytes(media_key)
         assert httpx.get(f"{ls.url}{url}", timeout=30).status_code == 401  # never without a login
+
+
+def test_local_label_studio_serves_the_datasets_media_folder_only(tmp_path: Path, ls: LabelStudioSettings) -> None:
+    spec = _spec("bbox")
+    store = open_store(str(tmp_path))
+    write_demo_run(spec=spec, store=store, run_id="r1", items=1)
+    original = f"restricted/{spec.id}/original-with-a-face.png"
+    store.write_bytes(original, b"un-masked original")
+    res = push(spec=spec, store=store, run_id="r1", ls=ls)
+    client = LabelStudioClient(ls)
+    (ref,) = client.task_refs(res.project_id)
+    media_url = str(client.sdk.tasks.get(id=ref.task_id).data["image"])
+    assert _get(ls, media_url).status_code == 200
+    # the same URL shape naming the original (the storage root is the media folder's grandparent): not served
+    url = "/data/local-files/?d=" + quote(str(store.local_path(original)).lstrip("/"), safe="/")
+    (bad,) = client.import_tasks(res.project_id, [{"data": {"image": url, "item_id": "x"}}])
+    denied = _get(ls, str(client.sdk.tasks.get(id=bad).data["image"]))
+    assert denied.status_code == 404 and b"un-masked" not in denied.content
+    storages = client.sdk.import_storage.local.list(project=res.project_id)
+    assert [s.path for s in storages] == [str(store.local_path(f"media/{spec.id}"))]
 
 
 def _s3_store(stack: StackInfo) -> ObjectStore:
