@@ -273,9 +273,9 @@ def _media_cell(mode: str | None, column: str, value: Any) -> str:
             return f"<img class='thumb' alt='{escape(str(value.get('path')))}' src='{uri}'>"
         except OSError:
             return escape(str(value.get("path")))
-    uri = _audio_uri(value) if column == "audio" else None
-    if uri:
-        return f"<audio controls preload='none' src='{escape(uri)}'></audio>"  # ext comes from a file name
+    audio = _audio_uri(value) if column == "audio" else None
+    if audio:
+        return f"<audio controls preload='none' src='{escape(audio)}'></audio>"  # ext comes from a file name
     return escape(str(value.get("path")))
 
 
