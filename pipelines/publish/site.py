@@ -227,8 +227,9 @@ def _drawn(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     return ""
 
 
-def _samples(table: pa.Table | None, manifest: dict[str, Any]) -> str:
-    """A few rows of the release: thumbnails for images, players for short audio, truncated values otherwise."""
+def _samples(table: pa.Table | None, manifest: dict[str, Any], *, players: bool = True) -> str:
+    """A few rows of the release: thumbnails for images, players for short audio (unless the drawn samples above
+    already carry them: each clip would be embedded twice), truncated values otherwise."""
     if table is None:
         return "<p class='sub'>No rows.</p>"
     media_col = manifest.get("media_column")
@@ -239,7 +240,8 @@ def _samples(table: pa.Table | None, manifest: dict[str, Any]) -> str:
     for row in table.to_pylist():
         tds = []
         if media_col:
-            tds.append(f"<td>{_media_cell(manifest.get('media_mode'), media_col, row.get(media_col))}</td>")
+            mode = manifest.get("media_mode") if players or media_col != "audio" else "path"
+            tds.append(f"<td>{_media_cell(mode, media_col, row.get(media_col))}</td>")
         tds += [f"<td>{escape(_cell(row.get(c)))}</td>" for c in cols]
         rows_html.append("<tr>" + "".join(tds) + "</tr>")
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
@@ -260,6 +262,8 @@ def _media_cell(mode: str | None, column: str, value: Any) -> str:
         return ""
     if mode == "reference":
         return f"<code>{escape(str(value.get('uri')))}</code>"
+    if mode == "path":
+        return escape(str(value.get("path")))
     data: bytes = value.get("bytes") or b""
     if column == "image":
         try:
@@ -316,7 +320,7 @@ def render_dataset_page(store: ObjectStore, entry: dict[str, Any], manifest: dic
         + _table(["특성 / Characteristic", "목표 Target", "측정 Measured", "판정 Verdict"], q_rows)
         + f"<p><a id='qa-report' href='{rel}/quality/report.html'>품질 검증 보고서 / QA report</a></p>"
         + (f"<h2>라벨 보기 / Labels drawn on samples</h2><section id='labels'>{drawn}</section>" if drawn else "")
-        + "<h2>샘플 / Sample rows</h2>" + _samples(sample, manifest)
+        + "<h2>샘플 / Sample rows</h2>" + _samples(sample, manifest, players="<audio" not in drawn)
         + "<h2>버전 / Versions and change log</h2>"
         "<table id='versions'><tr><th>version</th><th>date</th><th>rows</th><th>change</th><th></th></tr>"
         f"{versions}</table>"

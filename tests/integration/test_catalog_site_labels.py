@@ -212,8 +212,13 @@ def test_a_transcript_segment_seeks_the_audio_player(site: ObjectStore, page: An
     first = seen["figures"][0]
     segs = rows[first["item"]]["segments"]
     assert [s["text"] for s in segs][1] in first["text"] and rows[first["item"]]["transcript"] in first["text"]
+    assert page.locator("audio").count() == len(seen["figures"])  # each clip embedded once, with its transcript
     fig = page.locator("#drawn figure").first
     assert fig.locator("audio").count() == 1 and fig.locator(".timeline button").count() == len(segs)
+    # Where the player seeks to, read when it starts seeking: once it plays, currentTime runs on.
+    fig.locator("audio").evaluate(
+        "a => a.addEventListener('seeking', () => { window.seekedTo = a.currentTime; }, {once: true})")
     fig.locator("ol.segments button").nth(1).click()
-    assert fig.locator("audio").evaluate("a => a.currentTime") == pytest.approx(segs[1]["start"], abs=0.01)
+    page.wait_for_function("window.seekedTo !== undefined")
+    assert page.evaluate("window.seekedTo") == pytest.approx(segs[1]["start"], abs=0.01)
     assert not ERRORS, ERRORS
