@@ -52,7 +52,7 @@ from pipelines.publish.reservation import AlreadyPublished, ReservationError, ho
 from pipelines.publish.site import site_is_current, write_site
 from pipelines.publish.versions import version_key
 from pipelines.spec import DatasetSpec, default_schemas_dir, spec_hash
-from pipelines.spec.models import ImageModality
+from pipelines.spec.models import ImageModality, Keypoints
 from pipelines.storage import ObjectStore, layout, open_store
 from pipelines.storage.splits import Codes, GroupCounts, SplitPlan, group_key_array, new_plan, strata_array
 
@@ -634,6 +634,9 @@ def dataset_metadata(spec: DatasetSpec) -> dict[str, Any]:
         "planned_shares": {k: dict(v) for k, v in spec.planned_shares.items()},
         "validity": spec.quality.validity.model_dump() if spec.quality.validity else None,
         "dicom": _dicom_metadata(spec),
+        # The dataset page draws poses with it; the records name keypoints but not how they join.
+        "skeleton": ({"keypoints": list(a.keypoints), "edges": [list(e) for e in a.skeleton]}
+                     if isinstance(a, Keypoints) else None),
     }
 
 

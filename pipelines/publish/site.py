@@ -26,6 +26,16 @@ import pyarrow.parquet as pq
 
 from pipelines.publish.card import aihub_metadata, datasheet, quality_rows, split_rows
 from pipelines.publish.cas import compare_and_swap
+from pipelines.publish.sample_view import (
+    IMAGE_KINDS,
+    LABEL_CSS,
+    LABEL_JS,
+    TEXT_KINDS,
+    TIMED_KINDS,
+    image_figures,
+    text_samples,
+    timed_samples,
+)
 from pipelines.storage import ObjectStore, layout
 
 INDEX_KEY = "catalog/index.html"
@@ -52,7 +62,7 @@ border-radius:10px;padding:.05rem .55rem;font-size:.78rem;margin:0 .25rem .25rem
 .pass{color:#0a7a2f;font-weight:600} .fail{color:#b3261e;font-weight:600} pre{background:var(--bg);
 padding:.7rem;border:1px solid var(--line);border-radius:4px;overflow-x:auto} .thumbs img{max-height:96px}
 .empty{color:var(--mut);padding:2rem 0}
-"""
+""" + LABEL_CSS
 
 _INDEX_JS = """
 (function(){
@@ -189,19 +199,39 @@ def _cell(v: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "…"
 
 
-def _samples(store: ObjectStore, manifest: dict[str, Any]) -> str:
-    """A few rows of the release: thumbnails for images, players for short audio, truncated values otherwise."""
+def _sample_batch(store: ObjectStore, manifest: dict[str, Any]) -> pa.Table | None:
+    """The first ``SAMPLE_ROWS`` rows of the first train part (of any part when train is empty)."""
     files = manifest["files"]
     f = next((x for x in files if x["split"] == "train" and x["rows"]), next((x for x in files if x["rows"]), None))
     if f is None:
-        return "<p class='sub'>No rows.</p>"
+        return None
     key = f"{layout.release(manifest['dataset'], manifest['version'])}/{f['key']}"
     with store.open_input(key) as fh:
         pf = pq.ParquetFile(fh)
         batch = next(pf.iter_batches(batch_size=SAMPLE_ROWS), None)
-    if batch is None:
+    return None if batch is None else pa.Table.from_batches([batch])
+
+
+def _drawn(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The sample records with their labels drawn (images, text, players); empty for types with nothing to draw."""
+    md = manifest.get("metadata") or {}
+    kind, labels = md.get("annotation_type"), list(md.get("labels") or [])
+    media_col, mode = manifest.get("media_column"), manifest.get("media_mode")
+    if kind in IMAGE_KINDS and (media_col == "image" or mode is None):
+        return image_figures(kind, rows, media_column=media_col, labels=labels, skeleton=md.get("skeleton"))
+    if kind in TEXT_KINDS:
+        return text_samples(kind, rows, labels=labels)
+    if kind in TIMED_KINDS:
+        srcs = [_audio_uri(r.get(media_col)) if media_col == "audio" else None for r in rows]
+        return timed_samples(kind, rows, labels=labels, media_column=media_col, media_mode=mode, audio_src=srcs)
+    return ""
+
+
+def _samples(table: pa.Table | None, manifest: dict[str, Any], *, players: bool = True) -> str:
+    """A few rows of the release: thumbnails for images, players for short audio (unless the drawn samples above
+    already carry them: each clip would be embedded twice), truncated values otherwise."""
+    if table is None:
         return "<p class='sub'>No rows.</p>"
-    table = pa.Table.from_batches([batch])
     media_col = manifest.get("media_column")
     cols = [c for c in table.column_names if c != media_col and not c.startswith(_SKIP_SAMPLE)
             and table.column(c).null_count < table.num_rows]  # all-null columns say nothing
@@ -210,11 +240,21 @@ def _samples(store: ObjectStore, manifest: dict[str, Any]) -> str:
     for row in table.to_pylist():
         tds = []
         if media_col:
-            tds.append(f"<td>{_media_cell(manifest.get('media_mode'), media_col, row.get(media_col))}</td>")
+            mode = manifest.get("media_mode") if players or media_col != "audio" else "path"
+            tds.append(f"<td>{_media_cell(mode, media_col, row.get(media_col))}</td>")
         tds += [f"<td>{escape(_cell(row.get(c)))}</td>" for c in cols]
         rows_html.append("<tr>" + "".join(tds) + "</tr>")
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
     return f"<div class='thumbs'><table id='samples'><tr>{th}</tr>{''.join(rows_html)}</table></div>"
+
+
+def _audio_uri(value: Any) -> str | None:
+    """A data URI of a short embedded audio clip (long ones would bloat the page)."""
+    data: bytes = (value or {}).get("bytes") or b""
+    if not data or len(data) > _AUDIO_INLINE_BYTES:
+        return None
+    ext = str(value.get("path") or "").rsplit(".", 1)[-1].lower() or "wav"
+    return f"data:audio/{ext};base64," + base64.b64encode(data).decode()
 
 
 def _media_cell(mode: str | None, column: str, value: Any) -> str:
@@ -222,6 +262,8 @@ def _media_cell(mode: str | None, column: str, value: Any) -> str:
         return ""
     if mode == "reference":
         return f"<code>{escape(str(value.get('uri')))}</code>"
+    if mode == "path":
+        return escape(str(value.get("path")))
     data: bytes = value.get("bytes") or b""
     if column == "image":
         try:
@@ -235,10 +277,9 @@ def _media_cell(mode: str | None, column: str, value: Any) -> str:
             return f"<img class='thumb' alt='{escape(str(value.get('path')))}' src='{uri}'>"
         except OSError:
             return escape(str(value.get("path")))
-    if column == "audio" and len(data) <= _AUDIO_INLINE_BYTES:
-        ext = str(value.get("path") or "").rsplit(".", 1)[-1].lower() or "wav"
-        uri = f"data:audio/{ext};base64," + base64.b64encode(data).decode()
-        return f"<audio controls preload='none' src='{escape(uri)}'></audio>"  # ext comes from a file name
+    audio = _audio_uri(value) if column == "audio" else None
+    if audio:
+        return f"<audio controls preload='none' src='{escape(audio)}'></audio>"  # ext comes from a file name
     return escape(str(value.get("path")))
 
 
@@ -250,6 +291,8 @@ def render_dataset_page(store: ObjectStore, entry: dict[str, Any], manifest: dic
     cmd = f"datadam download {ds} --version {version} --storage {store.root}"
     ok = manifest.get("quality", {}).get("success")
     q_rows = quality_rows(manifest)
+    sample = _sample_batch(store, manifest)
+    drawn = _drawn(manifest, sample.to_pylist()) if sample is not None else ""
     verdict = "모든 필수 검사 합격 / every blocking check passed" if ok else "필수 검사 불합격 / blocking checks failed"
     sheet = "".join(f"<h3>{escape(t)}</h3>" + "".join(f"<p>{escape(p)}</p>" for p in ps)
                     for t, ps in datasheet(manifest))
@@ -276,13 +319,15 @@ def render_dataset_page(store: ObjectStore, entry: dict[str, Any], manifest: dic
         f" · gate: {escape(str(manifest.get('gate', {}).get('status')))}</p>"
         + _table(["특성 / Characteristic", "목표 Target", "측정 Measured", "판정 Verdict"], q_rows)
         + f"<p><a id='qa-report' href='{rel}/quality/report.html'>품질 검증 보고서 / QA report</a></p>"
-        "<h2>샘플 / Sample rows</h2>" + _samples(store, manifest)
+        + (f"<h2>라벨 보기 / Labels drawn on samples</h2><section id='labels'>{drawn}</section>" if drawn else "")
+        + "<h2>샘플 / Sample rows</h2>" + _samples(sample, manifest, players="<audio" not in drawn)
         + "<h2>버전 / Versions and change log</h2>"
         "<table id='versions'><tr><th>version</th><th>date</th><th>rows</th><th>change</th><th></th></tr>"
         f"{versions}</table>"
         "<h2>데이터시트 / Datasheet</h2>" + sheet + "</main>"
     )
-    return _page(f"{manifest['name']} — datadam", body, revision=revision, entry=entry_hash(entry))
+    return _page(f"{manifest['name']} — datadam", body, revision=revision, entry=entry_hash(entry),
+                 script=LABEL_JS if drawn else "")
 
 
 def write_site(store: ObjectStore, index: dict[str, Any], dataset: str) -> None:
