@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from pipelines.collect.deid import TextDeidentifier
@@ -65,15 +63,12 @@ def test_place_and_organisation_sentences_come_out_unchanged_mostly() -> None:
     assert len(changed) / len(NAME_FREE_SENTENCES) <= 0.05, changed
 
 
-def test_the_analyser_is_built_once_and_is_fast_enough_for_a_refine_run() -> None:
+def test_the_analyser_is_built_once_per_process() -> None:
+    """Kiwi costs about a second to load: one instance serves every rule set (its speed is measured in bench/,
+    not asserted here)."""
     from pipelines.pii.names import kiwi
 
     assert kiwi() is kiwi()
-    texts = [t for t, _ in WITH_NAMES] + NAME_FREE_SENTENCES
-    DEID.find(texts[0])  # warm
-    t0 = time.perf_counter()
-    for t in texts:
-        DEID.find(t)
-    per_s = len(texts) / (time.perf_counter() - t0)
-    print(f"names: {per_s:.0f} sentences/s")
-    assert per_s > 50  # a generous floor on a shared 2-core machine; measured figures are in the report
+    texts = [t for t, _ in WITH_NAMES[:5]]
+    assert all(DEID.find(t) for t in texts)
+    assert kiwi() is kiwi()
