@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ _LANE_COLOURS = {"백색": (245, 245, 245), "황색": (250, 190, 0), "청색": (
 
 def draw(spec: DatasetSpec, canvas: Image.Image, rng: np.random.Generator, *, gray: bool,
          palette: tuple[tuple[int, int, int], ...], gray_levels: tuple[int, ...],
-         colour_of: Any) -> dict[str, Any] | None:
+         colour_of: Callable[[str], int]) -> dict[str, Any] | None:
     """Draw this spec's figures or lines on ``canvas`` and return their truth; None for other annotation types.
 
     ``colour_of(label)`` is the palette index of a class (the image source's class style).
@@ -92,7 +93,7 @@ def _layout(a: Keypoints, rng: np.random.Generator) -> dict[str, tuple[float, fl
 
 def _draw_figures(a: Keypoints, canvas: Image.Image, rng: np.random.Generator, *, gray: bool,
                   palette: tuple[tuple[int, int, int], ...], gray_levels: tuple[int, ...],
-                  colour_of: Any) -> dict[str, Any]:
+                  colour_of: Callable[[str], int]) -> dict[str, Any]:
     width, height = canvas.size
     draw = ImageDraw.Draw(canvas)
     side = min(width, height)
@@ -141,7 +142,7 @@ def _draw_figures(a: Keypoints, canvas: Image.Image, rng: np.random.Generator, *
 
 def _draw_lines(spec: DatasetSpec, a: Polyline, canvas: Image.Image, rng: np.random.Generator, *, gray: bool,
                 palette: tuple[tuple[int, int, int], ...], gray_levels: tuple[int, ...],
-                colour_of: Any) -> dict[str, Any]:
+                colour_of: Callable[[str], int]) -> dict[str, Any]:
     width, height = canvas.size
     draw = ImageDraw.Draw(canvas)
     n_points = max(a.min_points, 4)
