@@ -3,7 +3,8 @@
 Each simulated annotator is a real Label Studio user (created through the users API) who submits
 annotations built from the ground truth in the run manifests (``truth`` column), with a per-user error rate:
 classification picks a wrong label; bbox shifts/resizes a box or swaps its label; a brush mask is painted as
-another class, eroded or spilled; transcription edits
+another class, eroded or spilled; a pose has keypoints dropped, clicked on another joint or swapped left for
+right; a polyline gets a wrong class, is shifted sideways or traced only in part; transcription edits
 characters. An error rate ``e`` means: a share ``e`` of that user's annotations carries an error.
 
 Each task gets as many annotators as its meta asks for (1, or the spec's overlap on the overlap sample; a gold
@@ -22,7 +23,9 @@ Label Studio comes from ``DATADAM_LS_URL``/``DATADAM_LS_TOKEN``
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import math
 import random
 import sys
 import time
@@ -40,7 +43,7 @@ from pipelines.spec.models import DatasetSpec, Transcription
 from pipelines.storage.store import ObjectStore
 
 SUPPORTED = ("classification", "multi_label", "bbox", "polygon", "segmentation", "transcription", "dialogue_intent",
-             "temporal_events", "timeseries_labels")
+             "temporal_events", "timeseries_labels", "keypoints", "polyline")
 EMAIL = "sim-annotator-{:02d}@datadam.local"
 _HANGUL = "가나다라마바사아자차카타파하어오우으이"
 
@@ -109,6 +112,97 @@ def _spoil_mask(rng: random.Random, spec: DatasetSpec, masks: dict[str, Any], la
     return out
 
 
+_SIDES = (("left", "right"), ("왼쪽", "오른쪽"), ("좌측", "우측"), ("왼", "오른"), ("좌", "우"))
+# A careless pose spoils this share of each object's keypoints: OKS then stays below qc.CORRECT_AT (0.75).
+_POSE_SPOIL_SHARE = 0.35
+
+
+def _partner(name: str, names: Sequence[str]) -> str | None:
+    """The left/right counterpart of a keypoint name (``left_knee`` <-> ``right_knee``, ``요각 좌`` <-> ``요각 우``)."""
+    for a, b in _SIDES:
+        for here, there in ((a, b), (b, a)):
+            at = name.find(here)
+            while at >= 0:
+                other = name[:at] + there + name[at + len(here):]
+                if other != name and other in names:
+                    return other
+                at = name.find(here, at + 1)
+    return None
+
+
+def _spoil_poses(rng: random.Random, poses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A careless pass over every object of the image, one kind of slip per image: keypoints dropped, clicked
+    on another joint of the figure (misplaced), or left/right partners swapped (a figure read as facing the other
+    way). A third or more of each object's keypoints is hit, so a reviewer's OKS check rejects it."""
+    mode = rng.choice(("dropped", "misplaced", "swapped"))
+    out = []
+    for p in poses:
+        kps = {str(k["name"]): dict(k) for k in p["keypoints"] if k.get("visible") and k.get("x") is not None}
+        b = p["box"]
+        far = 0.15 * math.hypot(float(b["w"]), float(b["h"]))  # OKS of a point this far off is ~0.1
+
+        def dist(m: str, n: str, kps: dict[str, dict[str, Any]] = kps) -> float:
+            return math.hypot(kps[m]["x"] - kps[n]["x"], kps[m]["y"] - kps[n]["y"])
+
+        names = list(kps)
+        rng.shuffle(names)
+        if mode == "swapped":  # pairs first; any remaining quota is misplaced
+            names.sort(key=lambda n: _partner(n, list(kps)) is None)
+        need, spoilt = max(1, math.ceil(_POSE_SPOIL_SHARE * len(kps))), set[str]()
+        for n in names:
+            if len(spoilt) >= need:
+                break
+            if n in spoilt:
+                continue
+            other = _partner(n, list(kps))
+            if mode == "swapped" and other and other not in spoilt and dist(n, other) >= far:
+                (kps[n]["x"], kps[n]["y"]), (kps[other]["x"], kps[other]["y"]) = \
+                    (kps[other]["x"], kps[other]["y"]), (kps[n]["x"], kps[n]["y"])
+                spoilt |= {n, other}
+            elif mode == "dropped":
+                del kps[n]
+                spoilt.add(n)
+            else:  # clicked on the farthest joint of the same figure (inside its box, so refine accepts it)
+                target = max((m for m in kps if m != n), key=lambda m: dist(n, m), default=None)
+                if target is None:
+                    kps.pop(n)
+                else:
+                    kps[n]["x"], kps[n]["y"] = kps[target]["x"], kps[target]["y"]
+                spoilt.add(n)
+        out.append({**p, "keypoints": list(kps.values())})
+    return out
+
+
+def _spoil_lines(rng: random.Random, spec: DatasetSpec, lines: list[dict[str, Any]],
+                 size: tuple[int, int]) -> list[dict[str, Any]]:
+    """One line of the image gets a wrong class, is shifted sideways (4 % of the image) or is traced only for
+    its first 40 %: none of these matches the true line at IoU 0.5, so the item's F1 drops below 1."""
+    out = [{"label": ln["label"], "points": [dict(q) for q in ln["points"]]} for ln in lines]
+    ln = rng.choice(out)
+    mode = rng.choice(("wrong_label", "shifted", "truncated"))
+    w, h = size
+    pts = [(float(q["x"]), float(q["y"])) for q in ln["points"]]
+    if mode == "wrong_label":
+        ln["label"] = _wrong_label(rng, spec.labels, str(ln["label"]))
+    elif mode == "shifted":  # across the line's direction, in percent of the image (how QC compares lines)
+        dx, dy = (pts[-1][0] - pts[0][0]) / w, (pts[-1][1] - pts[0][1]) / h
+        norm = math.hypot(dx, dy) or 1.0
+        side = rng.choice((-1, 1))
+        sx, sy = side * -dy / norm * 0.04 * w, side * dx / norm * 0.04 * h
+        if not all(0 <= x + sx <= w - 1 and 0 <= y + sy <= h - 1 for x, y in pts):
+            sx, sy = -sx, -sy  # the other side stays in the picture
+        ln["points"] = [{"x": min(max(x + sx, 0.0), w - 1.0), "y": min(max(y + sy, 0.0), h - 1.0)} for x, y in pts]
+    else:
+        import numpy as np
+
+        seg = [math.hypot(x1 - x0, y1 - y0) for (x0, y0), (x1, y1) in itertools.pairwise(pts)]
+        at = np.concatenate([[0.0], np.cumsum(seg)])
+        keep = np.linspace(0.0, 0.4 * float(at[-1]), max(len(pts), 2))
+        xs, ys = np.interp(keep, at, [p[0] for p in pts]), np.interp(keep, at, [p[1] for p in pts])
+        ln["points"] = [{"x": float(x), "y": float(y)} for x, y in zip(xs, ys, strict=True)]
+    return out
+
+
 def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | None, rng: random.Random,
             wrong: bool) -> list[dict[str, Any]]:
     """The result regions one annotator submits; ``wrong`` injects this type's kind of error."""
@@ -163,6 +257,20 @@ def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | No
             masks = _spoil_mask(rng, spec, masks, rng.choice(labels))
         return [results.brush(label=label, mask=m, to_name=to, rid=results.region_id("sim", label))
                 for label, m in sorted(masks.items()) if m.any()]
+    if kind == "keypoints":
+        if size is None:
+            raise SimulatorError("keypoint items need width and height in the manifest")
+        poses = [dict(p) for p in truth["poses"]]
+        if wrong and poses:
+            poses = _spoil_poses(rng, poses)
+        return results.poses(poses, size=size, to_name=to, tag="sim")
+    if kind == "polyline":
+        if size is None:
+            raise SimulatorError("polyline items need width and height in the manifest")
+        lines = list(truth["polylines"])
+        if wrong and lines:
+            lines = _spoil_lines(rng, spec, lines, size)
+        return results.from_truth("polyline", {"polylines": lines}, to_name=to, size=size) or []
     if kind in ("temporal_events", "timeseries_labels"):
         events = [dict(e) for e in truth["events"]]
         if wrong and events:
@@ -400,7 +508,8 @@ def watch(
 
 REVIEWER_EMAIL = "sim-reviewer-{:02d}@datadam.local"
 _REASON_OF_TYPE = {"bbox": "geometry", "polygon": "geometry", "segmentation": "geometry", "transcription": "text",
-                   "temporal_events": "geometry", "timeseries_labels": "geometry"}
+                   "temporal_events": "geometry", "timeseries_labels": "geometry", "keypoints": "geometry",
+                   "polyline": "geometry"}
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,45 @@ def polygon_masks(polygons: Sequence[Mapping[str, Any]], size: tuple[int, int]) 
     return {label: np.asarray(c) > 0 for label, c in canvases.items()}
 
 
+def keypoint(*, name: str, x: float, y: float, image_width: int, image_height: int, to_name: str = "image",
+             from_name: str = "keypoint", rid: str | None = None) -> dict[str, Any]:
+    """A ``KeyPointLabels`` point from pixels (``width`` is the dot size Label Studio draws, in percent)."""
+    return {"id": rid or region_id(name, x, y), "from_name": from_name, "to_name": to_name,
+            "type": "keypointlabels", "original_width": image_width, "original_height": image_height,
+            "image_rotation": 0,
+            "value": {"x": 100.0 * x / image_width, "y": 100.0 * y / image_height, "width": 0.5,
+                      "keypointlabels": [name]}}
+
+
+def poses(items: Sequence[Mapping[str, Any]], *, size: tuple[int, int], to_name: str = "image",
+          tag: str = "truth") -> list[dict[str, Any]]:
+    """Each pose (``{label, box: {x,y,w,h}, keypoints: [{name, x, y, visible}]}``, pixels) as its object box
+    (``RectangleLabels name="label"``) and one ``KeyPointLabels`` point per placed keypoint (``visible`` > 0)."""
+    w, h = size
+    out: list[dict[str, Any]] = []
+    for i, p in enumerate(items):
+        b = p["box"]
+        out.append(rectangle(label=str(p["label"]), x=float(b["x"]), y=float(b["y"]), w=float(b["w"]),
+                             h=float(b["h"]), image_width=w, image_height=h, to_name=to_name,
+                             rid=region_id(tag, "box", i)))
+        out += [keypoint(name=str(k["name"]), x=float(k["x"]), y=float(k["y"]), image_width=w, image_height=h,
+                         to_name=to_name, rid=region_id(tag, i, k["name"]))
+                for k in p["keypoints"] if k.get("visible") and k.get("x") is not None]
+    return out
+
+
+def vector(*, label: str, points: Sequence[tuple[float, float]], image_width: int, image_height: int,
+           to_name: str = "image", from_name: str = "label", rid: str | None = None) -> dict[str, Any]:
+    """An open ``VectorLabels`` polyline from pixel points (Label Studio keeps its vertices as percent dicts)."""
+    rid = rid or region_id(label, *(c for p in points for c in p))
+    vertices = [{"id": f"{rid}-{i}", "x": 100.0 * x / image_width, "y": 100.0 * y / image_height,
+                 "prev": f"{rid}-{i - 1}" if i else None, "isBezier": False}
+                for i, (x, y) in enumerate(points)]
+    return {"id": rid, "from_name": from_name, "to_name": to_name, "type": "vectorlabels",
+            "original_width": image_width, "original_height": image_height, "image_rotation": 0,
+            "value": {"vertices": vertices, "closed": False, "vectorlabels": [label]}}
+
+
 def span(*, label: str, start: int, end: int, text: str, to_name: str = "text",
          from_name: str = "label") -> dict[str, Any]:
     """A ``Labels`` span over text (character offsets, end exclusive)."""
@@ -198,7 +237,8 @@ def from_truth(
     ``truth`` shapes (what sources write): ``{"label"}``, ``{"labels"}``, ``{"objects": [{label,x,y,w,h}]}``
     (pixels), ``{"polygons": [{label, points: [{x,y}]}]}``, ``{"transcript", "segments"}``,
     ``{"spans": [{label, start, end}]}`` (character offsets into ``text``), ``{"events": [{label, start, end}]}``
-    (seconds; a time series also needs ``rate_hz``, its sampling rate).
+    (seconds; a time series also needs ``rate_hz``, its sampling rate), ``{"poses": [{label, box, keypoints}]}``
+    and ``{"polylines": [{label, points}]}`` (pixels).
     """
     t = annotation_type
     if t in ("classification", "dialogue_intent") and truth.get("label") is not None:
@@ -218,6 +258,12 @@ def from_truth(
     if t == "segmentation" and isinstance(truth.get("polygons"), list) and size is not None:
         return [brush(label=label, mask=m, to_name=to_name, rid=region_id("truth", label))
                 for label, m in polygon_masks(truth["polygons"], size).items()]
+    if t == "keypoints" and isinstance(truth.get("poses"), list) and size is not None:
+        return poses(truth["poses"], size=size, to_name=to_name)
+    if t == "polyline" and isinstance(truth.get("polylines"), list) and size is not None:
+        return [vector(label=str(ln["label"]), points=[(float(q["x"]), float(q["y"])) for q in ln["points"]],
+                       image_width=size[0], image_height=size[1], to_name=to_name, rid=region_id("truth", i))
+                for i, ln in enumerate(truth["polylines"])]
     if t == "temporal_events" and isinstance(truth.get("events"), list) and to_name in ("video", "audio"):
         return [time_range(label=str(e["label"]), start=float(e["start"]), end=float(e["end"]), to_name=to_name)
                 for e in truth["events"]]

@@ -80,8 +80,13 @@ def test_character_edits_touch_about_five_percent() -> None:
 
 
 def test_unsupported_types_and_bad_rates_are_refused() -> None:
-    with pytest.raises(SimulatorError, match="keypoints"):
-        _result(demo_spec("keypoints"), {}, (10, 10), random.Random(0), wrong=False)
+    from pipelines.spec.models import ANNOTATION_TYPES
+    from sim.annotators import SUPPORTED
+
+    # the types the simulator does not speak yet shrink as issue 11 goes on; the first of them is refused by name
+    for kind in [t for t in ANNOTATION_TYPES if t not in SUPPORTED][:1]:
+        with pytest.raises(SimulatorError, match=kind):
+            _result(demo_spec(kind), {}, (10, 10), random.Random(0), wrong=False)
     # one rate is spread over the team (mean kept), so scorecards differ; a list is taken as given
     assert _rates(0.2, 3) == pytest.approx([0.1, 0.2, 0.3])
     assert _rates(0.0, 3) == [0.0, 0.0, 0.0] and _rates(0.2, 1) == [0.2]

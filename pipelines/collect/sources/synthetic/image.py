@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from pipelines.collect.sources.synthetic import figures
 from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.collect.sources.synthetic.dicom import make_dicom
 from pipelines.collect.sources.synthetic.meta import sample_label, sample_labels
@@ -73,7 +74,10 @@ def make_image(
     placed: list[tuple[int, int, int, int]] = []
     objects: list[dict[str, Any]] = []
     polygons: list[dict[str, Any]] = []
-    for label in _object_labels(spec, rng):
+    # keypoint figures and polylines are drawn (and their truth written) by their own module
+    drawn = figures.draw(spec, canvas, rng, gray=gray, palette=PALETTE, gray_levels=GRAY_LEVELS,
+                         colour_of=lambda label: class_style(spec.labels, label)[1])
+    for label in [] if drawn is not None else _object_labels(spec, rng):
         shape, colour = class_style(spec.labels, label)
         pts = _place(rng, shape, width, height, placed, min_px=getattr(spec.annotation, "min_box_px", 4))
         if pts is None:
@@ -87,12 +91,12 @@ def make_image(
         polygons.append({"label": label, "points": [{"x": x, "y": y} for x, y in pts]})
     if fmt == "dicom":  # the same picture and truth, in the DICOM pixel grid
         data = make_dicom(canvas, opts=mod.dicom_options(), seed=seed, index=index)
-        return data, "dcm", _truth(spec, objects, polygons)
+        return data, "dcm", drawn if drawn is not None else _truth(spec, objects, polygons)
     buf = io.BytesIO()
     pil_format, ext = WRITERS[fmt]
     save_kw: dict[str, Any] = {"quality": 92} if pil_format in ("JPEG", "WEBP") else {}
     canvas.save(buf, format=pil_format, **save_kw)
-    return buf.getvalue(), ext, _truth(spec, objects, polygons)
+    return buf.getvalue(), ext, drawn if drawn is not None else _truth(spec, objects, polygons)
 
 
 def _truth(
