@@ -156,10 +156,10 @@ def _text_result(spec: DatasetSpec, truth: dict[str, Any], rng: random.Random, w
     if kind == "qa":
         pairs = [dict(p) for p in truth["qa"]]
         if wrong and pairs:
-            i = rng.randrange(len(pairs))
             if len(pairs) > 1 and rng.random() < 0.5:
-                del pairs[i]  # a question not asked (and so not answered)
-            else:  # the whole sentence selected instead of the answer in it
+                del pairs[rng.randrange(len(pairs))]  # a question not asked (and so not answered)
+            else:  # the whole sentence selected instead of the short answer in it (where the answer is shortest)
+                i = max(range(len(pairs)), key=lambda k: len(pairs[k]["evidence"]["text"]) - len(pairs[k]["answer"]))
                 ev = pairs[i]["evidence"]
                 pairs[i].update(start=ev["start"], end=ev["end"], answer=ev["text"])
         return results.qa_pairs(pairs, to_name=to)
