@@ -27,8 +27,8 @@ pytestmark = pytest.mark.unit
 
 TEXT_TYPES = ("ner", "qa", "summarisation", "translation")
 # One spec per type and per variant: names among the targets (NER, QA), each summary style, each target language.
-SPECS = ("medical-consultation-ner", "web-corpus-ner", "health-qa", "book-mrc", "book-summary-text", "paper-summary-text",
-         "document-summary-text", "ko-en-colloquial-parallel-corpus", "ko-ja-parallel-corpus",
+SPECS = ("medical-consultation-ner", "web-corpus-ner", "health-qa", "book-mrc", "book-summary-text",
+         "paper-summary-text", "document-summary-text", "ko-en-colloquial-parallel-corpus", "ko-ja-parallel-corpus",
          "ko-zh-parallel-corpus")
 ITEMS = 8
 
