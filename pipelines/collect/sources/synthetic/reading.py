@@ -102,7 +102,8 @@ def _planted(spec: DatasetSpec, mod: TextModality, *, seed: int, index: int, str
     shaped like a person's name, say) would move every offset after it in the text Label Studio shows, and
     change an answer in the release. Such a draw is discarded and the item composed again from another stream.
     """
-    text, truth = "", {}
+    text = ""
+    truth: dict[str, Any] = {}
     for attempt in range(_ATTEMPTS):
         text, truth, typed = build(item_rng(seed, index, stream if attempt == 0 else f"{stream}:{attempt}"))
         if clean is None or all(clean(t) for t in (text, *typed)):
