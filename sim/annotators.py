@@ -5,7 +5,9 @@ annotations built from the ground truth in the run manifests (``truth`` column),
 classification picks a wrong label; bbox shifts/resizes a box or swaps its label; a brush mask is painted as
 another class, eroded or spilled; a pose has keypoints dropped, clicked on another joint or swapped left for
 right; a polyline gets a wrong class, is shifted sideways or traced only in part; transcription edits
-characters. An error rate ``e`` means: a share ``e`` of that user's annotations carries an error.
+characters; an entity span misses a few characters, gets a wrong label or is missed; a QA answer span covers
+the whole sentence or a question is left out; a summary is cut short; a translation drops words.
+An error rate ``e`` means: a share ``e`` of that user's annotations carries an error.
 
 Each task gets as many annotators as its meta asks for (1, or the spec's overlap on the overlap sample; a gold
 task's known answer does not take an annotator's place). One error rate is spread over the team (r/2 .. 3r/2);
@@ -43,7 +45,8 @@ from pipelines.spec.models import DatasetSpec, Transcription
 from pipelines.storage.store import ObjectStore
 
 SUPPORTED = ("classification", "multi_label", "bbox", "polygon", "segmentation", "transcription", "dialogue_intent",
-             "temporal_events", "timeseries_labels", "keypoints", "polyline")
+             "temporal_events", "timeseries_labels", "keypoints", "polyline",
+             "ner", "qa", "summarisation", "translation")
 EMAIL = "sim-annotator-{:02d}@datadam.local"
 _HANGUL = "가나다라마바사아자차카타파하어오우으이"
 
@@ -203,6 +206,73 @@ def _spoil_lines(rng: random.Random, spec: DatasetSpec, lines: list[dict[str, An
     return out
 
 
+def _shrunk(s: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """A span whose start or end misses 1-3 characters of the entity (its text cut to match)."""
+    text = str(s["text"])
+    k = rng.randint(1, min(3, len(text) - 1))
+    if rng.random() < 0.5:
+        return {**s, "start": int(s["start"]) + k, "text": text[k:]}
+    return {**s, "end": int(s["end"]) - k, "text": text[:-k]}
+
+
+def _dropped_words(rng: random.Random, text: str) -> str:
+    """A translation with a run of about half its words (characters, for unspaced scripts) left out, or cut off."""
+    spaced = " " in text
+    units = text.split() if spaced else list(text)
+    n = max(1, len(units) // 2)
+    if rng.random() < 0.5:  # a clause skipped in the middle
+        at = rng.randrange(len(units) - n + 1)
+        kept = units[:at] + units[at + n:]
+    else:  # stopped half way
+        kept = units[:len(units) - n]
+    return (" " if spaced else "").join(kept) or units[0]
+
+
+def _text_result(spec: DatasetSpec, truth: dict[str, Any], rng: random.Random, wrong: bool) -> list[dict[str, Any]]:
+    """NER, QA, summary and translation results; ``wrong``: span boundaries off by a few characters, a wrong
+    label or a missed entity; an answer span over the whole sentence or a question left out; a summary cut
+    short; words of the translation dropped."""
+    to = target_kind(spec)
+    kind = spec.annotation.type
+    if kind == "ner":
+        spans = [dict(x) for x in truth["spans"]]
+        if wrong and spans:
+            i = rng.randrange(len(spans))
+            modes = ["wrong_label", "missed"] + (["boundary"] if len(str(spans[i]["text"])) > 1 else [])
+            mode = rng.choice(modes)
+            if mode == "boundary":
+                spans[i] = _shrunk(spans[i], rng)
+            elif mode == "wrong_label":
+                spans[i]["label"] = _wrong_label(rng, spec.labels, str(spans[i]["label"]))
+            else:
+                del spans[i]
+        return results.from_truth("ner", {"spans": spans}, to_name=to) or []
+    if kind == "qa":
+        pairs = [dict(p) for p in truth["qa"]]
+        if wrong and pairs:
+            if len(pairs) > 1 and rng.random() < 0.5:
+                del pairs[rng.randrange(len(pairs))]  # a question not asked (and so not answered)
+            else:  # the whole sentence selected instead of the short answer in it (where the answer is shortest)
+                i = max(range(len(pairs)), key=lambda k: len(pairs[k]["evidence"]["text"]) - len(pairs[k]["answer"]))
+                ev = pairs[i]["evidence"]
+                pairs[i].update(start=ev["start"], end=ev["end"], answer=ev["text"])
+        return results.qa_pairs(pairs, to_name=to)
+    if kind == "summarisation":
+        written = truth.get("summary")
+        sentences = [dict(x) for x in truth.get("sentences") or []]
+        if wrong:
+            if isinstance(written, str):  # cut short at a word boundary: 30-45 % of it kept
+                cut = written[:max(1, int(len(written) * rng.uniform(0.3, 0.45)))]
+                written = cut.rsplit(" ", 1)[0] if " " in cut else cut
+            sentences = sentences[:1]  # one key sentence selected of several
+        return results.summary(written=written, sentences=sentences, to_name=to)
+    if kind == "translation":
+        text = str(truth["translation"])
+        return [results.textarea([_dropped_words(rng, text) if wrong else text], from_name="translation",
+                                 to_name=to)]
+    raise SimulatorError(f"the simulator does not annotate {kind!r} yet (supported: {', '.join(SUPPORTED)})")
+
+
 def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | None, rng: random.Random,
             wrong: bool) -> list[dict[str, Any]]:
     """The result regions one annotator submits; ``wrong`` injects this type's kind of error."""
@@ -295,6 +365,8 @@ def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | No
                 s = rng.choice(segs)
                 s["text"] = _edit_chars(rng, str(s["text"]))
         return results.transcript(text, segments=segs, to_name=to)
+    if kind in ("ner", "qa", "summarisation", "translation"):
+        return _text_result(spec, truth, rng, wrong)
     raise SimulatorError(f"the simulator does not annotate {kind!r} yet (supported: {', '.join(SUPPORTED)})")
 
 
@@ -509,7 +581,8 @@ def watch(
 REVIEWER_EMAIL = "sim-reviewer-{:02d}@datadam.local"
 _REASON_OF_TYPE = {"bbox": "geometry", "polygon": "geometry", "segmentation": "geometry", "transcription": "text",
                    "temporal_events": "geometry", "timeseries_labels": "geometry", "keypoints": "geometry",
-                   "polyline": "geometry"}
+                   "polyline": "geometry", "ner": "geometry", "qa": "text", "summarisation": "text",
+                   "translation": "text"}
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,31 @@ def span(*, label: str, start: int, end: int, text: str, to_name: str = "text",
             "value": {"start": start, "end": end, "text": text, "labels": [label]}}
 
 
+def textarea(texts: Sequence[str], *, from_name: str, to_name: str = "text") -> dict[str, Any]:
+    """A whole-item ``TextArea`` answer; several texts where the control allows several submissions."""
+    return {"from_name": from_name, "to_name": to_name, "type": "textarea", "value": {"text": [str(t) for t in texts]}}
+
+
+def qa_pairs(pairs: Sequence[Mapping[str, Any]], *, to_name: str = "text") -> list[dict[str, Any]]:
+    """QA controls for ``[{question, answer[, start, end]}]``: the ``question`` texts, an ``answer_span`` for each
+    pair that has offsets (extractive; in question order, which is how refine pairs them), the ``answer`` texts."""
+    out = [textarea([str(p["question"]) for p in pairs], from_name="question", to_name=to_name)]
+    out += [span(label="answer", start=int(p["start"]), end=int(p["end"]), text=str(p["answer"]), to_name=to_name,
+                 from_name="answer_span") for p in pairs if p.get("start") is not None]
+    out.append(textarea([str(p["answer"]) for p in pairs], from_name="answer", to_name=to_name))
+    return out
+
+
+def summary(*, written: str | None, sentences: Sequence[Mapping[str, Any]] = (), to_name: str = "text"
+            ) -> list[dict[str, Any]]:
+    """Summary controls: ``summary_span`` selections (``{start, end, text}``) and/or the written ``summary``."""
+    out = [span(label="summary", start=int(x["start"]), end=int(x["end"]), text=str(x["text"]), to_name=to_name,
+                from_name="summary_span") for x in sentences]
+    if written is not None:
+        out.append(textarea([written], from_name="summary", to_name=to_name))
+    return out
+
+
 # Label Studio's video player counts frames at 24 fps when the config sets no frameRate (refine/timed.py reads it so).
 LS_VIDEO_FPS = 24.0
 
@@ -236,9 +261,11 @@ def from_truth(
 
     ``truth`` shapes (what sources write): ``{"label"}``, ``{"labels"}``, ``{"objects": [{label,x,y,w,h}]}``
     (pixels), ``{"polygons": [{label, points: [{x,y}]}]}``, ``{"transcript", "segments"}``,
-    ``{"spans": [{label, start, end}]}`` (character offsets into ``text``), ``{"events": [{label, start, end}]}``
-    (seconds; a time series also needs ``rate_hz``, its sampling rate), ``{"poses": [{label, box, keypoints}]}``
-    and ``{"polylines": [{label, points}]}`` (pixels).
+    ``{"spans": [{label, start, end[, text]}]}`` (character offsets into ``text``, or the span's own ``text``),
+    ``{"events": [{label, start, end}]}`` (seconds; a time series also needs ``rate_hz``, its sampling rate),
+    ``{"poses": [{label, box, keypoints}]}`` and ``{"polylines": [{label, points}]}`` (pixels),
+    ``{"qa": [{question, answer[, start, end]}]}`` (offsets: extractive), ``{"summary"?, "sentences"?:
+    [{start, end, text}]}`` (written summary / selected key sentences), ``{"translation"}``.
     """
     t = annotation_type
     if t in ("classification", "dialogue_intent") and truth.get("label") is not None:
@@ -272,7 +299,15 @@ def from_truth(
                              rate_hz=rate_hz, to_name=to_name) for e in truth["events"]]
     if t == "transcription" and truth.get("transcript") is not None:
         return transcript(str(truth["transcript"]), segments=truth.get("segments") or [], to_name=to_name)
-    if t == "ner" and isinstance(truth.get("spans"), list) and text is not None:
+    if t == "ner" and isinstance(truth.get("spans"), list) and (
+            text is not None or all("text" in s for s in truth["spans"])):
         return [span(label=str(s["label"]), start=int(s["start"]), end=int(s["end"]),
-                     text=text[int(s["start"]):int(s["end"])], to_name=to_name) for s in truth["spans"]]
+                     text=str(s["text"]) if "text" in s else str(text)[int(s["start"]):int(s["end"])],
+                     to_name=to_name) for s in truth["spans"]]
+    if t == "qa" and isinstance(truth.get("qa"), list) and truth["qa"]:
+        return qa_pairs(truth["qa"], to_name=to_name)
+    if t == "summarisation" and (isinstance(truth.get("summary"), str) or truth.get("sentences")):
+        return summary(written=truth.get("summary"), sentences=truth.get("sentences") or [], to_name=to_name)
+    if t == "translation" and isinstance(truth.get("translation"), str):
+        return [textarea([truth["translation"]], from_name="translation", to_name=to_name)]
     return None

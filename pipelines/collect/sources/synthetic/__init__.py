@@ -12,19 +12,25 @@ from typing import Any, ClassVar
 
 from pipelines.collect.errors import CollectError
 from pipelines.collect.sources.base import RawItem, Source, package_version
-from pipelines.collect.sources.synthetic import audio, image, text, timeseries, video
+from pipelines.collect.sources.synthetic import audio, image, reading, text, timeseries, video
 from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.collect.sources.synthetic.meta import planned_label, sample_label, sample_meta
+from pipelines.pii import TextDeidentifier
 from pipelines.pii.dictionaries import spec_dictionaries
 from pipelines.spec.models import (
+    NER,
+    QA,
+    TEXT_PII,
     AudioModality,
     Classification,
     DatasetSpec,
     DialogueIntent,
     ImageModality,
     MultiLabel,
+    Summarisation,
     TextModality,
     TimeseriesModality,
+    Translation,
     VideoModality,
 )
 from pipelines.spec.models import SyntheticSource as SyntheticConfig
@@ -82,6 +88,7 @@ class SyntheticSource(Source):
             )
         self.dictionaries = spec_dictionaries(spec)
         self.engine = audio.speech_engine() if isinstance(self.modality, AudioModality) else ""
+        self._typed_rules: TextDeidentifier | None = None
 
     @property
     def collector(self) -> str:
@@ -207,9 +214,12 @@ class SyntheticSource(Source):
         elif isinstance(a, MultiLabel):
             labels = sorted({sample_label(spec, rng) for _ in range(int(rng.integers(1, 3)))})
             truth = {"labels": labels}
-        body, _ = text.compose(
-            spec, mod, seed=seed, index=index, labels=labels, dictionaries=self.dictionaries
-        )
+        if isinstance(a, NER | QA | Summarisation | Translation):
+            body, truth = self._reading(mod, index)
+        else:
+            body, _ = text.compose(
+                spec, mod, seed=seed, index=index, labels=labels, dictionaries=self.dictionaries
+            )
         if defect == "too_short":
             body = "네."
         fmt = next(f for f in ("txt", "jsonl", "json", "csv") if f in mod.formats)
@@ -224,3 +234,20 @@ class SyntheticSource(Source):
                 b"\xff\xfe\x00" + wrapped.encode("utf-16-le") if isinstance(wrapped, str) else b"\xff" + data
             )
         return data, fmt, truth
+
+    def _reading(self, mod: TextModality, index: int) -> tuple[str, dict[str, Any]]:
+        """A text whose answer is planted while it is written (entities, QA pairs, summary, translation)."""
+        seed, spec, a = self.config.seed, self.spec, self.spec.annotation
+        if isinstance(a, Translation):
+            return reading.compose_translation(spec, mod, seed=seed, index=index)
+        compose = (reading.compose_ner if isinstance(a, NER) else reading.compose_qa if isinstance(a, QA)
+                   else reading.compose_summary)
+        return compose(spec, mod, seed=seed, index=index, dictionaries=self.dictionaries, clean=self._untouched)
+
+    def _untouched(self, value: str) -> bool:
+        """Whether refine's rules for annotator-typed text (the strictest: the spec's targets, the always-masked
+        identifiers and names) find nothing in ``value``; compiled on first use."""
+        if self._typed_rules is None:
+            targets = (set(self.spec.deidentify.targets) & TEXT_PII) | {"names"}
+            self._typed_rules = TextDeidentifier(targets=sorted(targets), dictionaries=self.dictionaries)
+        return not self._typed_rules.mask(value)[1]
