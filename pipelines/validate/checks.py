@@ -526,9 +526,13 @@ def _technical(spec: DatasetSpec) -> list[Check]:
                         {"column": "sample_rate", "value_set": list(m.sample_rates), "mostly": t},
                         "샘플링 레이트", f"sample rate in {list(m.sample_rates)}", t))
     if isinstance(m, AudioModality | VideoModality | TimeseriesModality):
+        # The same slack as intake: a series or a clip may end one sample or frame short of (or past) a round
+        # duration, and a spec's sampling rate is often a rounded 1/60 Hz. PCM audio is measured exactly.
+        slack = (1 / m.sampling_hz if isinstance(m, TimeseriesModality)
+                 else 1 / m.min_fps if isinstance(m, VideoModality) else 0.0)
         out.append(_row("technical.duration", ch, "items", "ExpectColumnValuesToBeBetween",
-                        {"column": "duration_s", "min_value": m.min_duration_s, "max_value": m.max_duration_s,
-                         "mostly": t},
+                        {"column": "duration_s", "min_value": m.min_duration_s - slack,
+                         "max_value": m.max_duration_s + slack, "mostly": t},
                         "길이(초)", f"duration in [{m.min_duration_s}, {m.max_duration_s}] s", t))
     if m is not None and not isinstance(m, TimeseriesModality):
         # A media item without its measured size/duration cannot be checked: that is itself a defect.

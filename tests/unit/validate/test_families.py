@@ -227,3 +227,17 @@ def test_run_level_defect_fails_exactly_its_characteristics(store: ObjectStore, 
     assert _failing(q) == expected
     assert q["success"] is False and q["checks_failed"]
     assert {c["characteristic"] for c in q["checks"] if c["id"] in q["checks_failed"]} == expected
+
+
+def test_a_series_one_sample_short_of_a_round_duration_conforms_as_intake_says(store: ObjectStore) -> None:
+    """A day of 1,440 samples at a rounded 1/60 Hz measures 86,399.8 s: intake accepts one sample of slack, so
+    validation must too; ten samples short is still a defect."""
+    fam = F.family("timeseries_labels", modality={**F.SERIES, "min_duration_s": 10.0, "max_duration_s": 10.0})
+    near = fam.rows()
+    near[0]["media"]["duration_s"] = 10.0 - 0.5 / 100.0  # half a sample at 100 Hz
+    q = _run(store, fam, near, "near")
+    assert "technical.duration" not in q["checks_failed"] + q["checks_warned"]
+    short = fam.rows()
+    for row in short:
+        row["media"]["duration_s"] = 10.0 - 10 / 100.0
+    assert "technical.duration" in _run(store, fam, short, "short")["checks_failed"]
