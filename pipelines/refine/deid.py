@@ -109,19 +109,18 @@ def mask_record(record: dict[str, Any], *, spec: DatasetSpec, rules: TypedTextRu
     spoken: list[tuple[float, float]] = []
     transcript_found = False
 
-    def typed(value: Any, where: str) -> Any:
+    def masked(value: Any, where: str, ruleset: Any) -> Any:
         if not isinstance(value, str) or not value:
             return value
-        out, found = _masked(value, rules.typed, where)
+        out, found = _masked(value, ruleset, where)
         counts.update(f.kind for f in found)
         return out
 
-    def source(value: Any, where: str) -> Any:
-        if not isinstance(value, str) or not value:
-            return value
-        out, found = _masked(value, rules.source, where)
-        counts.update(f.kind for f in found)
-        return out
+    def typed(value: Any, where: str) -> Any:  # free text an annotator wrote
+        return masked(value, where, rules.typed)
+
+    def source(value: Any, where: str) -> Any:  # text copied from the source item
+        return masked(value, where, rules.source)
 
     edits: _Edits | None = None
     if isinstance(record.get("text"), str):
