@@ -218,13 +218,9 @@ class GateOperator(HITLOperator):
         if res["status"] == "rejected":
             raise AirflowFailException(f"rejected by {res.get('by')}: {res.get('note')}")
         if res["status"] == "rework":
-            from pipelines.validate.gate import failing_items
-            from pipelines.validate.stage import quality_key
+            from pipelines.validate.gate import rework_summary
 
-            items = failing_items(store.read_json(quality_key(self.spec_id, context["run_id"])))
-            raise AirflowFailException(
-                f"sent back for rework by {res.get('by')}: {res.get('note')}; {len(items)} failing items "
-                f"({', '.join(sorted(items)[:10])}{' ...' if len(items) > 10 else ''}): re-annotate and run again")
+            raise AirflowFailException(rework_summary(store=store, dataset=self.spec_id, run_id=context["run_id"]))
         return None
 
     def execute(self, context: Context) -> Any:

@@ -76,6 +76,11 @@ def result_key(dataset: str, run_id: str) -> str:
     return layout.gate_result(dataset, run_id)
 
 
+def rework_key(dataset: str, run_id: str) -> str:
+    """The items an inspector sent back for rework, with the checks each failed."""
+    return f"{layout.run(dataset, run_id, 'gate')}/rework.json"
+
+
 def _quality(store: ObjectStore, dataset: str, run_id: str) -> tuple[dict[str, Any], str]:
     key = quality_key(dataset, run_id)
     if not store.exists(key):
@@ -177,6 +182,13 @@ def gate(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> GateResult:
             note = (f"the decision by {decision.by} at {decision.at} was made on an earlier validation; "
                     f"decide again. {note}")
         res = GateResult(status="pending", by="", note=note, automatic=False)
+    if res.status == "rework":
+        items = failing_items(quality)
+        store.write_json(rework_key(spec.id, run_id), {
+            "dataset": spec.id, "run_id": run_id, "by": res.by, "note": res.note, "at": res.at,
+            "quality_sha256": q_sha, "items": items,
+            "run_wide_checks": [c for c in quality.get("checks_failed", [])
+                                if not any(c in checks for checks in items.values())]})
     store.write_json(result_key(spec.id, run_id), {
         **asdict(res), "dataset": spec.id, "run_id": run_id,
         "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -224,9 +236,22 @@ def inspector_brief(*, store: ObjectStore, dataset: str, run_id: str) -> str:
         lines.append(f"Not measured (never counted as passed): {', '.join(quality['not_measured'])}.")
     items = failing_items(quality)
     if items:
-        lines.append(f"{len(items)} items fail a blocking check; *Send back for rework* re-opens them for annotation.")
+        lines.append(f"{len(items)} items fail a blocking check; *Send back for rework* lists them for re-annotation "
+                     "and fails the run.")
     report = store.uri(report_key(dataset, run_id))
     lines += ["", f"Report: [{report}]({report})",
               "", "Approve publishes this run; Reject fails it and nothing is published. "
               "Write why in the note: it goes into the run and the release manifest."]
     return "\n".join(lines)
+
+
+def rework_summary(*, store: ObjectStore, dataset: str, run_id: str) -> str:
+    """One line for a run sent back for rework: who, why, and which items to re-annotate (from rework.json)."""
+    key = rework_key(dataset, run_id)
+    rework = store.read_json(key)
+    items = sorted(rework["items"])
+    shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
+    run_wide = rework.get("run_wide_checks") or []
+    return (f"sent back for rework by {rework['by']}: {rework['note']}; {len(items)} items to re-annotate"
+            f"{f' ({shown})' if items else ''}, listed in {store.uri(key)}"
+            f"{'; run-wide checks failed: ' + ', '.join(run_wide) if run_wide else ''}")
