@@ -271,8 +271,9 @@ class GateOperator(HITLOperator):
     def _answered_in_airflow(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         from pipelines.validate.gate import VIA_AIRFLOW, record_decision
 
-        if event.get("error_type"):
-            raise AirflowFailException(f"no inspector answered the gate ({event.get('error_type')}): {event}")
+        # A timeout resumes the task with the (absent) defaults and nobody as the respondent.
+        if event.get("error_type") or event.get("timedout") or not event.get("chosen_options"):
+            raise AirflowFailException(f"no inspector answered the gate in time (gate_timeout_s): {event}")
         answer = super().execute_complete(context, event)
         who = answer["responded_by_user"] or {}
         at = answer["responded_at"]
