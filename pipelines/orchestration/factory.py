@@ -220,6 +220,13 @@ class GateOperator(HITLOperator):
         if res["status"] == "rework":
             from pipelines.validate.gate import rework_summary
 
+            pushed = context["ti"].xcom_pull(task_ids="label_push") or {}
+            if pushed.get("project_id"):
+                from pipelines.label.rework import reopen_for_rework
+                from pipelines.orchestration.settings import ls_settings
+
+                reopen_for_rework(store=store, dataset=self.spec_id, run_id=context["run_id"], ls=ls_settings(),
+                                  project_id=int(pushed["project_id"]))
             raise AirflowFailException(rework_summary(store=store, dataset=self.spec_id, run_id=context["run_id"]))
         return None
 

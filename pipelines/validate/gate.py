@@ -78,7 +78,7 @@ def result_key(dataset: str, run_id: str) -> str:
 
 def rework_key(dataset: str, run_id: str) -> str:
     """The items an inspector sent back for rework, with the checks each failed."""
-    return f"{layout.run(dataset, run_id, 'gate')}/rework.json"
+    return layout.gate_rework(dataset, run_id)
 
 
 def _quality(store: ObjectStore, dataset: str, run_id: str) -> tuple[dict[str, Any], str]:
@@ -252,6 +252,9 @@ def rework_summary(*, store: ObjectStore, dataset: str, run_id: str) -> str:
     items = sorted(rework["items"])
     shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
     run_wide = rework.get("run_wide_checks") or []
+    reopened = rework.get("reopened")
+    where = (f"; {reopened['tasks']} re-opened for annotation in Label Studio project {reopened['project_id']}"
+             if reopened else "")
     return (f"sent back for rework by {rework['by']}: {rework['note']}; {len(items)} items to re-annotate"
-            f"{f' ({shown})' if items else ''}, listed in {store.uri(key)}"
+            f"{f' ({shown})' if items else ''}, listed in {store.uri(key)}{where}"
             f"{'; run-wide checks failed: ' + ', '.join(run_wide) if run_wide else ''}")
