@@ -14,8 +14,8 @@ Where the decision goes depends on where the run waits (docs/adr/0020):
   ``$DATADAM_AIRFLOW_TOKEN``), and Airflow refuses anyone who is not one of the gate's inspectors. The task
   then records the decision in the run itself.
 - otherwise (a local ``datadam run``) the command writes the run's decision file, which the deferred gate
-  picks up. Either way approving lets ``publish`` run, rejecting fails the run, and rework fails it with
-  the failing items to re-annotate.
+  picks up. Either way approving lets ``publish`` run, rejecting fails the run, and rework re-opens the
+  failing items in Label Studio and fails the run.
 """
 
 from __future__ import annotations
@@ -317,5 +317,5 @@ def reject(run: RunArgument, note: NoteOption, by: ByOption = None, dataset: Dat
 @qa_app.command("rework")
 def rework(run: RunArgument, note: NoteOption, by: ByOption = None, dataset: DatasetOption = None,
            storage: StorageOption = None, airflow: AirflowOption = None) -> None:
-    """Send a run back for rework: not published; the run fails naming the items that failed a check."""
+    """Send a run back for rework: not published; its failing items are re-opened in Label Studio."""
     _decide("rework", run, dataset, storage, by, note, airflow)

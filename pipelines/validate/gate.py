@@ -236,8 +236,8 @@ def inspector_brief(*, store: ObjectStore, dataset: str, run_id: str) -> str:
         lines.append(f"Not measured (never counted as passed): {', '.join(quality['not_measured'])}.")
     items = failing_items(quality)
     if items:
-        lines.append(f"{len(items)} items fail a blocking check; *Send back for rework* lists them for re-annotation "
-                     "and fails the run.")
+        lines.append(f"{len(items)} items fail a blocking check; *Send back for rework* re-opens them for "
+                     "annotation in Label Studio and fails the run.")
     report = store.uri(report_key(dataset, run_id))
     lines += ["", f"Report: [{report}]({report})",
               "", "Approve publishes this run; Reject fails it and nothing is published. "
