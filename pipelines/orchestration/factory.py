@@ -2,7 +2,7 @@
 
 collect (mapped over shards) -> deidentify (mapped) -> label_push -> label_wait (deferred) -> label_pull
 -> review_wait (deferred while reviewers judge the sample label_pull queued) -> review_pull -> refine -> validate
--> gate (deferred while an inspector decides) -> publish (emits the dataset's Asset).
+-> gate (waits while an inspector decides: docs/adr/0020) -> publish (emits the dataset's Asset).
 
 Parse-time cost is the catalog (cached) and these definitions: every stage module (pyarrow, GX, the Label
 Studio SDK) is imported inside the task that uses it, and connections are read inside tasks only.
@@ -190,7 +190,8 @@ class GateOperator(HITLOperator):
     UI's Required Actions or through the REST API (``datadam qa approve|reject`` does that); ``file`` defers
     until ``datadam qa`` writes the run's decision file (local ``dag.test()`` runs, which no api-server answers).
     Either way the decision is recorded in the run (gate/decision.json, gate/result.json) and from there in
-    the release manifest.
+    the release manifest. *Send back for rework* re-opens the failing items in the run's Label Studio project
+    and fails the run.
     """
 
     def __init__(self, *, spec_id: str, **kwargs: Any) -> None:
