@@ -399,9 +399,11 @@ class LabelStudioClient:
             ids.extend(int(i) for i in got)
         return ids
 
-    def set_task_overlaps(self, overlaps: Sequence[tuple[int, int]], *, workers: int = 4) -> None:
+    def set_task_overlaps(self, overlaps: Sequence[tuple[int, int]], *, workers: int = 4,
+                          reopen: bool = False) -> None:
         """Set Label Studio's per-task overlap (``(task_id, overlap)`` pairs), so its label stream hands each
-        task to that many annotators.
+        task to that many annotators. ``reopen`` also marks the tasks not labeled, so the stream hands them
+        out again (Label Studio only recomputes ``is_labeled`` when an annotation changes).
 
         There is no bulk endpoint and one PATCH takes ~0.15 s server-side, so the requests go out on a few
         threads over raw httpx (the SDK adds ~0.3 s per call building its response models).
@@ -416,8 +418,8 @@ class LabelStudioClient:
 
             def one(pair: tuple[int, int]) -> None:
                 task_id, overlap = pair
-                resp = c.patch(f"{self.settings.url}/api/tasks/{task_id}/", json={"overlap": overlap},
-                               headers=headers)
+                body: dict[str, Any] = {"overlap": overlap, **({"is_labeled": False} if reopen else {})}
+                resp = c.patch(f"{self.settings.url}/api/tasks/{task_id}/", json=body, headers=headers)
                 if resp.status_code != 200:
                     raise LabelStudioError(f"setting overlap of task {task_id} failed: "
                                            f"HTTP {resp.status_code} {resp.text[:300]}")

@@ -2,7 +2,7 @@
 
 collect (mapped over shards) -> deidentify (mapped) -> label_push -> label_wait (deferred) -> label_pull
 -> review_wait (deferred while reviewers judge the sample label_pull queued) -> review_pull -> refine -> validate
--> gate (deferred while an inspector decides) -> publish (emits the dataset's Asset).
+-> gate (waits while an inspector decides: docs/adr/0020) -> publish (emits the dataset's Asset).
 
 Parse-time cost is the catalog (cached) and these definitions: every stage module (pyarrow, GX, the Label
 Studio SDK) is imported inside the task that uses it, and connections are read inside tasks only.
@@ -19,11 +19,13 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import pendulum
+from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import DAG, Asset, BaseOperator, Context, Param, task
+from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipelines.orchestration.runner import FAILURES_ENV
-from pipelines.orchestration.settings import open_run_store, storage_root
+from pipelines.orchestration.settings import gate_mode, inspectors, open_run_store, storage_root
 from pipelines.orchestration.triggers import LabelProgressTrigger, StorageKeyTrigger
 from pipelines.spec import DatasetSpec, load_catalog
 from pipelines.spec.models import label_set
@@ -41,6 +43,8 @@ WAIT_DEFAULTS: dict[str, float] = {"label_poll_s": 30.0, "label_timeout_s": 7 * 
 def _knob(context: Context, name: str) -> float:
     conf = context["dag_run"].conf or {}
     return float(conf.get(name, WAIT_DEFAULTS[name]))
+# The gate's options in Airflow's Required Actions, and the decision each one records.
+GATE_OPTIONS = {"Approve": "approved", "Reject": "rejected", "Send back for rework": "rework"}
 TASK_IDS = ("plan", "collect", "deidentify", "label_push", "label_wait", "label_pull", "review_wait", "review_pull",
             "refine", "validate", "gate", "publish")
 
@@ -177,11 +181,32 @@ class ReviewWaitOperator(BaseOperator):
         return event
 
 
-class GateOperator(BaseOperator):
-    """Publish only what passed every blocking check, or what an inspector approved (`datadam qa approve`)."""
+class GateOperator(HITLOperator):
+    """Publish only what passed every blocking check, or what an inspector approved.
+
+    A run that passed goes straight through. One that failed waits for an inspector in one of two ways
+    (``$DATADAM_GATE``, docs/adr/0020): ``hitl`` parks the task in Airflow's ``awaiting_input`` state (no
+    worker, no triggerer) as a human-in-the-loop request that only ``$DATADAM_INSPECTORS`` may answer, in the
+    UI's Required Actions or through the REST API (``datadam qa approve|reject`` does that); ``file`` defers
+    until ``datadam qa`` writes the run's decision file (local ``dag.test()`` runs, which no api-server answers).
+    Either way the decision is recorded in the run (gate/decision.json, gate/result.json) and from there in
+    the release manifest. *Send back for rework* re-opens the failing items in the run's Label Studio project
+    and fails the run.
+    """
 
     def __init__(self, *, spec_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        # The DAG's params arrive merged in kwargs; the note is the gate's own form field in Required Actions.
+        params = ParamsDict(kwargs.pop("params", None))
+        params.update(ParamsDict({"note": Param("", type="string", title="Note", source="task",
+                                                description="why (recorded in the run and the release manifest)")}))
+        super().__init__(
+            subject=f"QA gate: {spec_id} failed a quality target",
+            options=list(GATE_OPTIONS),
+            # The body is written when the task runs (it needs the run's quality.json).
+            body=None,
+            params=params,
+            **kwargs,
+        )
         self.spec_id = spec_id
 
     def _decide(self, context: Context) -> dict[str, Any] | None:
@@ -193,12 +218,25 @@ class GateOperator(BaseOperator):
             return res
         if res["status"] == "rejected":
             raise AirflowFailException(f"rejected by {res.get('by')}: {res.get('note')}")
+        if res["status"] == "rework":
+            from pipelines.validate.gate import rework_summary
+
+            pushed = context["ti"].xcom_pull(task_ids="label_push") or {}
+            if pushed.get("project_id"):
+                from pipelines.label.rework import reopen_for_rework
+                from pipelines.orchestration.settings import ls_settings
+
+                reopen_for_rework(store=store, dataset=self.spec_id, run_id=context["run_id"], ls=ls_settings(),
+                                  project_id=int(pushed["project_id"]))
+            raise AirflowFailException(rework_summary(store=store, dataset=self.spec_id, run_id=context["run_id"]))
         return None
 
     def execute(self, context: Context) -> Any:
         decided = self._decide(context)
         if decided is not None:
             return decided
+        if gate_mode() == "hitl":
+            return self._ask_in_airflow(context)
         from pipelines.storage import layout
 
         params = context["params"]
@@ -211,14 +249,50 @@ class GateOperator(BaseOperator):
             method_name="execute_complete",
         )
 
+    def _ask_in_airflow(self, context: Context) -> Any:
+        from pipelines.validate.gate import inspector_brief
+
+        try:
+            self.assigned_users = inspectors()  # type: ignore[assignment]
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        store = open_run_store(context["params"])
+        self.body = inspector_brief(store=store, dataset=self.spec_id, run_id=context["run_id"])
+        self.response_timeout = timedelta(seconds=_knob(context, "gate_timeout_s"))
+        self.log.warning("blocking checks failed: waiting in Required Actions for one of the inspectors %s",
+                         ", ".join(u["id"] for u in self.assigned_users or []))
+        return super().execute(context)
+
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        event = event or {}
+        if "chosen_options" in event or event.get("error_type"):
+            return self._answered_in_airflow(context, event)
         decided = self._decide(context)
         if decided is None:
             from pipelines.validate import gate
 
             pending = gate(spec=_spec(self.spec_id), store=open_run_store(context["params"]), run_id=context["run_id"])
-            waited = "the wait timed out" if (event or {}).get("status") == "timeout" else f"the wait ended: {event}"
+            waited = "the wait timed out" if event.get("status") == "timeout" else f"the wait ended: {event}"
             raise AirflowFailException(f"{pending.note}; no decision came ({waited})")
+        return decided
+
+    def _answered_in_airflow(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        from pipelines.validate.gate import VIA_AIRFLOW, record_decision
+
+        # A timeout resumes the task with the (absent) defaults and nobody as the respondent.
+        if event.get("error_type") or event.get("timedout") or not event.get("chosen_options"):
+            raise AirflowFailException(f"no inspector answered the gate in time (gate_timeout_s): {event}")
+        answer = super().execute_complete(context, event)
+        who = answer["responded_by_user"] or {}
+        at = answer["responded_at"]
+        record_decision(store=open_run_store(context["params"]), dataset=self.spec_id, run_id=context["run_id"],
+                        decision=GATE_OPTIONS[answer["chosen_options"][0]], by=str(who.get("name") or who.get("id")),
+                        note=str((answer["params_input"] or {}).get("note") or ""),
+                        at=at.isoformat(timespec="seconds") if hasattr(at, "isoformat") else str(at),
+                        via=VIA_AIRFLOW)
+        decided = self._decide(context)
+        if decided is None:  # the run was validated again while the inspector read it
+            raise AirflowFailException("the run was validated again after the inspector answered; decide again")
         return decided
 
 

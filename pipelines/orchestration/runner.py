@@ -29,6 +29,11 @@ def run_dag(spec_id: str, *, items: int | None, storage: str | None, conf: dict[
     # Only this DAG is built (dags/datadam.py reads it): dag.test() syncs every DAG the folder yields to the
     # metadata DB before it starts, which for 150 specs cost about 15 s of every local run.
     os.environ[ONLY_DAG_ENV] = spec_id
+    # No api-server answers a human-in-the-loop request here: the gate waits for `datadam qa`'s decision file
+    # even when the shell carries a deployment's DATADAM_GATE=hitl (docs/adr/0020).
+    from pipelines.orchestration.settings import GATE_ENV
+
+    os.environ[GATE_ENV] = "file"
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_FOLDER))

@@ -6,6 +6,10 @@ Connections:
 - ``datadam_ls_media_s3`` (conn_type aws, optional): Label Studio's own key, limited by the object store to
   ``media/*`` read; without it Label Studio gets no S3 key and tasks carry presigned URLs (ADR 0013).
 The storage root comes from the run's ``storage`` param, else ``$DATADAM_STORAGE``.
+
+How the gate waits for an inspector (docs/adr/0020): ``$DATADAM_GATE`` = ``hitl`` on a deployment with an
+api-server (Airflow's human-in-the-loop task, answered by ``$DATADAM_INSPECTORS`` only), else ``file`` (the
+decision file ``datadam qa`` writes; what a local ``dag.test()`` run uses, having no api-server to answer it).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ S3_CONN_ID = "datadam_s3"
 LS_CONN_ID = "datadam_labelstudio"
 LS_MEDIA_S3_CONN_ID = "datadam_ls_media_s3"
 STORAGE_ENV = "DATADAM_STORAGE"
+GATE_ENV = "DATADAM_GATE"
+INSPECTORS_ENV = "DATADAM_INSPECTORS"
+GATE_MODES = ("file", "hitl")
 
 
 def _s3_from_conn(conn: Connection) -> S3Settings:
@@ -90,3 +97,34 @@ def open_run_store(params: dict[str, Any] | None) -> ObjectStore:
 
     root = storage_root(params)
     return open_store(root, s3=s3_settings() if root.startswith("s3://") else None)
+
+
+def gate_mode() -> str:
+    """``hitl`` or ``file`` (the default), from ``$DATADAM_GATE``.
+
+    Raises:
+        ValueError: Any other value (a typo must not silently fall back to the other kind of gate).
+    """
+    mode = os.environ.get(GATE_ENV, "").strip().lower() or "file"
+    if mode not in GATE_MODES:
+        raise ValueError(f"${GATE_ENV}={mode!r}: expected one of {', '.join(GATE_MODES)}")
+    return mode
+
+
+def inspectors() -> list[dict[str, str]]:
+    """The users who may answer the gate, as Airflow's HITL ``assigned_users`` (``{"id", "name"}``).
+
+    ``$DATADAM_INSPECTORS`` is a comma-separated list of ``id`` or ``id:name``; the id is what the auth
+    manager calls the user (SimpleAuthManager: the username; FAB: the numeric user id).
+
+    Raises:
+        ValueError: None configured: without assigned users any user with edit rights on the DAG could answer.
+    """
+    found = []
+    for entry in os.environ.get(INSPECTORS_ENV, "").split(","):
+        uid, _, name = entry.strip().partition(":")
+        if uid:
+            found.append({"id": uid, "name": name.strip() or uid})
+    if not found:
+        raise ValueError(f"${INSPECTORS_ENV} names no inspector: the gate would let any DAG editor answer")
+    return found

@@ -690,7 +690,7 @@ def _manifest(spec: DatasetSpec, run_id: str, *, version: str, written: _Written
         "row_groups": {"max_rows": written.row_group_rows, "max_bytes": written.row_group_bytes},
         "splits": _split_report(plan, per_split, written.by_stratum),
         "quality": _quality_summary(quality),
-        "gate": {k: decision.get(k) for k in ("status", "by", "note", "automatic", "decided_at")},
+        "gate": {k: decision.get(k) for k in ("status", "by", "note", "automatic", "decided_at", "at", "via")},
         "changelog": changelog,
     }
 

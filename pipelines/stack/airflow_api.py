@@ -162,6 +162,38 @@ class AirflowApi:
         """Asset events a run emitted (``uri``, ``name``, ``extra`` ...)."""
         return list(self._pages("/assets/events", "asset_events", source_dag_id=dag_id, source_run_id=run_id))
 
+    def waiting_for_input(self, *, task_id: str, dag_id: str = "~", run_id: str = "~") -> list[dict[str, Any]]:
+        """Unanswered human-in-the-loop requests of ``task_id`` (``~``: any DAG or run), each with its
+        ``task_instance`` (``dag_id``, ``dag_run_id``, ``state`` ...), ``subject``, ``body``, ``options``."""
+        path = f"/dags/{quote(dag_id)}/dagRuns/{quote(run_id)}/hitlDetails"
+        return list(self._pages(path, "hitl_details", task_id=task_id, response_received=False))
+
+    def hitl_detail(self, dag_id: str, run_id: str, task_id: str, *, map_index: int = -1) -> dict[str, Any]:
+        """``GET .../taskInstances/{task_id}/{map_index}/hitlDetails``: the request and, once answered, who
+        answered what and when."""
+        return dict(self._get(self._hitl_path(dag_id, run_id, task_id, map_index)))
+
+    def respond(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        *,
+        options: list[str],
+        params: dict[str, Any] | None = None,
+        map_index: int = -1,
+    ) -> httpx.Response:
+        """Answer a human-in-the-loop request as the logged-in user; the response is returned unchecked:
+        403 (not among the assigned users), 409 (already answered) and 400 (no such option) are answers too."""
+        return self._http.patch(
+            self._hitl_path(dag_id, run_id, task_id, map_index),
+            json={"chosen_options": options, "params_input": params or {}},
+        )
+
+    @staticmethod
+    def _hitl_path(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+        return f"/dags/{quote(dag_id)}/dagRuns/{quote(run_id)}/taskInstances/{quote(task_id)}/{map_index}/hitlDetails"
+
     def wait_run(self, dag_id: str, run_id: str, *, timeout: float, poll: float = 3.0) -> dict[str, Any]:
         """Poll a run until it succeeds or fails; raise TimeoutError after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout

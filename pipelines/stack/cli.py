@@ -73,6 +73,10 @@ def _up_production(home: Path | None, workers: int, concurrency: int, timeout: f
         f"Airflow UI and REST API: {info.api_url}  (user {info.admin_user}; password "
         f"`airflow_admin_password` in {info.home / 'secrets.json'})"
     )
+    _console.print(
+        f"QA gate: only user {production.INSPECTOR_USER} answers it (password `airflow_inspector_password`); "
+        f"{production.CONTRACTOR_USER} runs DAGs (`airflow_contractor_password`)"
+    )
 
 
 @stack_app.command("up")

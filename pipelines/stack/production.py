@@ -62,6 +62,11 @@ DAG_PROCESSOR = "dag-processor"
 TRIGGERER = "triggerer"
 CORE_PROCESSES: tuple[str, ...] = (API_SERVER, SCHEDULER, DAG_PROCESSOR, TRIGGERER)
 ADMIN_USER = "admin"
+# The QA gate's respondents (docs/adr/0020): SimpleAuthManager has no groups, so the inspectors are a list of
+# user ids the gate task assigns; the contractor has the same rights on DAGs but is not among them.
+INSPECTOR_USER = "inspector"
+CONTRACTOR_USER = "contractor"
+AIRFLOW_USERS = f"{ADMIN_USER}:admin,{INSPECTOR_USER}:user,{CONTRACTOR_USER}:user"
 STATE_FILE = "production.json"
 WORKER_HOSTNAME_ENV = "DATADAM_WORKER_HOSTNAME"
 DAG_FILE = "datadam.py"
@@ -172,6 +177,7 @@ class ProductionInfo:
         config: PostgreSQL, Redis and worker settings in use.
         workers: Celery node names of the running workers.
         admin_password: Password of the ``admin`` user.
+        passwords: Password of every user (``admin``, ``inspector``, ``contractor``).
         env: Environment for ``airflow`` CLI calls against this topology.
         started: Processes this call started.
     """
@@ -186,16 +192,16 @@ class ProductionInfo:
     env: Mapping[str, str] = field(repr=False)
     started: tuple[str, ...] = ()
     admin_user: str = ADMIN_USER
+    passwords: Mapping[str, str] = field(repr=False, default_factory=dict)
 
-    def api_token(self, *, timeout: float = 30.0) -> str:
-        """A JWT for the REST API from ``POST /auth/token`` (SimpleAuthManager) as ``admin``."""
-        return airflow_api.token(
-            self.api_url, username=self.admin_user, password=self.admin_password, timeout=timeout
-        )
+    def api_token(self, *, user: str = ADMIN_USER, timeout: float = 30.0) -> str:
+        """A JWT for the REST API from ``POST /auth/token`` (SimpleAuthManager) as ``user``."""
+        password = self.admin_password if user == self.admin_user else self.passwords[user]
+        return airflow_api.token(self.api_url, username=user, password=password, timeout=timeout)
 
-    def api(self) -> airflow_api.AirflowApi:
-        """A REST API client logged in as ``admin``."""
-        return airflow_api.AirflowApi(self.api_url, self.api_token())
+    def api(self, *, user: str = ADMIN_USER) -> airflow_api.AirflowApi:
+        """A REST API client logged in as ``user`` (default ``admin``)."""
+        return airflow_api.AirflowApi(self.api_url, self.api_token(user=user))
 
 
 @dataclass(frozen=True)
@@ -376,7 +382,7 @@ def production_env(
             "AIRFLOW__API__BASE_URL": api_url,
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": AIRFLOW_USERS,
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(_passwords_file(paths)),
             # schedule=None everywhere: an unpaused DAG only runs when someone triggers it.
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -386,6 +392,9 @@ def production_env(
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
             "AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL": "30",
             "DATADAM_STORAGE": f"s3://{stack.s3_bucket}",
+            # The gate asks the inspectors in Airflow's Required Actions (pipelines/orchestration/settings.py).
+            "DATADAM_GATE": "hitl",
+            "DATADAM_INSPECTORS": INSPECTOR_USER,
         }
     )
     return env
@@ -396,11 +405,18 @@ def _fingerprint(env: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(env.items())).encode()).hexdigest()[:16]
 
 
+def user_passwords(secrets: Secrets) -> dict[str, str]:
+    """Every Airflow user's password, as SimpleAuthManager's passwords file holds them."""
+    return {
+        ADMIN_USER: secrets.airflow_admin_password,
+        INSPECTOR_USER: secrets.airflow_inspector_password,
+        CONTRACTOR_USER: secrets.airflow_contractor_password,
+    }
+
+
 def _write_passwords(paths: StackPaths, secrets: Secrets) -> None:
-    # SimpleAuthManager reads the admin's password from this file and only generates one when it is missing.
-    _write_atomic(
-        _passwords_file(paths), json.dumps({ADMIN_USER: secrets.airflow_admin_password}) + "\n", mode=0o600
-    )
+    # SimpleAuthManager reads the passwords from this file and only generates one for a user missing from it.
+    _write_atomic(_passwords_file(paths), json.dumps(user_passwords(secrets)) + "\n", mode=0o600)
 
 
 def _run_airflow(args: list[str], *, env: Mapping[str, str], log_path: Path, timeout: float) -> None:
@@ -679,6 +695,7 @@ def up(
         config=cfg,
         workers=tuple(celery_hostname(n) for n in worker_names(workers)),
         admin_password=secrets.airflow_admin_password,
+        passwords=user_passwords(secrets),
         env={**_clean_os_env(), **common},
         started=tuple(fresh),
     )

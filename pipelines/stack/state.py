@@ -102,6 +102,9 @@ class Secrets:
     airflow_api_secret_key: str
     # Password of its ``admin`` user (SimpleAuthManager), for the UI and REST API clients.
     airflow_admin_password: str
+    # Its ``inspector`` (the only user who may answer the QA gate) and ``contractor`` (runs DAGs, may not).
+    airflow_inspector_password: str
+    airflow_contractor_password: str
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -118,6 +121,8 @@ class Secrets:
             airflow_fernet_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             airflow_api_secret_key=secrets.token_urlsafe(48),
             airflow_admin_password=secrets.token_urlsafe(18),
+            airflow_inspector_password=secrets.token_urlsafe(18),
+            airflow_contractor_password=secrets.token_urlsafe(18),
         )
 
     def values(self) -> tuple[str, ...]:
@@ -132,6 +137,8 @@ class Secrets:
             self.airflow_fernet_key,
             self.airflow_api_secret_key,
             self.airflow_admin_password,
+            self.airflow_inspector_password,
+            self.airflow_contractor_password,
         )
 
 

@@ -67,6 +67,11 @@ def gate_decision(dataset: str, run_id: str) -> str:
     return f"{run(dataset, run_id, 'gate')}/decision.json"
 
 
+def gate_rework(dataset: str, run_id: str) -> str:
+    """The items an inspector sent back for rework (the gate writes it; the label stage re-opens them)."""
+    return f"{run(dataset, run_id, 'gate')}/rework.json"
+
+
 def release(dataset: str, version: str = "") -> str:
     base = f"releases/{_check(dataset, 'dataset')}"
     return f"{base}/{_check(version, 'version')}" if version else base

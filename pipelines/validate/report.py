@@ -50,7 +50,7 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100.0 * v:.2f}%"
 
 
-def _value(v: float | None, characteristic: str, metric: str | None = None) -> str:
+def format_value(v: float | None, characteristic: str, metric: str | None = None) -> str:
     """A measured value or target as an inspector reads it (shares as %, deviations as ±pp, metrics raw)."""
     if v is None:
         return "—"
@@ -207,10 +207,10 @@ def _characteristics(quality: dict[str, Any]) -> list[str]:
         cls, text = _status(c)
         target = c.get("target")
         bound = "≤ " if c.get("direction") == "max" and key != "diversity" else ""
-        t_text = _value(target, key, metric) if isinstance(target, int | float) else "—"
+        t_text = format_value(target, key, metric) if isinstance(target, int | float) else "—"
         parts.append(
             f"<tr><td>{_e(c['name_ko'])} / {_e(c['name_en'])} <code>{_e(key)}</code></td>"
-            f"<td class='num'>{bound}{t_text}</td><td class='num'>{_value(c.get('measured'), key, metric)}</td>"
+            f"<td class='num'>{bound}{t_text}</td><td class='num'>{format_value(c.get('measured'), key, metric)}</td>"
             f"<td class='{cls}'>{text}</td><td>{'예 yes' if c['blocking'] else '아니오 no'}</td></tr>")
     parts.append("</table></section>")
     return parts
@@ -245,8 +245,8 @@ def _checks(quality: dict[str, Any]) -> list[str]:
         key = ch["characteristic"]
         parts.append(
             f"<tr><td>{_e(char.get('name_ko', key))}</td><td>{_e(ch['name_ko'])} / {_e(ch['name_en'])}"
-            f"<br><code>{_e(ch['id'])}</code></td><td class='num'>{_value(ch['target'], key, metric)}</td>"
-            f"<td class='num'>{_value(ch['measured'], key, metric)}</td><td class='{cls}'>{text}</td>"
+            f"<br><code>{_e(ch['id'])}</code></td><td class='num'>{format_value(ch['target'], key, metric)}</td>"
+            f"<td class='num'>{format_value(ch['measured'], key, metric)}</td><td class='{cls}'>{text}</td>"
             f"<td class='num'>{counts}</td><td>{detail}</td></tr>")
     parts.append("</table></section>")
     return parts

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,12 @@ def trigger_and_wait(
     storage: str,
     annotate: bool = True,
     timeout: float = RUN_TIMEOUT_S,
+    conf: dict[str, Any] | None = None,
+    until: Callable[[str], bool] | None = None,
 ) -> RunOutcome:
     """Trigger ``dag_id`` through the REST API, label with the simulator alongside, wait for the end.
+
+    ``conf`` adds to the run conf; ``until(run_id)`` ends the wait early (e.g. once a task waits for a person).
 
     Runs of ``dag_id`` that a stack stopped mid-way left ``running`` in the metadata DB (PostgreSQL outlives
     the processes) are marked failed first, as an operator would: with ``max_active_runs=1`` the new run
@@ -88,7 +93,7 @@ def trigger_and_wait(
         print(f"marking the leftover run {stale['dag_run_id']} ({stale['state']}) of {dag_id} failed")
         api.fail_run(dag_id, str(stale["dag_run_id"]))
     api.unpause(dag_id)
-    run_id = api.trigger(dag_id, conf={"items": items, "storage": storage, **FAST_WAITS})
+    run_id = api.trigger(dag_id, conf={"items": items, "storage": storage, **FAST_WAITS, **(conf or {})})
     logs = info.home / "logs" / "runs"
     logs.mkdir(parents=True, exist_ok=True)
     sim_log = logs / f"{dag_id}-distributed-{uuid.uuid4().hex[:6]}-annotators.log"
@@ -98,6 +103,8 @@ def trigger_and_wait(
         while True:
             state = str(api.dag_run(dag_id, run_id).get("state"))
             if state in ("success", "failed") or time.monotonic() - began > timeout:
+                break
+            if until is not None and until(run_id):
                 break
             pushed = api.xcom(dag_id, run_id, "label_push") if annotate and sim is None else None
             if pushed:

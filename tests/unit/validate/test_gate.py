@@ -8,6 +8,7 @@ import pytest
 
 from pipelines.storage import ObjectStore, open_store
 from pipelines.validate import GateError, gate, record_decision, validate
+from pipelines.validate.gate import VIA_AIRFLOW, inspector_brief, rework_key, rework_summary
 from tests.unit.validate import factories as f
 
 pytestmark = pytest.mark.unit
@@ -90,3 +91,35 @@ def test_gate_and_decisions_need_a_validation_and_a_valid_decision(store: Object
         record_decision(store=store, dataset=SPEC.id, run_id="run-1", decision="maybe", by="김검수")
     with pytest.raises(GateError, match="inspector's name"):
         record_decision(store=store, dataset=SPEC.id, run_id="run-1", decision="approved", by="  ")
+
+
+def test_rework_lists_the_items_that_failed_and_is_never_approved(store: ObjectStore) -> None:
+    _validated(store, good=False, bad_row=5)
+    record_decision(store=store, dataset=SPEC.id, run_id="run-1", decision="rework", by="김검수",
+                    note="라벨을 다시 달 것")
+    res = gate(spec=SPEC, store=store, run_id="run-1")
+    assert (res.status, res.by, res.automatic) == ("rework", "김검수", False)
+    rework = store.read_json(rework_key(SPEC.id, "run-1"))
+    bad = f.text_run(SPEC, run_id="run-1").rows[5]["item_id"]
+    assert rework["items"] == {bad: ["syntactic.label_in_set"]}
+    line = rework_summary(store=store, dataset=SPEC.id, run_id="run-1")
+    assert line.startswith("sent back for rework by 김검수: 라벨을 다시 달 것; 1 items to re-annotate")
+    assert bad in line
+
+
+def test_a_decision_from_airflow_keeps_its_time_and_channel(store: ObjectStore) -> None:
+    _validated(store, good=False)
+    record_decision(store=store, dataset=SPEC.id, run_id="run-1", decision="approved", by="inspector",
+                    note="ok", at="2026-12-05T10:00:00+00:00", via=VIA_AIRFLOW)
+    res = gate(spec=SPEC, store=store, run_id="run-1")
+    assert (res.status, res.at, res.via) == ("approved", "2026-12-05T10:00:00+00:00", "airflow hitl")
+    assert store.read_json("runs/sentiment-text-test/run-1/gate/result.json")["via"] == "airflow hitl"
+
+
+def test_the_inspectors_brief_shows_what_failed_against_its_target(store: ObjectStore) -> None:
+    _validated(store, good=False)
+    brief = inspector_brief(store=store, dataset=SPEC.id, run_id="run-1")
+    syntactic = next(line for line in brief.splitlines() if "Syntactic" in line or "구문" in line)
+    assert "100.00%" in syntactic and "| fail |" in syntactic, brief
+    assert "`syntactic.label_in_set`" in brief
+    assert "runs/sentiment-text-test/run-1/validate/report.html" in brief

@@ -1,0 +1,74 @@
+"""An inspector's rework at the gate re-opens the failing items' tasks in the real Label Studio.
+
+A classification run is pushed and fully annotated by simulated annotators; the gate's ``rework.json`` then names
+two of its items (and one that never reached Label Studio). Those two tasks go back into Label Studio's label stream
+with their annotations kept; the others stay done; a second call changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pipelines.label import LabelStudioSettings, push
+from pipelines.label.client import iter_task_rows
+from pipelines.label.rework import reopen_for_rework
+from pipelines.label.tasks import annotations_needed
+from pipelines.storage import layout, open_store
+from sim import annotators as sim
+from sim.data import write_demo_run
+from sim.specs import demo_spec
+from tests.integration.conftest import MADE
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ls")]
+
+
+def _tasks(ls: LabelStudioSettings, project_id: int) -> dict[str, dict[str, Any]]:
+    rows = iter_task_rows(ls, project_id, include=("id", "meta", "overlap", "is_labeled", "total_annotations"))
+    return {str(r["meta"]["item_id"]): r for r in rows}
+
+
+def _next_task(ls: LabelStudioSettings, project_id: int) -> int | None:
+    """The task Label Studio's label stream hands the token's user (who annotated nothing) next."""
+    resp = httpx.get(f"{ls.url}/api/projects/{project_id}/next/", headers={"Authorization": f"Token {ls.token}"},
+                     timeout=60)
+    return int(resp.json()["id"]) if resp.status_code == 200 and resp.json().get("id") else None
+
+
+def test_rework_reopens_the_failing_items_tasks_and_keeps_their_annotations(
+    tmp_path: Path, ls: LabelStudioSettings
+) -> None:
+    spec = demo_spec("classification", spec_id=f"it-rework-{uuid.uuid4().hex[:10]}")
+    MADE.append(spec)
+    store = open_store((tmp_path / "root").as_uri())
+    ids = write_demo_run(spec=spec, store=store, run_id="r1", items=6)
+    project_id = int(push(spec=spec, store=store, run_id="r1", ls=ls).project_id)
+    sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=2, error_rate=0.0, run_id="r1")
+    before = _tasks(ls, project_id)
+    assert all(t["is_labeled"] for t in before.values()), before
+    assert _next_task(ls, project_id) is None
+
+    failing = sorted(ids)[:2]
+    store.write_json(layout.gate_rework(spec.id, "r1"),
+                     {"items": {**{i: ["syntactic.label_in_set"] for i in failing}, "never-pushed": ["x"]}})
+    res = reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
+    assert (res.reopened, res.missing) == (2, ["never-pushed"])
+
+    after = _tasks(ls, project_id)
+    for item, task in after.items():
+        if item in failing:
+            # one annotator more than the item needs (its own task meta says how many)
+            assert not task["is_labeled"] and task["overlap"] == annotations_needed(task["meta"]) + 1, task
+            assert task["total_annotations"] == before[item]["total_annotations"]  # nothing deleted
+        else:
+            assert task == before[item]
+    assert _next_task(ls, project_id) in {after[i]["id"] for i in failing}
+    assert store.read_json(layout.gate_rework(spec.id, "r1"))["reopened"] == {
+        "project_id": project_id, "tasks": 2, "missing": ["never-pushed"]}
+
+    reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
+    assert _tasks(ls, project_id) == after  # a retry re-opens nothing twice
