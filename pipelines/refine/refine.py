@@ -82,16 +82,15 @@ def _typed_meta(spec: DatasetSpec, raw: dict[str, Any]) -> dict[str, Any]:
 
 def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]], q: dict[str, Any] | None,
             names: Pseudonyms) -> dict[str, Any]:
-    """One canonical record: the label is label_pull's consensus (``q``), converted; every submitted annotation
-    must pass the type's checks too (an invalid one quarantines the item, whatever the consensus)."""
+    """One canonical record: the label is label_pull's consensus (``q``) through the type's converter, whose
+    checks it must pass. An annotation the consensus left out (an outvoted answer, a stray box) is not released,
+    so it is not checked here; QC has already counted it as disagreement."""
     convert = CONVERTERS.get(spec.annotation.type)
     if convert is None:
         raise InvalidLabel("refine.unsupported_type", f"no converter for {spec.annotation.type!r} yet")
     if not anns:
         raise InvalidLabel("label.missing", "no submitted annotation")
     media = MediaFacts(item["width"], item["height"], item["duration_s"], item["text"])
-    for a in anns:
-        convert(spec, json.loads(a["result"]), media)
     if q is None or q["consensus_result"] is None:
         how = f"method {q['consensus_method']}" if q else "no QC row from label_pull"
         raise InvalidLabel("label.no_consensus", f"{len(anns)} annotations, no consensus ({how})")

@@ -74,3 +74,44 @@ def test_refine_bbox(tmp_path: Path) -> None:
     q = store.read_table(res.quarantine_key).to_pylist()
     assert {r["item_id"]: r["reason"] for r in q} == {"it2": "label.geometry_outside", "it3": "label.unknown_class",
                                                       "it4": "label.missing"}
+
+
+def _choice(label: str) -> list[dict[str, Any]]:
+    return [{"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": [label]}}]
+
+
+def test_refine_releases_label_pulls_consensus_not_each_answer(tmp_path: Path) -> None:
+    """An outvoted answer is not released (nor checked); a tie is quarantined; a gold-only item releases gold."""
+    spec = parse_spec(copy.deepcopy(GOOD))
+    store = open_store(str(tmp_path))
+    store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
+                      pa.Table.from_pylist([_item(i) for i in range(2)], schema=ITEM_SCHEMA))
+    gold = {**_ann("it1", "admin@x", [_box("정상", 40, 40, 10, 10)], 4), "ground_truth": True, "role": "gold"}
+    anns = [
+        _ann("it0", "a@x", [_box("정상", 10, 10, 20, 20)], 1),
+        _ann("it0", "b@x", [_box("정상", 12, 10, 20, 20)], 2),
+        _ann("it0", "c@x", [_box("정상", 90, 90, 20, 20)], 3),  # outside the image, and outvoted
+        gold,
+    ]
+    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    write_qc(spec=spec, store=store, run_id=RUN, rows=anns)
+    res = refine(spec=spec, store=store, run_id=RUN)
+    assert (res.items_in, res.records, res.quarantined) == (2, 2, 0), res.reasons
+    rec = {r["item_id"]: r for r in store.read_table(res.records_key).to_pylist()}
+    # the mean of the two agreeing boxes (11 % of 1280 px), the stray one dropped
+    assert rec["it0"]["objects"] == [{"label": "정상", "x": 140.8, "y": 72.0, "w": 256.0, "h": 144.0}]
+    assert (rec["it0"]["qc_consensus"], rec["it0"]["qc_n_annotations"]) == ("iou_cluster", 3)
+    assert rec["it1"]["objects"] == [{"label": "정상", "x": 512.0, "y": 288.0, "w": 128.0, "h": 72.0}]
+    assert (rec["it1"]["qc_consensus"], rec["it1"]["qc_gold"]) == ("gold", True)
+
+    cls_doc = copy.deepcopy(GOOD)
+    cls_doc["annotation"] = {**cls_doc["annotation"], "type": "classification"}
+    cls = parse_spec(cls_doc)
+    tie = [_ann("it0", "a@x", _choice("정상"), 1), _ann("it0", "b@x", _choice("고추탄저병"), 2),
+           _ann("it1", "a@x", _choice("정상"), 3), _ann("it1", "b@x", _choice("정상"), 4)]
+    store.write_table(layout.label_annotations(cls.id, RUN), pa.Table.from_pylist(tie, schema=ANNOTATION_SCHEMA))
+    write_qc(spec=cls, store=store, run_id=RUN, rows=tie)
+    res = refine(spec=cls, store=store, run_id=RUN)
+    assert (res.records, res.reasons) == (1, {"label.no_consensus": 1})
+    (only,) = store.read_table(res.records_key).to_pylist()
+    assert (only["item_id"], only["label"], only["qc_consensus"]) == ("it1", "정상", "majority")
