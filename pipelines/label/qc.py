@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.annotations import REGISTRY
 from pipelines.spec.models import DatasetSpec
 
 IOU_MATCH = 0.5  # a box/polygon/segment pair counts as the same object from this IoU on (COCO's AP50)
@@ -39,11 +40,7 @@ LINE_BUFFER_PCT = 1.0  # polylines are compared as shapes this wide (percent of 
 Mask = npt.NDArray[np.bool_]
 
 # When is one annotation "correct" against a gold answer (or a reviewer's standard)? Agreement >= this value.
-CORRECT_AT: dict[str, float] = {
-    "classification": 1.0, "dialogue_intent": 1.0, "multi_label": 1.0, "bbox": 1.0, "polygon": 1.0,
-    "polyline": 1.0, "keypoints": 0.75, "segmentation": 0.75, "transcription": 0.9, "ner": 1.0, "qa": 0.9,
-    "summarisation": 0.5, "translation": 0.7, "temporal_events": 1.0, "timeseries_labels": 1.0,
-}  # fmt: skip
+CORRECT_AT: dict[str, float] = {t: k.correct_at for t, k in REGISTRY.items()}  # a view of the registry
 
 
 # ----------------------------------------------------------------------------------------- values
@@ -586,13 +583,7 @@ def multilabel_alpha(units: Sequence[Sequence[frozenset[str]]], labels: Sequence
 
 
 # The dataset-level measure of each type: (name, higher is better).
-METRICS: dict[str, str] = {
-    "classification": "krippendorff_alpha", "dialogue_intent": "krippendorff_alpha",
-    "multi_label": "krippendorff_alpha_per_label", "bbox": "iou_f1", "polygon": "iou_f1", "polyline": "iou_f1",
-    "keypoints": "oks", "segmentation": "mask_iou", "transcription": "1-cer", "qa": "1-cer",
-    "summarisation": "1-cer", "translation": "1-cer", "ner": "span_f1", "temporal_events": "segment_f1",
-    "timeseries_labels": "segment_f1",
-}  # fmt: skip
+METRICS: dict[str, str] = {t: k.metric for t, k in REGISTRY.items()}  # a view of the registry
 
 
 # ------------------------------------------------------------------------------------------- the pass

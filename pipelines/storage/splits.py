@@ -21,14 +21,12 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.annotations import REGISTRY
 from pipelines.spec import DatasetSpec
 from pipelines.spec.models import DialogueIntent, MultiLabel
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
-_STRUCT_LABEL_COLUMNS = {
-    "bbox": "objects", "polygon": "polygons", "polyline": "polylines", "keypoints": "poses",
-    "segmentation": "masks", "ner": "entities", "temporal_events": "events", "timeseries_labels": "events",
-}  # fmt: skip
+_STRUCT_LABEL_COLUMNS = {t: c for t, k in REGISTRY.items() if (c := k.struct_label_column)}
 _HASH_CHUNK = 65_536  # keys per hashlib round: bounds the Python bytes objects alive at once
 _COMPACT_ROWS = 1 << 20  # (group, stratum) rows buffered before they are merged into counts
 
