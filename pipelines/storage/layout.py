@@ -50,17 +50,21 @@ def records(dataset: str, run_id: str) -> str:
 
 def label_annotations(dataset: str, run_id: str) -> str:
     """The run's annotations as pulled from Label Studio (``ANNOTATION_SCHEMA``)."""
-    return f"{run(dataset, run_id, 'label_pull')}/annotations.parquet"
+    return _pulled(dataset, run_id, "annotations.parquet")
 
 
 def label_qc(dataset: str, run_id: str) -> str:
     """The run's per-item QC (``label.pull.QC_SCHEMA``): agreement, review, gold and the consensus refine releases."""
-    return f"{run(dataset, run_id, 'label_pull')}/qc.parquet"
+    return _pulled(dataset, run_id, "qc.parquet")
 
 
 def label_qc_summary(dataset: str, run_id: str) -> str:
     """The run's QC summary: dataset agreement, gold accuracy, semantic accuracy, annotator scorecards."""
-    return f"{run(dataset, run_id, 'label_pull')}/qc_summary.json"
+    return _pulled(dataset, run_id, "qc_summary.json")
+
+
+def _pulled(dataset: str, run_id: str, name: str) -> str:
+    return f"{run(dataset, run_id, 'label_pull')}/{name}"
 
 
 def quality(dataset: str, run_id: str) -> str:
