@@ -31,6 +31,8 @@ class AnnotationKind:
             converter and the simulator); optional extra controls are named in the config builder.
         metric: The dataset-level agreement measure QC reports for it.
         correct_at: Agreement with a reference from which one answer counts as correct (gold, review standard).
+        classes: The scalar or list-of-string column holding its class labels, for types whose label columns are
+            not structs (classification, multi-label, dialogue intent); see :attr:`class_column`.
     """
 
     name: str
@@ -39,6 +41,12 @@ class AnnotationKind:
     controls: tuple[str, ...]
     metric: str
     correct_at: float
+    classes: str | None = None
+
+    @property
+    def class_column(self) -> str | None:
+        """The column the spec's labels appear in (stratification, label checks); None for free text."""
+        return self.classes or self.struct_label_column
 
     @property
     def struct_label_column(self) -> str | None:
@@ -59,9 +67,9 @@ _S = pa.string()
 # One line per type. Adding a type: its line here, plus the stage wiring keyed by the name (README, "Adding an
 # annotation type").
 REGISTRY: dict[str, AnnotationKind] = {k.name: k for k in (
-    AnnotationKind("classification", "분류", (_f("label", _S),), ("label",), "krippendorff_alpha", 1.0),
+    AnnotationKind("classification", "분류", (_f("label", _S),), ("label",), "krippendorff_alpha", 1.0, "label"),
     AnnotationKind("multi_label", "다중 레이블 분류", (_f("labels", pa.list_(_S)),), ("labels",),
-                   "krippendorff_alpha_per_label", 1.0),
+                   "krippendorff_alpha_per_label", 1.0, "labels"),
     AnnotationKind("bbox", "바운딩 박스", (_f("objects", pa.list_(BOX)),), ("label",), "iou_f1", 1.0),
     AnnotationKind("polygon", "폴리곤", (_f("polygons", pa.list_(SHAPE)),), ("label",), "iou_f1", 1.0),
     AnnotationKind("polyline", "폴리라인", (_f("polylines", pa.list_(SHAPE)),), ("label",), "iou_f1", 1.0),
@@ -74,7 +82,7 @@ REGISTRY: dict[str, AnnotationKind] = {k.name: k for k in (
     AnnotationKind("summarisation", "요약", (_f("summary", _S),), ("summary",), "1-cer", 0.5),
     AnnotationKind("translation", "번역 쌍", (_f("translation", _S),), ("translation",), "1-cer", 0.7),
     AnnotationKind("dialogue_intent", "대화 의도", (_f("turns", pa.list_(TURN)), _f("intent", _S)), ("intent",),
-                   "krippendorff_alpha", 1.0),
+                   "krippendorff_alpha", 1.0, "intent"),
     AnnotationKind("temporal_events", "구간 이벤트", (_f("events", pa.list_(EVENT)),), ("label",), "segment_f1", 1.0),
     AnnotationKind("timeseries_labels", "시계열 구간 레이블", (_f("events", pa.list_(EVENT)),), ("label",),
                    "segment_f1", 1.0),

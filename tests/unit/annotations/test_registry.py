@@ -44,6 +44,9 @@ def test_every_entry_is_complete_and_consistent() -> None:
     # the struct label column is the list of structs with a label: none for free text, the boxes' for bbox
     assert kind("bbox").struct_label_column == "objects" and kind("transcription").struct_label_column is None
     assert kind("dialogue_intent").struct_label_column is None  # turns carry intents, not labels
+    # where the spec's labels appear: the scalar / list column, else the struct list
+    assert [kind(t).class_column for t in ("classification", "multi_label", "dialogue_intent", "ner", "qa")] == [
+        "label", "labels", "intent", "entities", None]
     with pytest.raises(KeyError):
         kind("video_caption")
 
@@ -54,14 +57,13 @@ def test_stage_tables_are_keyed_by_the_registry() -> None:
     from pipelines.label.predict import PREDICTORS
     from pipelines.refine import CONVERTERS
     from pipelines.storage.records import LABEL_FIELDS
-    from pipelines.storage.splits import _STRUCT_LABEL_COLUMNS
     from pipelines.validate.checks import STRUCT_LABEL_COLUMNS
 
     for table in (BUILDERS, CONTROL_NAMES, CONVERTERS, LABEL_FIELDS, qc.METRICS, qc.CORRECT_AT):
         assert set(table) == set(REGISTRY)
     assert set(PREDICTORS) <= set(REGISTRY)  # pre-annotation models exist for some types only
-    assert STRUCT_LABEL_COLUMNS == _STRUCT_LABEL_COLUMNS == {
-        t: k.struct_label_column for t, k in REGISTRY.items() if k.struct_label_column}
+    assert {
+        t: k.struct_label_column for t, k in REGISTRY.items() if k.struct_label_column} == STRUCT_LABEL_COLUMNS
     for t in REGISTRY:  # QC reads, compares and finds consensus for every registered type
         empty = qc.extract(t, [])
         assert qc.consensus(t, [empty, empty]).agreement == 1.0
