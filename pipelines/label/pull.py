@@ -48,7 +48,8 @@ QC_SCHEMA = pa.schema([
     pa.field("item_id", pa.string(), nullable=False),
     pa.field("n_annotations", pa.int32()),
     pa.field("annotators", pa.list_(pa.string())),
-    pa.field("consensus_method", pa.string()),  # single | majority | no_majority | iou_cluster | best_agreeing_text
+    # single | gold | majority | no_majority | majority_spans | iou_cluster | best_agreeing | best_agreeing_text
+    pa.field("consensus_method", pa.string()),
     pa.field("consensus", pa.string()),  # JSON of the consensus value (QC's comparison form)
     # JSON of the consensus as Label Studio result regions (qc.consensus_result): what refine releases; null when
     # there is none (no majority)

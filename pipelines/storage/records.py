@@ -58,7 +58,7 @@ QC_FIELDS: list[pa.Field] = [
     pa.field("qc_annotators", pa.list_(pa.string())),
     pa.field("qc_n_annotations", pa.int32()),
     pa.field("qc_agreement", pa.float64()),  # item-level agreement on overlap items, else null
-    pa.field("qc_consensus", pa.string()),  # single | majority | iou_cluster | best_transcript ...
+    pa.field("qc_consensus", pa.string()),  # label_pull's consensus_method: single | majority | iou_cluster ...
     pa.field("qc_review", pa.string()),  # accepted | rejected | null (not sampled)
     pa.field("qc_gold", pa.bool_()),
     pa.field("qc_gold_correct", pa.bool_()),
