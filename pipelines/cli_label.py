@@ -44,7 +44,7 @@ def _settings() -> tuple[LabelStudioSettings, str]:
 
 def _latest_run(store: Any, dataset: str) -> str | None:
     runs = run_ids(store, dataset)
-    pulled = [r for r in runs if store.exists(f"{layout.run(dataset, r, 'label_pull')}/qc_summary.json")]
+    pulled = [r for r in runs if store.exists(layout.label_qc_summary(dataset, r))]
     if pulled:
         return pulled[-1]
     return runs[-1] if runs else None
@@ -77,8 +77,8 @@ def status(
     p = progress(ls=ls, project_id=pid, item_ids=scope or None)
     _out.print(f"progress: {p.done}/{p.total} tasks done ({_pct(p.done / p.total if p.total else None)}), "
                f"project {pid} at {ls.url}/projects/{pid}")
-    summary = store.read_json(f"{layout.run(spec.id, run_id, 'label_pull')}/qc_summary.json") if run_id and \
-        store.exists(f"{layout.run(spec.id, run_id, 'label_pull')}/qc_summary.json") else None
+    summary = store.read_json(layout.label_qc_summary(spec.id, run_id)) if run_id and \
+        store.exists(layout.label_qc_summary(spec.id, run_id)) else None
     cards: dict[str, dict[str, Any]] = {c["annotator"]: c for c in (summary or {}).get("annotators", [])}
     table = Table(title="annotators")
     for col in ("annotator", "tasks (live)", "pulled", "skipped", "gold acc.", "agree w/ consensus",

@@ -9,7 +9,7 @@ from pipelines.label.config import LabelConfigError, label_config
 from pipelines.label.manifests import run_item_ids
 from pipelines.label.predict import PREDICTORS
 from pipelines.label.progress import Progress, aprogress, progress
-from pipelines.label.pull import QC_SCHEMA, PullResult, pull, review_sample
+from pipelines.label.pull import QC_SCHEMA, PullResult, pull, review_sample, write_qc
 from pipelines.label.push import PushResult, push
 from pipelines.label.qc import run_qc
 from pipelines.label.review import plan_review, review_title
@@ -37,4 +37,5 @@ __all__ = [
     "review_title",
     "run_item_ids",
     "run_qc",
+    "write_qc",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
+from pipelines.annotations import REGISTRY
 from pipelines.label.tasks import FRAMES, object_kinds, target_kind
 from pipelines.spec.models import (
     NER,
@@ -48,24 +49,11 @@ _OBJECT_TAGS: dict[str, str] = {
     "timeseries": "TimeSeries",
 }
 
-# Control names per annotation type (a contract with refine and the simulator).
-CONTROL_NAMES: dict[str, tuple[str, ...]] = {
-    "classification": ("label",),
-    "multi_label": ("labels",),
-    "bbox": ("label",),  # + "box" (VideoRectangle) on video
-    "polygon": ("label",),
-    "polyline": ("label",),
-    "keypoints": ("label", "keypoint"),
-    "segmentation": ("label",),
-    "transcription": ("transcript",),  # + "segment", "segment_text" with segments; "dialect", "speaker"
-    "ner": ("label",),
-    "qa": ("question", "answer"),  # + "answer_span" (extractive), "answer_choice" (yes/no)
-    "summarisation": ("summary",),  # + "summary_span" (extractive / both)
-    "translation": ("translation",),
-    "dialogue_intent": ("intent",),  # + "slot"
-    "temporal_events": ("label",),
-    "timeseries_labels": ("label",),
-}
+# Control names per annotation type (a contract with refine and the simulator; a view of the registry). Extra
+# controls the builders add: bbox "box" (VideoRectangle) on video; transcription "segment", "segment_text" with
+# segments, "dialect", "speaker"; qa "answer_span" (extractive), "answer_choice" (yes/no); summarisation
+# "summary_span" (extractive / both); dialogue_intent "slot".
+CONTROL_NAMES: dict[str, tuple[str, ...]] = {t: k.controls for t, k in REGISTRY.items()}
 
 Builder = Callable[[DatasetSpec, ET.Element, str], None]
 

@@ -10,7 +10,9 @@
 3. **Review queue**: the sample (``quality.sampling``) of the run's annotations is queued in the review project.
 4. **QC** (:mod:`pipelines.label.qc`) over the annotations and the reviewers' verdicts so far:
    ``qc.parquet`` (``QC_SCHEMA``, one row per item) and ``qc_summary.json`` (dataset agreement, gold accuracy,
-   semantic accuracy, per-annotator scorecards), which ``refine`` reads to fill its ``qc_*`` columns.
+   semantic accuracy, per-annotator scorecards). ``qc.parquet`` also holds each item's consensus as Label Studio
+   result regions (``consensus_result``): ``refine`` releases exactly that, and fills its ``qc_*`` columns from
+   the same row; it never computes agreement or consensus itself.
 """
 
 from __future__ import annotations
@@ -46,8 +48,12 @@ QC_SCHEMA = pa.schema([
     pa.field("item_id", pa.string(), nullable=False),
     pa.field("n_annotations", pa.int32()),
     pa.field("annotators", pa.list_(pa.string())),
-    pa.field("consensus_method", pa.string()),  # single | majority | no_majority | iou_cluster | best_agreeing_text
+    # single | gold | majority | no_majority | majority_spans | iou_cluster | best_agreeing | best_agreeing_text
+    pa.field("consensus_method", pa.string()),
     pa.field("consensus", pa.string()),  # JSON of the consensus value (QC's comparison form)
+    # JSON of the consensus as Label Studio result regions (qc.consensus_result): what refine releases; null when
+    # there is none (no majority)
+    pa.field("consensus_result", pa.string()),
     pa.field("agreement", pa.float64()),  # mean pairwise agreement on overlap items, else null
     pa.field("gold", pa.bool_()),
     pa.field("gold_correct", pa.bool_()),  # the consensus matches the gold answer; null off the gold sample
@@ -262,6 +268,20 @@ def review_sample(*, store: ObjectStore, dataset: str, run_id: str) -> tuple[int
     return (int(pid) if pid is not None else None), [str(i) for i in doc.get("item_ids") or []]
 
 
+def write_qc(
+    *, spec: DatasetSpec, store: ObjectStore, run_id: str, rows: list[dict[str, Any]],
+    verdicts: list[qc.Verdict] | tuple[qc.Verdict, ...] = (),
+) -> qc.QCResult:
+    """QC of the run's annotations (``ANNOTATION_SCHEMA`` rows) written to ``layout.qc``: per item the agreement,
+    gold and review outcome and the consensus (``consensus_result``) that refine releases."""
+    anns = (qc.Ann(item_id=r["item_id"], annotation_id=r["annotation_id"], annotator=r["annotator"],
+                   result=json.loads(r["result"]), ground_truth=bool(r["ground_truth"]),
+                   was_cancelled=bool(r["was_cancelled"]), lead_time_s=r["lead_time_s"]) for r in rows)
+    result_qc = qc.run_qc(spec, anns, verdicts)
+    store.write_table(layout.label_qc(spec.id, run_id), pa.Table.from_pylist(result_qc.items, schema=QC_SCHEMA))
+    return result_qc
+
+
 def pull(
     *, spec: DatasetSpec, store: ObjectStore, run_id: str, ls: LabelStudioSettings, project_id: int
 ) -> PullResult:
@@ -279,7 +299,7 @@ def pull(
     rows = sorted(_newest_rows(store, _part_keys(store, spec, project_id), item_ids),
                   key=lambda r: (r["item_id"], r["annotation_id"]))
     prefix = layout.run(spec.id, run_id, STAGE)
-    key = f"{prefix}/annotations.parquet"
+    key = layout.label_annotations(spec.id, run_id)
     store.write_table(key, rows_to_table(rows, ANNOTATION_SCHEMA))
 
     # The review sample: submitted annotations by people (gold answers are not reviewed).
@@ -291,12 +311,8 @@ def pull(
     run_annotations = {int(r["annotation_id"]) for r in rows}
     verdicts = [v for v in _verdicts(client, spec, item_ids) if v.annotation_id in run_annotations] if queue else []
 
-    anns = (qc.Ann(item_id=r["item_id"], annotation_id=r["annotation_id"], annotator=r["annotator"],
-                   result=json.loads(r["result"]), ground_truth=bool(r["ground_truth"]),
-                   was_cancelled=bool(r["was_cancelled"]), lead_time_s=r["lead_time_s"]) for r in rows)
-    result_qc = qc.run_qc(spec, anns, verdicts)
-    qc_key, summary_key = f"{prefix}/qc.parquet", f"{prefix}/qc_summary.json"
-    store.write_table(qc_key, pa.Table.from_pylist(result_qc.items, schema=QC_SCHEMA))
+    result_qc = write_qc(spec=spec, store=store, run_id=run_id, rows=rows, verdicts=verdicts)
+    qc_key, summary_key = layout.label_qc(spec.id, run_id), layout.label_qc_summary(spec.id, run_id)
     summary = {**result_qc.summary, "dataset": spec.id, "run_id": run_id, "items_in_run": len(item_ids),
                "review_plan": asdict(plan), "review_project_id": queue.project_id if queue else None}
     store.write_json(summary_key, summary)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.annotations import REGISTRY
 from pipelines.spec.models import DatasetSpec
 
 IOU_MATCH = 0.5  # a box/polygon/segment pair counts as the same object from this IoU on (COCO's AP50)
@@ -39,11 +40,7 @@ LINE_BUFFER_PCT = 1.0  # polylines are compared as shapes this wide (percent of 
 Mask = npt.NDArray[np.bool_]
 
 # When is one annotation "correct" against a gold answer (or a reviewer's standard)? Agreement >= this value.
-CORRECT_AT: dict[str, float] = {
-    "classification": 1.0, "dialogue_intent": 1.0, "multi_label": 1.0, "bbox": 1.0, "polygon": 1.0,
-    "polyline": 1.0, "keypoints": 0.75, "segmentation": 0.75, "transcription": 0.9, "ner": 1.0, "qa": 0.9,
-    "summarisation": 0.5, "translation": 0.7, "temporal_events": 1.0, "timeseries_labels": 1.0,
-}  # fmt: skip
+CORRECT_AT: dict[str, float] = {t: k.correct_at for t, k in REGISTRY.items()}  # a view of the registry
 
 
 # ----------------------------------------------------------------------------------------- values
@@ -378,11 +375,19 @@ def agreement(annotation_type: str, a: Any, b: Any) -> float:
 
 @dataclass(frozen=True)
 class Consensus:
-    """One item's consensus: the value, how it was reached, and the mean pairwise agreement of the inputs."""
+    """One item's consensus: the value, how it was reached, and the mean pairwise agreement of the inputs.
+
+    Where it came from (not part of equality): ``source`` is the annotation whose whole answer is the consensus
+    (a single answer, the majority's first voter, the medoid); ``members`` lists, per consensus object of a
+    clustered type, the (annotation, object) pairs it stands for (boxes: all members, averaged; shapes: the medoid).
+    :func:`consensus_result` turns them back into Label Studio regions.
+    """
 
     value: Any
     method: str
     agreement: float | None
+    source: int | None = field(default=None, compare=False)
+    members: tuple[tuple[tuple[int, int], ...], ...] = field(default=(), compare=False)
 
 
 def _mean_pairwise(t: str, values: Sequence[Any]) -> float:
@@ -405,35 +410,42 @@ def _medoid_by(sim: Callable[[Any, Any], float], values: Sequence[Any]) -> int:
     return max(range(n), key=lambda i: (sum(m[i]), -i))
 
 
-def _cluster(t: str, values: Sequence[Sequence[Any]]) -> list[Any]:
+def _cluster(t: str, values: Sequence[Sequence[Any]]) -> tuple[list[Any], list[tuple[tuple[int, int], ...]]]:
     """IoU clustering: objects of all annotators grouped greedily (same label, IoU >= IOU_MATCH with the
-    cluster's first member, at most one object per annotator); clusters a majority drew are kept."""
+    cluster's first member, at most one object per annotator); clusters a majority drew are kept.
+
+    Returns the consensus objects and, per object, the (annotation, object index) pairs it stands for.
+    """
     sim = box_iou if t == "bbox" else shape_iou
-    clusters: list[list[tuple[int, Any]]] = []
+    clusters: list[list[tuple[int, int, Any]]] = []
     for who, objs in enumerate(values):
-        for o in objs:
+        for k, o in enumerate(objs):
             best, best_iou = None, IOU_MATCH
             for c in clusters:
-                if any(w == who for w, _ in c) or c[0][1].label != o.label:
+                if any(w == who for w, _, _ in c) or c[0][2].label != o.label:
                     continue
-                iou = sim(c[0][1], o)
+                iou = sim(c[0][2], o)
                 if iou >= best_iou:
                     best, best_iou = c, iou
             if best is None:
-                clusters.append([(who, o)])
+                clusters.append([(who, k, o)])
             else:
-                best.append((who, o))
+                best.append((who, k, o))
     need = len(values) / 2
     out: list[Any] = []
+    members: list[tuple[tuple[int, int], ...]] = []
     for c in clusters:
         if len(c) <= need:
             continue
-        objs = [o for _, o in c]
+        objs = [o for _, _, o in c]
         if t == "bbox":
             out.append(Box(objs[0].label, *(float(np.mean([getattr(o, k) for o in objs])) for k in "xywh")))
+            members.append(tuple((w, k) for w, k, _ in c))
         else:
-            out.append(objs[_medoid_by(sim, objs)])
-    return out
+            m = _medoid_by(sim, objs)
+            out.append(objs[m])
+            members.append(((c[m][0], c[m][1]),))
+    return out, members
 
 
 def consensus(annotation_type: str, values: Sequence[Any]) -> Consensus:
@@ -442,13 +454,13 @@ def consensus(annotation_type: str, values: Sequence[Any]) -> Consensus:
     if not values:
         raise ValueError("consensus of no annotations")
     if len(values) == 1:
-        return Consensus(values[0], "single", None)
+        return Consensus(values[0], "single", None, source=0)
     agree = _mean_pairwise(t, values)
     n = len(values)
     if t in ("classification", "dialogue_intent"):
         (top, k), *_rest = Counter(values).most_common()
         if k > n / 2:
-            return Consensus(top, "majority", agree)
+            return Consensus(top, "majority", agree, source=values.index(top))
         return Consensus(None, "no_majority", agree)  # a tie is not silently resolved
     if t == "multi_label":
         counts = Counter(lab for v in values for lab in v)
@@ -457,10 +469,59 @@ def consensus(annotation_type: str, values: Sequence[Any]) -> Consensus:
         counts_s = Counter(s for v in values for s in v)
         return Consensus(frozenset(s for s, k in counts_s.items() if k > n / 2), "majority_spans", agree)
     if t in ("bbox", "polygon", "polyline"):
-        return Consensus(_cluster(t, values), "iou_cluster", agree)
-    if t in ("transcription", "qa", "summarisation", "translation"):
-        return Consensus(values[_medoid(t, values)], "best_agreeing_text", agree)
-    return Consensus(values[_medoid(t, values)], "best_agreeing", agree)
+        objs, members = _cluster(t, values)
+        return Consensus(objs, "iou_cluster", agree, members=tuple(members))
+    m = _medoid(t, values)
+    method = "best_agreeing_text" if t in ("transcription", "qa", "summarisation", "translation") else "best_agreeing"
+    return Consensus(values[m], method, agree, source=m)
+
+
+_OBJECT_REGIONS = {"bbox": "rectanglelabels", "polygon": "polygonlabels", "polyline": "vectorlabels"}
+
+
+def consensus_result(
+    annotation_type: str, results: Sequence[Sequence[Mapping[str, Any]]], c: Consensus
+) -> list[dict[str, Any]] | None:
+    """The consensus as Label Studio result regions, built from the annotations it came from (``results``, in
+    the order :func:`consensus` saw their values); None when there is none (no majority).
+
+    This is what ``refine`` turns into the released label, so the released label is this consensus: whole
+    answers (single, majority, medoid) are the chosen annotation's regions; multi-label is one choices region of
+    the majority's labels; NER the regions of the majority's spans; boxes the averaged rectangles; shapes the
+    clusters' medoid regions.
+    """
+    t = annotation_type
+    if c.value is None:
+        return None
+    if c.source is not None:
+        return [dict(r) for r in results[c.source]]
+    if t == "multi_label":
+        first = next((r for res in results for r in _regions(res, "choices", "labels")), None)
+        order = [str(ch) for res in results for r in _regions(res, "choices", "labels")
+                 for ch in (r.get("value") or {}).get("choices", [])]
+        chosen = [lab for lab in dict.fromkeys(order) if lab in c.value]
+        region = {k: v for k, v in (first or {"from_name": "labels", "type": "choices"}).items() if k != "id"}
+        return [{**region, "value": {"choices": chosen}}] if chosen else []
+    if t == "ner":
+        picked: list[dict[str, Any]] = []
+        seen: set[Segment] = set()
+        for res in results:
+            for r in _regions(res, "labels", "label"):
+                for seg in extract("ner", [r]):
+                    if seg in c.value and seg not in seen:
+                        seen.add(seg)
+                        picked.append(dict(r))
+        return sorted(picked, key=lambda r: (float(r["value"]["start"]), float(r["value"]["end"])))
+    if t in _OBJECT_REGIONS:
+        out = []
+        for obj, group in zip(c.value, c.members, strict=True):
+            who, k = group[0]
+            region = dict(_regions(results[who], _OBJECT_REGIONS[t])[k])
+            if t == "bbox":
+                region["value"] = {**region["value"], "x": obj.x, "y": obj.y, "width": obj.w, "height": obj.h}
+            out.append(region)
+        return out
+    raise ValueError(f"no consensus result for annotation type {annotation_type!r} (method {c.method})")
 
 
 # -------------------------------------------------------------------------------------- dataset level
@@ -522,13 +583,7 @@ def multilabel_alpha(units: Sequence[Sequence[frozenset[str]]], labels: Sequence
 
 
 # The dataset-level measure of each type: (name, higher is better).
-METRICS: dict[str, str] = {
-    "classification": "krippendorff_alpha", "dialogue_intent": "krippendorff_alpha",
-    "multi_label": "krippendorff_alpha_per_label", "bbox": "iou_f1", "polygon": "iou_f1", "polyline": "iou_f1",
-    "keypoints": "oks", "segmentation": "mask_iou", "transcription": "1-cer", "qa": "1-cer",
-    "summarisation": "1-cer", "translation": "1-cer", "ner": "span_f1", "temporal_events": "segment_f1",
-    "timeseries_labels": "segment_f1",
-}  # fmt: skip
+METRICS: dict[str, str] = {t: k.metric for t, k in REGISTRY.items()}  # a view of the registry
 
 
 # ------------------------------------------------------------------------------------------- the pass
@@ -650,6 +705,9 @@ def run_qc(spec: DatasetSpec, anns: Iterable[Ann], verdicts: Iterable[Verdict] =
         done = [a for a in people if not a.was_cancelled]
         values = [extract(t, a.result) for a in done]
         c = consensus(t, values) if values else None
+        regions = consensus_result(t, [a.result for a in done], c) if c else None
+        if c is None and gold:  # nobody but the gold author answered: the known answer stands
+            c, regions = Consensus(extract(t, gold[0].result), "gold", None), list(gold[0].result)
         if len(values) >= 2:
             units.append(values)
             pair_scores.append(c.agreement if c and c.agreement is not None else 0.0)
@@ -681,6 +739,7 @@ def run_qc(spec: DatasetSpec, anns: Iterable[Ann], verdicts: Iterable[Verdict] =
             "annotators": sorted({a.annotator for a in done}),
             "consensus_method": c.method if c else None,
             "consensus": json.dumps(to_json(c.value), ensure_ascii=False, sort_keys=True) if c else None,
+            "consensus_result": json.dumps(regions, ensure_ascii=False) if regions is not None else None,
             "agreement": c.agreement if c else None,
             "gold": bool(gold),
             "gold_correct": gold_correct,

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.annotations import REGISTRY
+
 # Hugging Face Hub license ids; licences it does not list are "other" with a name and a link.
 _HF_LICENSE = {
     "CC-BY-4.0": "cc-by-4.0", "CC-BY-SA-4.0": "cc-by-sa-4.0", "CC-BY-NC-4.0": "cc-by-nc-4.0",
@@ -21,12 +23,7 @@ _HF_LICENSE = {
 
 _MODALITY_KO = {"image": "이미지", "video": "비디오", "audio": "오디오(음성)", "text": "텍스트",
                 "timeseries": "시계열", "multimodal": "멀티모달"}
-_ANNOTATION_KO = {
-    "classification": "분류", "multi_label": "다중 레이블 분류", "bbox": "바운딩 박스", "polygon": "폴리곤",
-    "polyline": "폴리라인", "keypoints": "키포인트", "segmentation": "세그멘테이션", "transcription": "전사",
-    "ner": "개체명 인식", "qa": "질의응답", "summarisation": "요약", "translation": "번역 쌍",
-    "dialogue_intent": "대화 의도", "temporal_events": "구간 이벤트", "timeseries_labels": "시계열 구간 레이블",
-}  # fmt: skip
+_ANNOTATION_KO = {t: k.ko for t, k in REGISTRY.items()}
 _SOURCE_KO = {"synthetic": "합성 데이터(시뮬레이션) / synthetic", "local": "자체 수집 파일 / own collection",
               "http": "웹 수집 / web (HTTP)", "s3": "객체 저장소 / object storage (S3)",
               "records": "기존 레코드 파일 / existing records (JSONL/CSV)"}

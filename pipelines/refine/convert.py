@@ -3,8 +3,9 @@
 A converter gets one annotation's result list and the item's media facts and returns the label columns of
 ``pipelines.storage.records.LABEL_FIELDS`` for that type, or raises ``InvalidLabel`` with a reason code.
 The control names each converter reads are those of ``pipelines.label.config.CONTROL_NAMES``; a test checks
-the registry against the spec model's annotation types both ways. Consensus over several annotations of one
-item lives in :mod:`pipelines.refine.agreement`.
+the registry against the spec model's annotation types both ways. Refine never computes agreement or consensus:
+``label_pull`` writes each item's consensus as Label Studio result regions (``layout.qc``) and a converter turns
+that into the released label.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.refine.agreement import Consensus, box_f1, cer, consensus
 from pipelines.refine.base import (
     EDGE_TOLERANCE_PX,
     InvalidLabel,
@@ -26,7 +26,7 @@ from pipelines.refine.spans import dialogue_intent, ner, qa, summarisation, tran
 from pipelines.refine.timed import temporal_events, timeseries_labels
 from pipelines.spec.models import DatasetSpec, MultiLabel
 
-__all__ = ["CONVERTERS", "Consensus", "InvalidLabel", "MediaFacts", "box_f1", "cer", "consensus", "normalise_text"]
+__all__ = ["CONVERTERS", "InvalidLabel", "MediaFacts", "normalise_text"]
 
 def _classification(spec: DatasetSpec, result: list[dict[str, Any]], media: MediaFacts) -> dict[str, Any]:
     choices = [c for r in regions(result, "choices", "label") for c in r.get("value", {}).get("choices", [])]

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.pii.pseudonyms import Pseudonyms
-from pipelines.refine.convert import CONVERTERS, InvalidLabel, MediaFacts, consensus, normalise_text
+from pipelines.refine.convert import CONVERTERS, InvalidLabel, MediaFacts, normalise_text
 from pipelines.refine.deid import TypedTextRules, mask_record, mute_spoken
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import ObjectStore, layout
@@ -40,7 +40,7 @@ class RefineResult:
 
 
 def _load_annotations(store: ObjectStore, dataset: str, run_id: str) -> dict[str, list[dict[str, Any]]]:
-    key = f"{layout.run(dataset, run_id, 'label_pull')}/annotations.parquet"
+    key = layout.label_annotations(dataset, run_id)
     by_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not store.exists(key):
         return by_item
@@ -52,20 +52,13 @@ def _load_annotations(store: ObjectStore, dataset: str, run_id: str) -> dict[str
 
 
 def _load_qc(store: ObjectStore, dataset: str, run_id: str) -> dict[str, dict[str, Any]]:
-    """The label stage's per-item QC (``label_pull/qc.parquet``: agreement, consensus method, review verdict,
+    """The label stage's per-item QC (``layout.qc``: agreement, consensus and how it was reached, review verdict,
     gold correctness), keyed by item id; empty when the run has none."""
-    key = f"{layout.run(dataset, run_id, 'label_pull')}/qc.parquet"
+    key = layout.label_qc(dataset, run_id)
     if not store.exists(key):
         return {}
-    cols = ["item_id", "agreement", "consensus_method", "review", "gold", "gold_correct"]
+    cols = ["item_id", "agreement", "consensus_method", "consensus_result", "review", "gold", "gold_correct"]
     return {r["item_id"]: r for r in store.read_table(key, columns=cols).to_pylist()}
-
-
-def _with_qc(record: dict[str, Any], q: dict[str, Any] | None) -> dict[str, Any]:
-    if q is None:
-        return record
-    return {**record, "qc_agreement": q["agreement"], "qc_consensus": q["consensus_method"] or record["qc_consensus"],
-            "qc_review": q["review"], "qc_gold": bool(q["gold"]), "qc_gold_correct": q["gold_correct"]}
 
 
 def _typed_meta(spec: DatasetSpec, raw: dict[str, Any]) -> dict[str, Any]:
@@ -87,15 +80,21 @@ def _typed_meta(spec: DatasetSpec, raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]], names: Pseudonyms) -> dict[str, Any]:
+def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]], q: dict[str, Any] | None,
+            names: Pseudonyms) -> dict[str, Any]:
+    """One canonical record: the label is label_pull's consensus (``q``) through the type's converter, whose
+    checks it must pass. An annotation the consensus left out (an outvoted answer, a stray box) is not released,
+    so it is not checked here; QC has already counted it as disagreement."""
     convert = CONVERTERS.get(spec.annotation.type)
     if convert is None:
         raise InvalidLabel("refine.unsupported_type", f"no converter for {spec.annotation.type!r} yet")
     if not anns:
         raise InvalidLabel("label.missing", "no submitted annotation")
     media = MediaFacts(item["width"], item["height"], item["duration_s"], item["text"])
-    values = [convert(spec, json.loads(a["result"]), media) for a in anns]
-    c = consensus(spec.annotation.type, values)
+    if q is None or q["consensus_result"] is None:
+        how = f"method {q['consensus_method']}" if q else "no QC row from label_pull"
+        raise InvalidLabel("label.no_consensus", f"{len(anns)} annotations, no consensus ({how})")
+    value = convert(spec, json.loads(q["consensus_result"]), media)
     text = normalise_text(item["text"]) if item["text"] is not None and not item["media_key"] else None
     media_struct = None
     if item["media_key"]:
@@ -109,15 +108,15 @@ def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]],
         "media": media_struct,
         "text": text,
         **dicom,
-        **c.value,
+        **value,
         **_typed_meta(spec, json.loads(item["meta"] or "{}")),
         "qc_annotators": sorted({names.annotator(a["annotator"]) for a in anns}),
         "qc_n_annotations": len(anns),
-        "qc_agreement": c.agreement,
-        "qc_consensus": c.method,
-        "qc_review": None,
-        "qc_gold": any(bool(a["ground_truth"]) for a in anns),
-        "qc_gold_correct": None,
+        "qc_agreement": q["agreement"],
+        "qc_consensus": q["consensus_method"],
+        "qc_review": q["review"],
+        "qc_gold": bool(q["gold"]),
+        "qc_gold_correct": q["gold_correct"],
         # released columns name no original in restricted/: keyed pseudonyms keep equality (group_by, duplicates)
         "source_uri": names.source(item["source_uri"]),
         "original_sha256": names.digest(item["original_sha256"]) if item["original_sha256"] else None,
@@ -155,10 +154,10 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
                 n_in += 1
                 try:
                     anns = annotations.get(item["item_id"], [])
-                    record = _record(spec, item, anns, names)
+                    record = _record(spec, item, anns, qc.get(item["item_id"]), names)
                     found = mask_record(record, spec=spec, rules=rules)
                     muted = mute_spoken(record, found, store=store, dataset=spec.id)
-                    rows.append(_with_qc(record, qc.get(item["item_id"])))
+                    rows.append(record)
                     masked.update(found.counts)
                     if muted:
                         masked["audio_segments"] += muted

@@ -48,6 +48,25 @@ def records(dataset: str, run_id: str) -> str:
     return f"{run(dataset, run_id, 'refine')}/records.parquet"
 
 
+def label_annotations(dataset: str, run_id: str) -> str:
+    """The run's annotations as pulled from Label Studio (``ANNOTATION_SCHEMA``)."""
+    return _pulled(dataset, run_id, "annotations.parquet")
+
+
+def label_qc(dataset: str, run_id: str) -> str:
+    """The run's per-item QC (``label.pull.QC_SCHEMA``): agreement, review, gold and the consensus refine releases."""
+    return _pulled(dataset, run_id, "qc.parquet")
+
+
+def label_qc_summary(dataset: str, run_id: str) -> str:
+    """The run's QC summary: dataset agreement, gold accuracy, semantic accuracy, annotator scorecards."""
+    return _pulled(dataset, run_id, "qc_summary.json")
+
+
+def _pulled(dataset: str, run_id: str, name: str) -> str:
+    return f"{run(dataset, run_id, 'label_pull')}/{name}"
+
+
 def quality(dataset: str, run_id: str) -> str:
     """The machine-readable quality report of a run's validation."""
     return f"{run(dataset, run_id, 'validate')}/quality.json"

@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipelines.annotations import REGISTRY
 from pipelines.spec.models import DatasetSpec
 
 MEDIA_TYPE = pa.struct(
@@ -48,45 +49,16 @@ DICOM_TYPE = pa.struct(
         pa.field("display_key", pa.string()),  # media/<ds>/<sha256>.png, the windowed image annotators saw
     ]
 )
-BOX = pa.struct([("label", pa.string()), ("x", pa.float64()), ("y", pa.float64()),
-                 ("w", pa.float64()), ("h", pa.float64())])
-POINT = pa.struct([("x", pa.float64()), ("y", pa.float64())])
-SHAPE = pa.struct([("label", pa.string()), ("points", pa.list_(POINT))])
-KEYPOINT = pa.struct([("name", pa.string()), ("x", pa.float64()), ("y", pa.float64()), ("visible", pa.int8())])
-POSE = pa.struct([("label", pa.string()), ("keypoints", pa.list_(KEYPOINT))])
-MASK = pa.struct([("label", pa.string()), ("rle", pa.list_(pa.int32())), ("width", pa.int32()),
-                  ("height", pa.int32())])
-SEGMENT = pa.struct([("start", pa.float64()), ("end", pa.float64()), ("text", pa.string()),
-                     ("speaker", pa.string()), ("dialect", pa.string())])
-SPAN = pa.struct([("label", pa.string()), ("start", pa.int32()), ("end", pa.int32()), ("text", pa.string())])
-QA_PAIR = pa.struct([("question", pa.string()), ("answer", pa.string()), ("answer_start", pa.int32())])
-EVENT = pa.struct([("label", pa.string()), ("start", pa.float64()), ("end", pa.float64())])
-TURN = pa.struct([("speaker", pa.string()), ("text", pa.string()), ("intent", pa.string())])
+# The label value types (BOX, SHAPE, ...) live with the annotation types: pipelines/annotations/values.py.
 
-# The label columns each annotation type adds to a record.
-LABEL_FIELDS: dict[str, list[pa.Field]] = {
-    "classification": [pa.field("label", pa.string())],
-    "multi_label": [pa.field("labels", pa.list_(pa.string()))],
-    "bbox": [pa.field("objects", pa.list_(BOX))],
-    "polygon": [pa.field("polygons", pa.list_(SHAPE))],
-    "polyline": [pa.field("polylines", pa.list_(SHAPE))],
-    "keypoints": [pa.field("poses", pa.list_(POSE))],
-    "segmentation": [pa.field("masks", pa.list_(MASK))],
-    "transcription": [pa.field("transcript", pa.string()), pa.field("segments", pa.list_(SEGMENT))],
-    "ner": [pa.field("entities", pa.list_(SPAN))],
-    "qa": [pa.field("qa", pa.list_(QA_PAIR))],
-    "summarisation": [pa.field("summary", pa.string())],
-    "translation": [pa.field("translation", pa.string())],
-    "dialogue_intent": [pa.field("turns", pa.list_(TURN)), pa.field("intent", pa.string())],
-    "temporal_events": [pa.field("events", pa.list_(EVENT))],
-    "timeseries_labels": [pa.field("events", pa.list_(EVENT))],
-}
+# The label columns each annotation type adds to a record (a view of the annotation registry).
+LABEL_FIELDS: dict[str, list[pa.Field]] = {t: list(k.label_fields) for t, k in REGISTRY.items()}
 
 QC_FIELDS: list[pa.Field] = [
     pa.field("qc_annotators", pa.list_(pa.string())),
     pa.field("qc_n_annotations", pa.int32()),
     pa.field("qc_agreement", pa.float64()),  # item-level agreement on overlap items, else null
-    pa.field("qc_consensus", pa.string()),  # single | majority | iou_cluster | best_transcript ...
+    pa.field("qc_consensus", pa.string()),  # label_pull's consensus_method: single | majority | iou_cluster ...
     pa.field("qc_review", pa.string()),  # accepted | rejected | null (not sampled)
     pa.field("qc_gold", pa.bool_()),
     pa.field("qc_gold_correct", pa.bool_()),

@@ -21,14 +21,10 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.annotations import REGISTRY
 from pipelines.spec import DatasetSpec
-from pipelines.spec.models import DialogueIntent, MultiLabel
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
-_STRUCT_LABEL_COLUMNS = {
-    "bbox": "objects", "polygon": "polygons", "polyline": "polylines", "keypoints": "poses",
-    "segmentation": "masks", "ner": "entities", "temporal_events": "events", "timeseries_labels": "events",
-}  # fmt: skip
 _HASH_CHUNK = 65_536  # keys per hashlib round: bounds the Python bytes objects alive at once
 _COMPACT_ROWS = 1 << 20  # (group, stratum) rows buffered before they are merged into counts
 
@@ -289,20 +285,22 @@ def _most_frequent(values: pa.Array, parents: npt.NDArray[np.int64], n: int) -> 
     return words.take(pa.array(pick, mask=pick < 0))
 
 
+def _class_column(spec: DatasetSpec) -> str:
+    column = REGISTRY[spec.annotation.type].class_column
+    if column is None:  # free text: the spec model allows stratify_by: label only where the spec has labels
+        raise ValueError(f"annotation type {spec.annotation.type!r} has no label column to stratify by")
+    return column
+
+
 def label_strata(spec: DatasetSpec, batch: pa.RecordBatch) -> pa.Array:
     """The stratum value of each record when stratifying by ``label``: the label, or for list-valued
     annotations the most frequent label of the item (ties: the smallest); a string array."""
-    a = spec.annotation
-    if a.type == "classification":
-        return _text(batch.column("label"))
-    if isinstance(a, DialogueIntent):
-        return _text(batch.column("intent"))
-    if isinstance(a, MultiLabel):
-        col = batch.column("labels")
-        values = pc.list_flatten(col)
-    else:
-        col = batch.column(_STRUCT_LABEL_COLUMNS[a.type])
-        values = pc.struct_field(pc.list_flatten(col), "label")
+    col = batch.column(_class_column(spec))
+    if not pa.types.is_list(col.type):  # one label per item (classification, dialogue intent)
+        return _text(col)
+    values = pc.list_flatten(col)
+    if pa.types.is_struct(values.type):  # boxes, shapes, spans, events: their labels
+        values = pc.struct_field(values, "label")
     # parents from the lengths, aligned with list_flatten (which skips null lists whatever their offsets)
     lengths = pc.fill_null(pc.list_value_length(col), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     parents = np.repeat(np.arange(len(col), dtype=np.int64), lengths)
@@ -353,9 +351,7 @@ def split_columns(spec: DatasetSpec) -> list[str]:
     if s.group_by:
         cols.append(s.group_by)
     if s.stratify_by == "label":
-        a = spec.annotation
-        cols.append("label" if a.type == "classification" else "intent" if isinstance(a, DialogueIntent)
-                    else "labels" if isinstance(a, MultiLabel) else _STRUCT_LABEL_COLUMNS[a.type])
+        cols.append(_class_column(spec))
     elif s.stratify_by:
         cols.append(s.stratify_by)
     return list(dict.fromkeys(cols))

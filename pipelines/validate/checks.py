@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from pipelines.annotations import REGISTRY
 from pipelines.spec.models import (
     NER,
     QA,
@@ -80,16 +81,8 @@ CHARACTERISTICS: dict[str, tuple[str, str]] = {
     "validity": ("학습모델 유효성", "Model validity"),
 }
 
-# Label columns of list-valued annotation types whose structs carry a ``label`` field.
-STRUCT_LABEL_COLUMNS: dict[str, str] = {
-    "polygon": "polygons",
-    "polyline": "polylines",
-    "keypoints": "poses",
-    "segmentation": "masks",
-    "ner": "entities",
-    "temporal_events": "events",
-    "timeseries_labels": "events",
-}
+# Label columns of list-valued annotation types whose structs carry a ``label`` field (a view of the registry).
+STRUCT_LABEL_COLUMNS: dict[str, str] = {t: c for t, k in REGISTRY.items() if (c := k.struct_label_column)}
 # File extensions each declared format may appear under in a media key.
 FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "jpeg": ("jpeg", "jpg"),

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.annotations import REGISTRY
 from pipelines.spec import DatasetSpec
 from pipelines.storage import ObjectStore
 
@@ -74,7 +75,7 @@ class Trainer(Protocol):
 
 
 def _label_column(spec: DatasetSpec) -> str:
-    return "intent" if spec.annotation.type == "dialogue_intent" else "label"
+    return REGISTRY[spec.annotation.type].class_column or "label"
 
 
 def _score(metric: str, truth: list[str], pred: list[str]) -> float:

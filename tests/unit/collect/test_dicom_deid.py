@@ -25,6 +25,7 @@ from pipelines.collect.deid.dicom_profile import BASIC, OPTIONS, actions, basic_
 from pipelines.collect.reasons import Reject
 from pipelines.collect.shards import part_key
 from pipelines.collect.sources.synthetic.dicom import describe, make_dicom
+from pipelines.label import write_qc
 from pipelines.label.push import _task
 from pipelines.publish import open_dataset, publish
 from pipelines.publish.release import dataset_metadata
@@ -362,8 +363,8 @@ def test_a_release_carries_deidentified_dicom_and_its_columns_and_every_file_pas
                      "annotator": "a@x", "result": json.dumps([box]), "ground_truth": False,
                      "was_cancelled": False, "lead_time_s": 1.0, "created_at": now(), "updated_at": now(),
                      "role": "annotate"})
-    store.write_table(f"{layout.run(spec.id, RUN, 'label_pull')}/annotations.parquet",
-                      pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
     assert refine(spec=spec, store=store, run_id=RUN).records == len(rows)
     assert validate(spec=spec, store=store, run_id=RUN, data_docs=False).success
     assert gate(spec=spec, store=store, run_id=RUN).status == "approved"

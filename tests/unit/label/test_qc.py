@@ -127,6 +127,43 @@ def _choice(label: str) -> list[dict[str, Any]]:
     return [results.choices([label], to_name="text")]
 
 
+def _round_trip(t: str, answers: list[list[dict[str, Any]]]) -> tuple[qc.Consensus, Any]:
+    """The consensus of ``answers`` and what its Label Studio regions (what refine releases) read back as."""
+    c = qc.consensus(t, [qc.extract(t, a) for a in answers])
+    regions = qc.consensus_result(t, answers, c)
+    return c, None if regions is None else qc.extract(t, regions)
+
+
+def test_consensus_result_reads_back_as_the_consensus() -> None:
+    # classification: the majority's answer; a tie has no consensus to release
+    c, back = _round_trip("classification", [_choice("긍정"), _choice("부정"), _choice("긍정")])
+    assert back == c.value == "긍정"
+    assert _round_trip("classification", [_choice("긍정"), _choice("부정")])[1] is None
+    # multi-label: one choices region of the labels a majority chose
+    ml = [[results.choices(list(labs), to_name="text", from_name="labels")] for labs in ("xy", "x", "xz")]
+    assert _round_trip("multi_label", ml)[1] == frozenset("x")
+    # boxes: the two agreeing boxes averaged (x 10% and 12% -> 11%), the stray box dropped
+    box = [[results.rectangle(label="c", x=x, y=y, w=20, h=20, image_width=200, image_height=100)]
+           for x, y in ((20, 10), (24, 10), (150, 70))]
+    c, back = _round_trip("bbox", box)
+    assert back == c.value == [Box("c", 11.0, 10.0, 10.0, 20.0)]
+    # polygons: the cluster's medoid region, as drawn
+    sq = [(0, 0), (100, 0), (100, 50), (0, 50)]
+    poly = [[results.polygon(label="c", points=[(x + d, y) for x, y in sq], image_width=200, image_height=100)]
+            for d in (0, 8, 0)]
+    c, back = _round_trip("polygon", poly)
+    assert back == c.value and back[0].points == ((0, 0), (50, 0), (50, 50), (0, 50))
+    # NER: the majority's spans, in text order
+    ner = [[results.span(label="PS", start=0, end=3, text="홍길동")],
+           [results.span(label="OG", start=4, end=6, text="서울"), results.span(label="PS", start=0, end=3,
+                                                                              text="홍길동")],
+           [results.span(label="PS", start=0, end=3, text="홍길동")]]
+    assert _round_trip("ner", ner)[1] == frozenset({Segment("PS", 0, 3)})
+    # free text: the best-agreeing annotation, whole
+    texts = [results.transcript(t) for t in ("오늘 날씨가 좋네요", "오늘 날씨가 좋네여", "어제 날씨가 좋네요")]
+    assert _round_trip("transcription", texts)[1] == "오늘 날씨가 좋네요"
+
+
 def test_extract_reads_label_studio_regions() -> None:
     box = results.rectangle(label="c", x=16, y=12, w=32, h=24, image_width=160, image_height=120)
     assert qc.extract("bbox", [box]) == [Box("c", 10.0, 10.0, 20.0, 20.0)]

@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from pipelines.label import write_qc
 from pipelines.pii import TextDeidentifier
 from pipelines.pii.pseudonyms import KEY
 from pipelines.publish import publish
@@ -50,8 +51,8 @@ def _write_labelled_run(store: ObjectStore, n: int = 60) -> tuple[list[dict[str,
                          "updated_at": now(), "role": "annotate"})
     store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
                       pa.Table.from_pylist(items, schema=ITEM_SCHEMA))
-    store.write_table(f"{layout.run(spec.id, RUN, 'label_pull')}/annotations.parquet",
-                      pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
     return items, uris
 
 
@@ -145,8 +146,8 @@ def test_a_transcription_release_speaks_no_phone_number_and_writes_none(tmp_path
                      "updated_at": now(), "role": "annotate"})
     store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
                       pa.Table.from_pylist(items, schema=ITEM_SCHEMA))
-    store.write_table(f"{layout.run(spec.id, RUN, 'label_pull')}/annotations.parquet",
-                      pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
     refined = refine(spec=spec, store=store, run_id=RUN)
     assert refined.records == len(rows) and refined.masked["audio_segments"] == len(spoken)
     assert validate(spec=spec, store=store, run_id=RUN, data_docs=False).success

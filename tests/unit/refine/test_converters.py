@@ -14,7 +14,8 @@ import pyarrow as pa
 import pytest
 from label_studio_sdk.converter.brush import mask2rle  # Label Studio's own encoder: what the brush tool submits
 
-from pipelines.refine import CONVERTERS, InvalidLabel, consensus, refine
+from pipelines.label import write_qc
+from pipelines.refine import CONVERTERS, InvalidLabel, refine
 from pipelines.refine.base import MediaFacts, OffsetMap, normalise_text
 from pipelines.refine.shapes import decode_ls_rle, mask_to_rle, rle_to_mask
 from pipelines.spec.models import ANNOTATION_TYPES, DatasetSpec
@@ -313,32 +314,6 @@ def test_timeseries_ranges_from_row_index_to_seconds() -> None:
     assert _reason("timeseries_labels", dated, media) == "label.time_format"
 
 
-# ------------------------------------------------------------------------------------------ consensus
-
-
-def test_consensus_per_type_takes_the_medoid_and_reports_agreement() -> None:
-    a = {"entities": [{"label": "PS", "start": 0, "end": 3, "text": "홍길동"}]}
-    b = {"entities": [{"label": "PS", "start": 0, "end": 3, "text": "홍길동"}]}
-    c = {"entities": [{"label": "LC", "start": 5, "end": 8, "text": "서울시"}]}
-    res = consensus("ner", [c, a, b])
-    assert res.value == a and res.method == "medoid_span_f1" and res.agreement == pytest.approx(1 / 3)
-    ml = consensus("multi_label", [{"labels": ["가", "나"]}, {"labels": ["가"]}, {"labels": ["가", "나", "다"]}])
-    assert ml.value == {"labels": ["가", "나"]} and ml.method == "label_majority"
-    tri = [{"x": 0.0, "y": 0.0}, {"x": 10.0, "y": 0.0}, {"x": 10.0, "y": 10.0}]
-    p1 = {"polygons": [{"label": "가", "points": tri}]}
-    p2 = copy.deepcopy(p1)
-    p2["polygons"][0]["points"][2]["y"] = 9.0
-    far = {"polygons": [{"label": "가", "points": [{"x": 90.0, "y": 90.0}, {"x": 99.0, "y": 90.0},
-                                                   {"x": 99.0, "y": 99.0}]}]}
-    assert consensus("polygon", [far, p1, p2]).value in (p1, p2)
-    ev = consensus("temporal_events", [{"events": [{"label": "가", "start": 0.0, "end": 2.0}]},
-                                       {"events": [{"label": "가", "start": 0.1, "end": 2.0}]}])
-    assert ev.agreement == 1.0
-    intent = consensus("dialogue_intent", [{"intent": "예약", "turns": []}, {"intent": "취소", "turns": []},
-                                           {"intent": "예약", "turns": []}])
-    assert intent.value["intent"] == "예약" and intent.method == "majority"
-
-
 # ------------------------------------------------------------------------------- refine end to end
 
 
@@ -373,8 +348,8 @@ def test_refine_ner_run_writes_records_and_quarantines_with_reasons(tmp_path: An
         _ann("t2", "a", [_span("XX", texts[2], 0, 3)], 4),
         _ann("t3", "a", [], 5),  # no entity: valid
     ]
-    store.write_table(f"{layout.run(spec.id, RUN, 'label_pull')}/annotations.parquet",
-                      pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
 
     res = refine(spec=spec, store=store, run_id=RUN)
 
@@ -384,7 +359,7 @@ def test_refine_ner_run_writes_records_and_quarantines_with_reasons(tmp_path: An
     t0 = recs["t0"]
     assert t0["text"] == "홍길동이 서울에 갔다."
     assert [(e["label"], t0["text"][e["start"]:e["end"]]) for e in t0["entities"]] == [("PS", "홍길동"), ("LC", "서울")]
-    assert (t0["qc_consensus"], t0["qc_agreement"], t0["qc_n_annotations"]) == ("medoid_span_f1", 1.0, 2)
+    assert (t0["qc_consensus"], t0["qc_agreement"], t0["qc_n_annotations"]) == ("majority_spans", 1.0, 2)
     assert recs["t3"]["entities"] == []
 
 

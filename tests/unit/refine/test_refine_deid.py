@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from pipelines.label import write_qc
 from pipelines.refine import refine
 from pipelines.storage import ObjectStore, layout, open_store
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps
@@ -38,8 +39,8 @@ def _run(tmp_path: Path, type_: str, items: list[dict[str, Any]], anns: list[dic
     store = open_store(str(tmp_path / "store"))
     store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
                       pa.Table.from_pylist(items, schema=ITEM_SCHEMA))
-    store.write_table(f"{layout.run(spec.id, RUN, 'label_pull')}/annotations.parquet",
-                      pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
     res = refine(spec=spec, store=store, run_id=RUN)
     recs = {r["item_id"]: r for r in store.read_table(res.records_key).to_pylist()}
     return res, recs, store.read_json(f"{layout.run(spec.id, RUN, 'refine')}/summary.json")
