@@ -21,14 +21,15 @@ from rich.table import Table
 
 from pipelines.cli_common import esc, plain
 from pipelines.orchestration.runner import FAILURES_ENV, RESULT_PREFIX
-from pipelines.spec import load_catalog
+from pipelines.spec import SpecError, load_catalog
+from pipelines.spec.binding import bind_source
 from pipelines.stack import StackInfo, up
 from pipelines.storage import S3Settings, layout, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SPECS = ("crop-disease-open-field", "civil-complaint-classification", "dialect-speech-jeju")
 _out = Console(soft_wrap=True)  # keep URIs on one line, copyable
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # one error, one line
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class RunSummary:
     log: Path
     tasks: dict[str, Any]
     reason: str | None = None  # for a run that did not succeed: the first failing task and its error
+    source: str | None = None  # the source binding the run was given (``--source``), as given
 
 
 class RunStopped(Exception):
@@ -129,7 +131,7 @@ def _first_failure(path: Path) -> str | None:
 def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, simulate: bool,
             annotators: int = 3, error_rate: float = 0.02, reviewer_error_rate: float = 0.01, poll_s: float = 2.0,
             timeout_s: float = 1800.0, review_timeout_s: float | None = None,
-            gate_timeout_s: float | None = None) -> RunSummary:
+            gate_timeout_s: float | None = None, source: str | None = None) -> RunSummary:
     """Run one DAG through ``dag.test()`` in a subprocess; with ``simulate``, simulated annotators and reviewers
     work alongside (a higher error rate fails semantic accuracy: the gate then waits for ``datadam qa approve``).
 
@@ -139,8 +141,13 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
 
     ``review_timeout_s`` (default ``timeout_s``) bounds ``review_wait``: past it the run goes on with semantic
     accuracy "not measured", as a contractor's run does when reviewers have not finished. ``gate_timeout_s``
-    (default ``timeout_s``) bounds the wait for an inspector when a blocking check fails."""
+    (default ``timeout_s``) bounds the wait for an inspector when a blocking check fails.
+
+    ``source`` binds the run to other data than the spec's source (the DAG's ``source`` param, see
+    :mod:`pipelines.spec.binding`); a bad binding raises ``SourceBindingError`` before anything starts."""
     spec = load_catalog().get(spec_id)
+    if source is not None:
+        bind_source(spec, source)
     logs = stack.home / "logs" / "runs"
     logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -152,7 +159,7 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
 
     def summary(state: str, *, reason: str | None, outcome: dict[str, Any] | None = None) -> RunSummary:
         return _summarise(spec_id, store=store, storage=storage, state=state, reason=reason, outcome=outcome or {},
-                          seconds=time.perf_counter() - t0, log=log)
+                          seconds=time.perf_counter() - t0, log=log, source=source)
 
     if simulate:
         from sim.annotators import SimulatorError, preflight
@@ -164,8 +171,10 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
             return summary("refused", reason=f"simulated annotators: {exc}")
     review_s = timeout_s if review_timeout_s is None else review_timeout_s
     gate_s = timeout_s if gate_timeout_s is None else gate_timeout_s
-    conf = {"label_poll_s": poll_s, "label_timeout_s": timeout_s, "review_timeout_s": review_s,
+    conf: dict[str, Any] = {"label_poll_s": poll_s, "label_timeout_s": timeout_s, "review_timeout_s": review_s,
             "gate_poll_s": poll_s, "gate_timeout_s": gate_s}
+    if source is not None:
+        conf["source"] = source
     cmd = [sys.executable, "-m", "pipelines.orchestration.runner", spec_id, "--storage", storage,
            "--conf", json.dumps(conf)]
     if items is not None:
@@ -211,7 +220,7 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
 
 
 def _summarise(spec_id: str, *, store: Any, storage: str, state: str, reason: str | None, outcome: dict[str, Any],
-               seconds: float, log: Path) -> RunSummary:
+               seconds: float, log: Path, source: str | None = None) -> RunSummary:
     run_id = outcome.get("run_id")
     version = store.read_pointer(layout.latest(spec_id))
     release = rows = None
@@ -225,7 +234,7 @@ def _summarise(spec_id: str, *, store: Any, storage: str, state: str, reason: st
         report = store.uri(key) if store.exists(key) else None
     return RunSummary(spec_id=spec_id, run_id=run_id, state=state, seconds=round(seconds, 1), storage=storage,
                       release=release, rows=rows, report=report, log=log, tasks=outcome.get("tasks", {}),
-                      reason=reason)
+                      reason=reason, source=source)
 
 
 def _print(summary: RunSummary) -> None:
@@ -233,6 +242,8 @@ def _print(summary: RunSummary) -> None:
     colour = "green" if ok else "red"
     _out.print(f"[bold]{esc(summary.spec_id)}[/bold]: [{colour}]{esc(summary.state)}[/{colour}] in "
                f"{summary.seconds:.0f} s  (run {esc(summary.run_id)})")
+    if summary.source:
+        _out.print(plain(f"  source: {summary.source}  (bound for this run; the spec is unchanged)"))
     if summary.release:
         _out.print(plain(f"  release: {summary.release}  ({summary.rows} rows)"))
     if summary.report:
@@ -260,12 +271,23 @@ def register(app: typer.Typer) -> None:
             help="simulated annotators' error rate (reviewers reject wrong labels: a high rate fails semantic "
                  "accuracy and the run waits at the gate for `datadam qa approve|reject`)")] = 0.02,
         timeout: Annotated[float, typer.Option(help="seconds to wait for annotation")] = 7 * 24 * 3600.0,
+        source: Annotated[str | None, typer.Option(
+            help="this run's data instead of the spec's source (the spec is not changed): s3://bucket/prefix"
+                 "?connection=ID, a folder or file:///folder, https://host/list.txt, records.csv|jsonl?text_column="
+                 "..., or a YAML file holding a source block")] = None,
     ) -> None:
         """Run one dataset's DAG end to end on the local stack (Airflow dag.test, real Label Studio)."""
+        if source is not None:
+            try:  # before the stack starts: a bad binding costs nothing
+                bind_source(load_catalog().get(spec_id), source)
+            except SpecError as exc:
+                _err.print(plain(f"error: {exc}"))
+                raise typer.Exit(2) from None
         stack = up()
         with stop_on_sigterm():
             summary = run_one(spec_id, stack=stack, storage=storage or stack.storage_root, items=items,
-                              simulate=simulate, annotators=annotators, error_rate=error_rate, timeout_s=timeout)
+                              simulate=simulate, annotators=annotators, error_rate=error_rate, timeout_s=timeout,
+                              source=source)
         _print(summary)
         raise typer.Exit(0 if summary.state == "success" else 1)
 

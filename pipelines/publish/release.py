@@ -356,6 +356,7 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
         manifest = _manifest(spec, run_id, version=version, written=written, rows=rows,
                              content_hash=content_hash, records_sha=records_sha, s_hash=s_hash, plan=plan,
                              quality=quality, decision=decision, previous=previous)
+        manifest["source"] = run_source(store, spec, run_id)
         manifest["documents"] = _write_documents(store, spec, run_id, prefix=prefix, manifest=manifest,
                                                  schema=written.schema)
         raw = _encode_manifest(manifest)
@@ -638,6 +639,16 @@ def dataset_metadata(spec: DatasetSpec) -> dict[str, Any]:
         "skeleton": ({"keypoints": list(a.keypoints), "edges": [list(e) for e in a.skeleton]}
                      if isinstance(a, Keypoints) else None),
     }
+
+
+def run_source(store: ObjectStore, spec: DatasetSpec, run_id: str) -> dict[str, Any]:
+    """Where a run's items came from: the spec's source, or the binding the run was given (``datadam run
+    --source``, the DAG's ``source`` param), as the run's collect plan recorded it (never with credentials)."""
+    key = layout.collect_plan(spec.id, run_id)
+    plan = store.read_json(key) if store.exists(key) else {}
+    binding = plan.get("binding")
+    kind = (binding or {}).get("source", {}).get("kind") or spec.source.kind
+    return {"kind": kind, "bound_at_run": binding is not None, "binding": binding}
 
 
 def _dicom_metadata(spec: DatasetSpec) -> dict[str, Any] | None:

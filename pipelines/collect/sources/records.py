@@ -49,7 +49,7 @@ from pipelines.spec.models import (
     TextModality,
 )
 from pipelines.spec.models import RecordsSource as RecordsConfig
-from pipelines.storage.store import ObjectStore, boto_client
+from pipelines.storage.store import ObjectStore, S3Settings, boto_client
 
 MAX_RECORDS_FILE_BYTES = 2 * 1024**3
 _TRUE = frozenset({"true", "1", "yes", "y", "예", "네", "o"})
@@ -175,8 +175,9 @@ class RecordsSource(ListingSource):
 
     kind: ClassVar[str] = "records"
 
-    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None) -> None:
-        super().__init__(spec=spec, store=store, run_id=run_id)
+    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None,
+                 s3: S3Settings | None = None) -> None:
+        super().__init__(spec=spec, store=store, run_id=run_id, s3=s3)
         assert isinstance(spec.source, RecordsConfig)
         self.config: RecordsConfig = spec.source
         self.is_text = isinstance(spec.modality, TextModality)
@@ -346,7 +347,7 @@ class RecordsSource(ListingSource):
             if refused is not None:
                 raise Reject(*refused)
             if self._s3 is None:
-                self._s3 = boto_client(self.store.s3_settings)
+                self._s3 = boto_client(self.s3)
             bucket, key = split_s3_uri(ref)
             return get_limited(self._s3, bucket, key, limit=limit)
         path = Path(ref)
