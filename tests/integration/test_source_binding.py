@@ -143,3 +143,29 @@ def test_a_shipped_image_spec_runs_on_an_s3_prefix_through_the_connection_it_nam
             s3_client.delete_object(Bucket=stack.s3_bucket, Key=f"{prefix}/{name}")
     assert manifest["source"]["binding"]["source"]["connection"] == "contractor_s3"
     assert stack.s3_secret_key not in json.dumps(manifest) and stack.s3_secret_key not in summary.log.read_text()
+
+
+def test_a_bad_source_param_fails_the_plan_task_at_once_in_one_line(stack: StackInfo, tmp_path: Path) -> None:
+    """The trigger form's path: the param reaches the DAG unchecked by any CLI, and ``plan`` refuses it
+    (dag.test with the param set; no retries, the error names the field and the value)."""
+    import subprocess
+    import sys
+
+    from pipelines.cli_run import ROOT, _env
+    from pipelines.orchestration.runner import FAILURES_ENV, RESULT_PREFIX
+
+    failures = tmp_path / "failures.jsonl"
+    env = {**_env(stack, (tmp_path / "storage").as_uri()), FAILURES_ENV: str(failures)}
+    missing = str(tmp_path / "no-such-delivery")
+    proc = subprocess.run([sys.executable, "-m", "pipelines.orchestration.runner", SPEC_ID,
+                           "--storage", (tmp_path / "storage").as_uri(), "--conf", json.dumps({"source": missing})],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    outcome = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX))
+                         [len(RESULT_PREFIX):])
+    assert outcome["tasks"]["plan"]["state"] == "failed" and outcome["tasks"]["plan"]["try_number"] == 1
+    [failure] = [json.loads(line) for line in failures.read_text().splitlines()]
+    assert failure["task_id"] == "plan"
+    # long values are shortened in the middle (SpecIssue), the end of the path stays
+    assert failure["error"].startswith("SourceBindingError: source binding: source.root: no such folder (got '")
+    assert failure["error"].endswith("no-such-delivery')") and "\n" not in failure["error"]
