@@ -27,6 +27,7 @@ from pipelines.collect.dicom import dataset_key
 from pipelines.collect.intake import Accepted, check_item
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources import RawItem, make_item_id, make_source
+from pipelines.pace import Pace
 from pipelines.pii.text import mask_uri
 from pipelines.spec.models import DatasetSpec, ImageModality, TextModality
 from pipelines.storage import layout
@@ -188,8 +189,10 @@ def collect_shard(
 
     # Pass 1: fetch, intake checks and signatures, one item at a time.
     items_in = 0
+    pace = Pace(f"{spec.id} collect shard {n}", total=count)
     for raw in source.items(start=start, count=count):
         order, items_in = items_in, items_in + 1
+        pace.advance()
         item_id = make_item_id(spec.id, raw.source_uri)
         seen = {"item_id": item_id, "source_uri": raw.source_uri, "run_id": run_id, "shard": n,
                 "position": raw.index, "fingerprint": raw.fingerprint}
@@ -213,6 +216,7 @@ def collect_shard(
         text_bytes = raw.data if row["media_key"] is None else None
         accepted.append(_Candidate(order, item_id, raw.ext, sig, seen, row, text_bytes))
 
+    pace.finish()
     # Pass 2: duplicates among the shard's earlier items and the items other runs kept, in item order.
     candidates = pa.table({"content_sha256": pa.array([c.sig["sha"] for c in accepted], pa.string()),
                            "phash": pa.array([c.sig["phash"] for c in accepted], pa.binary()),
