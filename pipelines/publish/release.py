@@ -41,6 +41,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import yaml
 
+from pipelines.pace import Pace
 from pipelines.publish.card import render_card
 from pipelines.publish.cas import compare_and_swap, create_exclusive
 from pipelines.publish.catalog import list_releases, sync_dataset
@@ -540,7 +541,9 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
                                           rg_bytes=row_group_bytes, transfer=transfer)
                        for name in plan.plan}
             names = list(writers)
+            pace = Pace(f"{spec.id} publish {version}", total=pf.metadata.num_rows, unit="rows")
             for batch in pf.iter_batches(batch_size=batch_rows):
+                pace.advance(batch.num_rows)
                 where = plan.codes(group_key_array(spec, batch))  # split numbers, in plan order
                 if plan.stratify_by:
                     _count_strata(by_stratum, strata_array(spec, batch), where, names)
@@ -557,6 +560,7 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
                     else:
                         writer.write(part)
             files = [f for w in writers.values() for f in w.close()]
+            pace.finish()
     mode = "embedded" if embedded else ("reference" if media_col else None)
     return _Written(files=files, schema=schema, media_col=media_col, media_mode=mode, dropped=dropped,
                     by_stratum={k: dict(v) for k, v in sorted(by_stratum.items())}, row_group_rows=rg_rows,
