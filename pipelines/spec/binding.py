@@ -6,7 +6,7 @@ bound per run and the spec (file, version, hash) stays as it is. A binding is on
 - ``s3://bucket/prefix`` — objects under the prefix; ``?connection=ID`` names the Airflow connection holding the
   credentials (default ``datadam_s3``);
 - ``file:///path`` or a plain path — a local folder (``?glob=**/*.jpg``, ``?follow_symlinks=true``), or a records
-  file ``*.csv`` / ``*.jsonl`` with its columns as query (``?text_column=body&id_column=doc_id``,
+  file ``*.csv`` / ``*.jsonl`` / ``*.parquet`` with its columns as query (``?text_column=body&id_column=doc_id``,
   ``media_column=``, ``encoding=``, ``media_root=``, ``allow_hosts=a,b``);
 - ``https://host/list.txt`` — a list of URLs, one a line;
 - a ``.yaml`` / ``.yml`` file, or a mapping, holding a source block in the spec's own ``source:`` syntax (with or
@@ -43,7 +43,7 @@ from pipelines.spec.models import (
 
 WHERE = "source binding"
 _SOURCE: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Source)
-_RECORD_FORMATS = {"csv": "csv", "jsonl": "jsonl"}
+_RECORD_FORMATS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
 # Query parameter names that carry a credential (AWS / MinIO presigning, Azure SAS, GCS, generic tokens).
 _CREDENTIAL_PARAMS = frozenset({
     "x-amz-credential", "x-amz-signature", "x-amz-security-token", "aws_access_key_id", "aws_secret_access_key",
@@ -221,8 +221,6 @@ def _from_uri(text: str) -> tuple[Any, str]:
         opts = _options(query, ("id_column", "text_column", "media_column", "encoding", "media_root",
                                 "allow_hosts"), path="source")
         return _validated({"kind": "records", "path": raw_path, "format": _RECORD_FORMATS[ext], **opts}), text
-    if ext == "parquet":
-        raise binding_error("source", text, "records files are read as csv or jsonl (not parquet yet)")
     opts = _options(query, ("glob", "follow_symlinks"), path="source")
     return _validated({"kind": "local", "root": raw_path, **opts}), text
 
@@ -251,7 +249,7 @@ def _check_modality(spec: DatasetSpec, source: Any) -> None:
     kind = spec.modality.kind
     if isinstance(source, RecordsSource):
         if isinstance(spec.modality, TextModality):
-            if source.format not in spec.modality.formats:
+            if ("jsonl" if source.format == "parquet" else source.format) not in spec.modality.formats:
                 raise binding_error("source.format", source.format,
                             f"{spec.id} is a text dataset of {', '.join(spec.modality.formats)} records")
             if source.media_column:
