@@ -28,8 +28,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import pydantic
-import yaml
 
+from pipelines.spec.catalog import parse_yaml
 from pipelines.spec.errors import SpecError, SpecIssue, format_path
 from pipelines.spec.models import (
     DatasetSpec,
@@ -50,6 +50,8 @@ _CREDENTIAL_PARAMS = frozenset({
     "access_key", "secret_key", "secret", "password", "token", "sig", "signature", "x-goog-signature",
     "x-goog-credential", "awsaccesskeyid", "api_key", "apikey",
 })
+_CREDENTIAL_FIELDS = frozenset({"login", "secret_access_key", "access_key_id", "credentials", "session_token",
+                                "aws_session_token", "key", "private_key"})
 # Extensions a folder of each format holds (archives are expanded by the source, so zip always fits).
 _FORMAT_EXTS: dict[str, tuple[str, ...]] = {
     "jpeg": ("jpg", "jpeg", "jpe"), "tiff": ("tif", "tiff"), "dicom": ("dcm", "dicom", ""),
@@ -101,10 +103,7 @@ def bind_source(spec: DatasetSpec, value: str | Mapping[str, Any]) -> Binding:
         if not text:
             raise binding_error("source", value, "is empty: give a URI, a folder, a records file or a source block")
         if text.startswith("{"):  # a block inline, as the trigger form's text field holds it
-            try:
-                block = yaml.safe_load(text)
-            except yaml.YAMLError:
-                raise binding_error("source", text, "not a source block ({kind: ..., ...})") from None
+            block = parse_yaml(text, file=WHERE)
             if not isinstance(block, Mapping):
                 raise binding_error("source", text, "not a source block ({kind: ..., ...})")
             source = _from_block(block, origin="the inline block")
@@ -136,7 +135,8 @@ def _validated(block: Any, *, prefix: str = "source") -> Any:
         loc = tuple(err["loc"])
         if loc and isinstance(block, Mapping) and loc[0] == block.get("kind"):
             loc = loc[1:]  # the union's tag: the block's own kind
-        raise binding_error(f"{prefix}.{format_path(loc)}" if loc else prefix, err.get("input"), err["msg"]) from None
+        shown = "***" if err["type"] == "extra_forbidden" else err.get("input")  # an unknown field may hold a key
+        raise binding_error(f"{prefix}.{format_path(loc)}" if loc else prefix, shown, err["msg"]) from None
 
 
 def _from_block(block: Mapping[str, Any], *, origin: str) -> Any:
@@ -147,8 +147,12 @@ def _from_block(block: Mapping[str, Any], *, origin: str) -> Any:
         raise binding_error("source.kind", None if not isinstance(data, Mapping) else sorted(data),
                     f"{origin} must hold a source block with a kind (synthetic, local, http, s3, records)")
     for key, val in data.items():
-        if isinstance(val, str):
-            _refuse_credentials(f"source.{key}", val)
+        if str(key).lower() in _CREDENTIAL_PARAMS | _CREDENTIAL_FIELDS:
+            raise binding_error(f"source.{key}", "***", "a key never goes in a binding: name an Airflow "
+                                                         "connection instead (connection: ID)")
+        for item in val if isinstance(val, list) else [val]:
+            if isinstance(item, str):
+                _refuse_credentials(f"source.{key}", item)
     return _validated(data)
 
 
@@ -156,9 +160,10 @@ def _from_yaml(path: Path) -> Any:
     if not path.is_file():
         raise binding_error("source", str(path), "no such YAML file")
     try:
-        block = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise binding_error("source", str(path), f"not a readable YAML file ({type(exc).__name__})") from None
+    block = parse_yaml(text, file=path)
     if not isinstance(block, Mapping):
         raise binding_error("source", str(path), "the YAML file must hold a mapping: a source block")
     return _from_block(block, origin=path.name)

@@ -11,7 +11,7 @@ import skimage.data
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.spec import load_catalog
+from pipelines.spec import SpecError, load_catalog
 from pipelines.spec.binding import SourceBindingError, bind_source, bound_spec
 from pipelines.spec.catalog import default_schemas_dir, spec_hash
 
@@ -89,6 +89,14 @@ def test_a_yaml_file_or_an_inline_block_binds_any_option(tmp_path: Path) -> None
     (IMAGE_SPEC, {"kind": "local"}, "source.root", "Field required"),
     (IMAGE_SPEC, {"kind": "gopher", "root": "/"}, "source", "does not match any of the expected tags"),
     (IMAGE_SPEC, "   ", "source", "is empty"),
+    (IMAGE_SPEC, {"kind": "s3", "uri": "s3://contractor-a/x", "aws_secret_access_key": "wJalrXUtnFEMI"},
+     "source.aws_secret_access_key", "a key never goes in a binding"),
+    (IMAGE_SPEC, {"kind": "s3", "uri": "s3://contractor-a/x", "secret": "wJalrXUtnFEMI"}, "source.secret",
+     "a key never goes in a binding"),
+    (IMAGE_SPEC, {"kind": "s3", "uri": "s3://contractor-a/x", "sekret": "wJalrXUtnFEMI"}, "source.sekret",
+     "Extra inputs are not permitted"),
+    (IMAGE_SPEC, {"kind": "http", "urls": ["https://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI@x.example/a.png"]},
+     "source.urls", "holds credentials"),
 ])
 def test_a_bad_binding_fails_in_one_line_naming_the_field_and_the_value(spec_id: str, value: object, field: str,
                                                                         says: str) -> None:
@@ -121,3 +129,9 @@ def test_datadam_run_refuses_a_bad_binding_in_one_line_before_the_stack_starts(t
         assert len(lines) == 1 and lines[0].startswith("error: source binding: ") and says in lines[0]
         assert "Traceback" not in res.output and "SECRET" not in res.output
     assert spec_file.read_bytes() == before
+
+
+def test_an_inline_block_may_not_use_yaml_aliases(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="YAML aliases are not allowed") as info:
+        bind_source(load_catalog().get(IMAGE_SPEC), "{kind: http, urls: &u [https://x.example/a.png], url_list: *u}")
+    assert "\n" not in str(info.value)
