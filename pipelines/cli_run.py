@@ -202,8 +202,8 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
     ``on_event`` hears the run as it goes: ``("task", task_id)`` when a task ends, ``("progress", line)`` for each
     paced progress line of a task (:mod:`pipelines.pace`)."""
     spec = load_catalog().get(spec_id)
-    if source is not None:
-        bind_source(spec, source)
+    if source is not None:  # as the binding records it: a relative path made absolute (the runner's cwd differs)
+        source = bind_source(spec, source).given
     logs = stack.home / "logs" / "runs"
     logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")

@@ -110,7 +110,8 @@ def bind_source(spec: DatasetSpec, value: str | Mapping[str, Any]) -> Binding:
             given = json.dumps(source.model_dump(mode="json", exclude_defaults=True) | {"kind": source.kind},
                                ensure_ascii=False, sort_keys=True)
         elif text.lower().endswith((".yaml", ".yml")) and "://" not in text:
-            source, given = _from_yaml(Path(text).expanduser()), text
+            path = Path(os.path.abspath(os.path.expanduser(text)))
+            source, given = _from_yaml(path), str(path)
         else:
             source, given = _from_uri(text)
     _check_modality(spec, source)
@@ -219,8 +220,10 @@ def _from_uri(text: str) -> tuple[Any, str]:
         if parts.netloc not in ("", "localhost"):
             raise binding_error("source", text, "a file:// URI names a path on this machine (file:///path)")
         raw_path, query = unquote(parts.path), parts.query
-    else:
+    else:  # a path as typed: made absolute, so the record (and a runner with another cwd) means the same place
         raw_path, _, query = text.partition("?")
+        raw_path = os.path.abspath(os.path.expanduser(raw_path))
+        text = raw_path + (f"?{query}" if query else "")
     ext = raw_path.rsplit(".", 1)[-1].lower() if "." in Path(raw_path).name else ""
     if ext in _RECORD_FORMATS:
         opts = _options(query, ("id_column", "text_column", "media_column", "encoding", "media_root",

@@ -135,3 +135,10 @@ def test_an_inline_block_may_not_use_yaml_aliases(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="YAML aliases are not allowed") as info:
         bind_source(load_catalog().get(IMAGE_SPEC), "{kind: http, urls: &u [https://x.example/a.png], url_list: *u}")
     assert "\n" not in str(info.value)
+
+
+def test_a_relative_path_is_recorded_as_the_absolute_path_it_meant(photos: Path, monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    monkeypatch.chdir(photos.parent)
+    binding = bind_source(load_catalog().get(IMAGE_SPEC), "delivery?glob=**/*.png")
+    assert binding.given == f"{photos}?glob=**/*.png" and binding.source.root == str(photos)
