@@ -35,13 +35,16 @@ _SOURCE_KO = {"synthetic": "합성 데이터(시뮬레이션) / synthetic", "loc
 _SPLIT_ORDER = ("train", "validation", "test")
 
 
+def source_kind(manifest: dict[str, Any]) -> str:
+    """The kind of source the release's items came from: the run's (bound at run time or not), else the spec's."""
+    return str((manifest.get("source") or {}).get("kind") or manifest["metadata"]["source_kind"])
+
+
 def _source_line(manifest: dict[str, Any]) -> str:
     """The source the release was built from; a source bound at run time says so, with what was given."""
-    md = manifest["metadata"]
-    run = manifest.get("source") or {}
-    kind = run.get("kind") or md["source_kind"]
+    kind = source_kind(manifest)
     line = _SOURCE_KO.get(kind, kind)
-    binding = run.get("binding")
+    binding = (manifest.get("source") or {}).get("binding")
     if binding:
         given = str(binding["given"]).replace("|", "%7C").replace("`", "%60")  # stays one table cell
         line += f" — 실행 시 지정 / bound at run time: `{given}` (spec {manifest['spec']['version']} unchanged)"

@@ -143,6 +143,8 @@ def test_a_release_says_which_source_it_was_built_from_and_whether_it_was_bound(
     card = store.read_text(f"{res.prefix}/README.md")
     assert f"bound at run time: `{given}` (spec {spec.version} unchanged)" in card
     assert "자체 수집 파일 / own collection" in card
+    croissant = store.read_json(f"{res.prefix}/croissant.json")
+    assert croissant["rai:dataCollection"].startswith("Collected by a 'local' source bound at run time under ")
 
 
 def test_a_release_of_the_specs_own_source_says_nothing_was_bound(store: ObjectStore) -> None:
