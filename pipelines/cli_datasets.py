@@ -28,7 +28,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from pipelines.cli_common import STORAGE_ENV, esc, plain, storage_root
+from pipelines.cli_common import STORAGE_ENV, esc, plain, plain_pace, storage_root
+from pipelines.pace import Pace
 from pipelines.publish.catalog import read_catalog, search
 from pipelines.publish.download import DownloadError, download, plan, trusted_manifest
 from pipelines.storage import ObjectStore, StorageError, layout, open_store
@@ -169,6 +170,23 @@ class _RichProgress:
         self.progress.update(self._tasks[key], visible=False)
 
 
+class _PlainProgress:
+    """The transfer as plain lines every few seconds (not a terminal: CI, a pipe, a log file)."""
+
+    def __init__(self, pace: Pace) -> None:
+        self.pace = pace
+
+    def start(self, key: str, total: int, done: int) -> None:
+        if done:
+            self.pace.advance(done)
+
+    def advance(self, key: str, n: int) -> None:
+        self.pace.advance(n)
+
+    def finish(self, key: str) -> None:
+        pass
+
+
 def download_cmd(
     dataset_id: Annotated[str, typer.Argument(help="the dataset id (see `datadam datasets list`)")],
     version: Annotated[str | None, typer.Option("--version", help="a version (default: LATEST)")] = None,
@@ -190,6 +208,10 @@ def download_cmd(
                               "split": split, "workers": workers, "manifest_sha256": manifest_sha256}
         if quiet:
             res = download(**kw)
+        elif not _err.is_terminal:
+            pace = plain_pace(f"download {dataset_id} {trusted.version}", total=total, console=_err, unit="bytes")
+            res = download(**kw, progress=_PlainProgress(pace))
+            pace.finish()
         else:
             # task descriptions are file names from the manifest: data, not markup
             columns = (TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,18 +18,21 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipelines.cli_common import esc, plain
 from pipelines.orchestration.runner import FAILURES_ENV, RESULT_PREFIX
-from pipelines.spec import load_catalog
+from pipelines.spec import SpecError, load_catalog
+from pipelines.spec.binding import bind_source
 from pipelines.stack import StackInfo, up
 from pipelines.storage import S3Settings, layout, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SPECS = ("crop-disease-open-field", "civil-complaint-classification", "dialect-speech-jeju")
 _out = Console(soft_wrap=True)  # keep URIs on one line, copyable
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # one error, one line
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class RunSummary:
     log: Path
     tasks: dict[str, Any]
     reason: str | None = None  # for a run that did not succeed: the first failing task and its error
+    source: str | None = None  # the source binding the run was given (``--source``), as given
 
 
 class RunStopped(Exception):
@@ -114,6 +119,56 @@ def _tail(path: Path, lines: int = 3) -> str:
     return " | ".join(line.strip() for line in text[-lines:]) or "(no output)"
 
 
+_PROGRESS_RE = re.compile(r"\]\s+(?P<line>.+?)\s+\[datadam\.progress\]")
+_TASK_END_RE = re.compile(r"\[DAG TEST\] end task task_id=(?P<task>\S+) map_index=(?P<map>-?\d+)")
+
+
+class LogFollower:
+    """The complete lines a growing log file gained since the last call."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self._pos, self._rest = path, 0, b""
+
+    def lines(self) -> list[str]:
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as fh:
+            fh.seek(self._pos)
+            data = fh.read()
+        self._pos += len(data)
+        *complete, self._rest = (self._rest + data).split(b"\n")
+        return [line.decode("utf-8", errors="replace") for line in complete]
+
+
+def run_events(lines: list[str]) -> Iterator[tuple[str, str]]:
+    """What a person watching a run wants from its log: tasks that ended and the tasks' paced progress lines."""
+    for line in lines:
+        if (m := _PROGRESS_RE.search(line)) is not None:
+            yield "progress", m.group("line")
+        elif (m := _TASK_END_RE.search(line)) is not None:
+            yield "task", m.group("task") + (f"[{m.group('map')}]" if int(m.group("map")) >= 0 else "")
+
+
+@contextmanager
+def watch_run(console: Console) -> Iterator[Callable[[str, str], None]]:
+    """``on_event`` for :func:`run_one`: a rich bar of finished tasks on a terminal, plain lines elsewhere."""
+    if not console.is_terminal:
+        yield lambda kind, what: console.print(Text(what if kind == "progress" else f"{what}: done"))
+        return
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bars:
+        bar = bars.add_task("starting", total=None)
+
+        def on_event(kind: str, what: str) -> None:
+            if kind == "task":
+                bars.update(bar, advance=1, description=f"{what} done")
+            else:
+                bars.update(bar, description=what)
+
+        yield on_event
+
+
 def _first_failure(path: Path) -> str | None:
     """The first task that failed for good, as ``task[map]: error`` (from the DAG's on_failure_callback)."""
     if not path.exists():
@@ -129,7 +184,8 @@ def _first_failure(path: Path) -> str | None:
 def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, simulate: bool,
             annotators: int = 3, error_rate: float = 0.02, reviewer_error_rate: float = 0.01, poll_s: float = 2.0,
             timeout_s: float = 1800.0, review_timeout_s: float | None = None,
-            gate_timeout_s: float | None = None) -> RunSummary:
+            gate_timeout_s: float | None = None, source: str | None = None,
+            on_event: Callable[[str, str], None] | None = None) -> RunSummary:
     """Run one DAG through ``dag.test()`` in a subprocess; with ``simulate``, simulated annotators and reviewers
     work alongside (a higher error rate fails semantic accuracy: the gate then waits for ``datadam qa approve``).
 
@@ -139,8 +195,15 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
 
     ``review_timeout_s`` (default ``timeout_s``) bounds ``review_wait``: past it the run goes on with semantic
     accuracy "not measured", as a contractor's run does when reviewers have not finished. ``gate_timeout_s``
-    (default ``timeout_s``) bounds the wait for an inspector when a blocking check fails."""
+    (default ``timeout_s``) bounds the wait for an inspector when a blocking check fails.
+
+    ``source`` binds the run to other data than the spec's source (the DAG's ``source`` param, see
+    :mod:`pipelines.spec.binding`); a bad binding raises ``SourceBindingError`` before anything starts.
+    ``on_event`` hears the run as it goes: ``("task", task_id)`` when a task ends, ``("progress", line)`` for each
+    paced progress line of a task (:mod:`pipelines.pace`)."""
     spec = load_catalog().get(spec_id)
+    if source is not None:  # as the binding records it: a relative path made absolute (the runner's cwd differs)
+        source = bind_source(spec, source).given
     logs = stack.home / "logs" / "runs"
     logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -152,7 +215,7 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
 
     def summary(state: str, *, reason: str | None, outcome: dict[str, Any] | None = None) -> RunSummary:
         return _summarise(spec_id, store=store, storage=storage, state=state, reason=reason, outcome=outcome or {},
-                          seconds=time.perf_counter() - t0, log=log)
+                          seconds=time.perf_counter() - t0, log=log, source=source)
 
     if simulate:
         from sim.annotators import SimulatorError, preflight
@@ -164,8 +227,10 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
             return summary("refused", reason=f"simulated annotators: {exc}")
     review_s = timeout_s if review_timeout_s is None else review_timeout_s
     gate_s = timeout_s if gate_timeout_s is None else gate_timeout_s
-    conf = {"label_poll_s": poll_s, "label_timeout_s": timeout_s, "review_timeout_s": review_s,
+    conf: dict[str, Any] = {"label_poll_s": poll_s, "label_timeout_s": timeout_s, "review_timeout_s": review_s,
             "gate_poll_s": poll_s, "gate_timeout_s": gate_s}
+    if source is not None:
+        conf["source"] = source
     cmd = [sys.executable, "-m", "pipelines.orchestration.runner", spec_id, "--storage", storage,
            "--conf", json.dumps(conf)]
     if items is not None:
@@ -185,7 +250,11 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
                 env=env, log=sim_log)
         # Airflow logs to stdout: everything goes to the log file as it happens; the outcome is its last line.
         runner = _spawn(cmd, env=env, log=log)
+        follow = LogFollower(log)
         while runner.poll() is None:
+            if on_event is not None:
+                for kind, what in run_events(follow.lines()):
+                    on_event(kind, what)
             if sim_proc is not None and sim_proc.poll() is not None:
                 reason = (f"the simulated annotators stopped (exit {sim_proc.returncode}): {_tail(sim_log)}; "
                           f"log: {sim_log}")
@@ -194,6 +263,9 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
                 reason = f"the run did not end within {deadline_s:.0f} s"
                 break
             time.sleep(0.5)
+        if on_event is not None:  # what the runner wrote as it ended
+            for kind, what in run_events(follow.lines()):
+                on_event(kind, what)
     except (KeyboardInterrupt, RunStopped) as exc:
         reason = f"stopped by {type(exc).__name__ if isinstance(exc, KeyboardInterrupt) else exc}"
     finally:
@@ -211,7 +283,7 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
 
 
 def _summarise(spec_id: str, *, store: Any, storage: str, state: str, reason: str | None, outcome: dict[str, Any],
-               seconds: float, log: Path) -> RunSummary:
+               seconds: float, log: Path, source: str | None = None) -> RunSummary:
     run_id = outcome.get("run_id")
     version = store.read_pointer(layout.latest(spec_id))
     release = rows = None
@@ -225,7 +297,7 @@ def _summarise(spec_id: str, *, store: Any, storage: str, state: str, reason: st
         report = store.uri(key) if store.exists(key) else None
     return RunSummary(spec_id=spec_id, run_id=run_id, state=state, seconds=round(seconds, 1), storage=storage,
                       release=release, rows=rows, report=report, log=log, tasks=outcome.get("tasks", {}),
-                      reason=reason)
+                      reason=reason, source=source)
 
 
 def _print(summary: RunSummary) -> None:
@@ -233,6 +305,8 @@ def _print(summary: RunSummary) -> None:
     colour = "green" if ok else "red"
     _out.print(f"[bold]{esc(summary.spec_id)}[/bold]: [{colour}]{esc(summary.state)}[/{colour}] in "
                f"{summary.seconds:.0f} s  (run {esc(summary.run_id)})")
+    if summary.source:
+        _out.print(plain(f"  source: {summary.source}  (bound for this run; the spec is unchanged)"))
     if summary.release:
         _out.print(plain(f"  release: {summary.release}  ({summary.rows} rows)"))
     if summary.report:
@@ -260,12 +334,23 @@ def register(app: typer.Typer) -> None:
             help="simulated annotators' error rate (reviewers reject wrong labels: a high rate fails semantic "
                  "accuracy and the run waits at the gate for `datadam qa approve|reject`)")] = 0.02,
         timeout: Annotated[float, typer.Option(help="seconds to wait for annotation")] = 7 * 24 * 3600.0,
+        source: Annotated[str | None, typer.Option(
+            help="this run's data instead of the spec's source (the spec is not changed): s3://bucket/prefix"
+                 "?connection=ID, a folder or file:///folder, https://host/list.txt, records.csv|jsonl?text_column="
+                 "..., or a YAML file holding a source block")] = None,
     ) -> None:
         """Run one dataset's DAG end to end on the local stack (Airflow dag.test, real Label Studio)."""
+        if source is not None:
+            try:  # before the stack starts: a bad binding costs nothing
+                bind_source(load_catalog().get(spec_id), source)
+            except SpecError as exc:
+                _err.print(plain(f"error: {exc}"))
+                raise typer.Exit(2) from None
         stack = up()
-        with stop_on_sigterm():
+        with stop_on_sigterm(), watch_run(_err) as on_event:
             summary = run_one(spec_id, stack=stack, storage=storage or stack.storage_root, items=items,
-                              simulate=simulate, annotators=annotators, error_rate=error_rate, timeout_s=timeout)
+                              simulate=simulate, annotators=annotators, error_rate=error_rate, timeout_s=timeout,
+                              source=source, on_event=on_event)
         _print(summary)
         raise typer.Exit(0 if summary.state == "success" else 1)
 

@@ -17,10 +17,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipelines.cli_common import plain
+from pipelines.cli_common import plain, progress
 from pipelines.cli_run import RunSummary, run_one, stop_on_sigterm
 from pipelines.spec import DatasetSpec, load_catalog
 
@@ -141,17 +140,15 @@ def register(app: typer.Typer) -> None:
                     "specs": [s.id for s in specs]}
         rows: list[SweepRow] = []
         t0 = time.perf_counter()
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=_out, transient=False) as bar:
-            job = bar.add_task("sweep", total=len(specs))
+        with progress("sweep", total=len(specs), console=_out, unit="dataset types") as bar:
             for spec in specs:
-                bar.update(job, description=f"{spec.id} ({spec.modality.kind}, {spec.annotation.type})")
+                _out.print(plain(f"{spec.id} ({spec.modality.kind}, {spec.annotation.type}) ..."))
                 with stop_on_sigterm():
                     summary = run_one(spec.id, stack=stack, storage=root, items=items, simulate=True,
                                       poll_s=1.0, timeout_s=timeout, gate_timeout_s=gate_timeout)
                 rows.append(row_of(spec, summary))
                 write_summary(out, rows=rows, settings=settings, wall_s=time.perf_counter() - t0)
-                bar.advance(job)
+                bar.advance()
                 if summary.state == "stopped" and summary.reason and summary.reason.startswith("stopped by"):
                     break
         wall = time.perf_counter() - t0

@@ -468,6 +468,7 @@ def simulate(
     error_rate: float | Sequence[float] = 0.1,
     seed: int = 0,
     run_id: str | None = None,
+    default_truth: dict[str, Any] | None = None,
 ) -> SimResult:
     """Annotate every task of the project that still lacks annotations, once.
 
@@ -480,6 +481,8 @@ def simulate(
         error_rate: Share of each annotator's annotations that carry an error; one value or one per annotator.
         seed: Same seed, same annotators/labels/errors per item.
         run_id: Read truth from this run only (default: every run of the dataset).
+        default_truth: The answer for items without ground truth (a contractor's own data bound with
+            ``--source``); without it they are left alone and counted in ``tasks_without_truth``.
 
     Raises:
         SimulatorError: for unsupported annotation types or bad arguments.
@@ -511,6 +514,8 @@ def simulate(
             todo.append((int(row["id"]), str(meta["item_id"]), need, done_by))
 
     truths = _truths(store, spec, {iid for _, iid, _, _ in todo}, run_id)
+    if default_truth is not None:
+        truths = {iid: truths.get(iid, (default_truth, None)) for _, iid, _, _ in todo}
     created = errors = missing = annotated = 0
     per: Counter[str] = Counter()
     for task_id, item_id, need, done_by in todo:

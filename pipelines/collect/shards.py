@@ -27,11 +27,12 @@ from pipelines.collect.dicom import dataset_key
 from pipelines.collect.intake import Accepted, check_item
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources import RawItem, make_item_id, make_source
+from pipelines.pace import Pace
 from pipelines.pii.text import mask_uri
 from pipelines.spec.models import DatasetSpec, ImageModality, TextModality
 from pipelines.storage import layout
 from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
-from pipelines.storage.store import ObjectStore, StorageError
+from pipelines.storage.store import ObjectStore, S3Settings, StorageError
 
 STAGE = "collect"
 # Items per shard by modality: a shard is one Airflow task, so a few minutes of work.
@@ -91,11 +92,12 @@ def write_quarantine(store: ObjectStore, *, dataset: str, run_id: str, stage: st
 
 
 def plan_key(dataset: str, run_id: str) -> str:
-    return f"{layout.run(dataset, run_id, STAGE)}/plan.json"
+    return layout.collect_plan(dataset, run_id)
 
 
 def plan_shards(
-    *, spec: DatasetSpec, store: ObjectStore, run_id: str, items: int | None = None
+    *, spec: DatasetSpec, store: ObjectStore, run_id: str, items: int | None = None,
+    binding: dict[str, Any] | None = None, s3: S3Settings | None = None,
 ) -> list[dict[str, int]]:
     """Cut the source's items into shards; the plan is also written to ``runs/<ds>/<run>/collect/plan.json``.
 
@@ -104,11 +106,14 @@ def plan_shards(
         store: the storage root.
         run_id: the run (Airflow run id or any safe string).
         items: number of items to collect; defaults to what the source has (``source.items`` for synthetic).
+        binding: the run's source binding (``Binding.record()``), when ``spec`` carries a source bound at run
+            time; recorded in the plan, where publish finds it for the manifest and the card.
+        s3: credentials of the source's own S3 (its connection), when they are not the storage's.
 
     Returns:
         ``[{"shard": n, "start": i, "count": k}, ...]`` in shard order, at most ``MAX_SHARDS`` entries.
     """
-    source = make_source(spec=spec, store=store, run_id=run_id)
+    source = make_source(spec=spec, store=store, run_id=run_id, s3=s3)
     total = source.plan_size(limit=items)
     size = max(SHARD_SIZE.get(spec.modality.kind, 100), math.ceil(total / MAX_SHARDS))
     shards = [
@@ -124,6 +129,7 @@ def plan_shards(
             "dataset": spec.id,
             "run_id": run_id,
             "source": spec.source.model_dump(mode="json"),
+            "binding": binding,
             "collector": source.collector,
             "items": total,
             "shard_size": size,
@@ -145,7 +151,7 @@ def _drop_stale_parts(store: ObjectStore, dataset: str, run_id: str, *, keep: in
 
 
 def collect_shard(
-    *, spec: DatasetSpec, store: ObjectStore, run_id: str, shard: dict[str, Any]
+    *, spec: DatasetSpec, store: ObjectStore, run_id: str, shard: dict[str, Any], s3: S3Settings | None = None
 ) -> ShardResult:
     """Collect the items of one shard: intake checks, dedupe, originals to ``restricted/``.
 
@@ -161,12 +167,13 @@ def collect_shard(
         store: the storage root.
         run_id: the run.
         shard: one entry of ``plan_shards``.
+        s3: credentials of the source's own S3 (its connection), when they are not the storage's.
 
     Returns:
         Counts and the keys written; the quarantine file is written even when empty, so a re-run replaces it.
     """
     n, start, count = int(shard["shard"]), int(shard["start"]), int(shard["count"])
-    source = make_source(spec=spec, store=store, run_id=run_id)
+    source = make_source(spec=spec, store=store, run_id=run_id, s3=s3)
     manifest_key = part_key(spec.id, run_id, STAGE, n)
     q_key = quarantine_key(spec.id, run_id, STAGE, n)
     earlier = _earlier_collected_at(store, manifest_key)
@@ -182,8 +189,10 @@ def collect_shard(
 
     # Pass 1: fetch, intake checks and signatures, one item at a time.
     items_in = 0
+    pace = Pace(f"{spec.id} collect shard {n}", total=count)
     for raw in source.items(start=start, count=count):
         order, items_in = items_in, items_in + 1
+        pace.advance()
         item_id = make_item_id(spec.id, raw.source_uri)
         seen = {"item_id": item_id, "source_uri": raw.source_uri, "run_id": run_id, "shard": n,
                 "position": raw.index, "fingerprint": raw.fingerprint}
@@ -207,6 +216,7 @@ def collect_shard(
         text_bytes = raw.data if row["media_key"] is None else None
         accepted.append(_Candidate(order, item_id, raw.ext, sig, seen, row, text_bytes))
 
+    pace.finish()
     # Pass 2: duplicates among the shard's earlier items and the items other runs kept, in item order.
     candidates = pa.table({"content_sha256": pa.array([c.sig["sha"] for c in accepted], pa.string()),
                            "phash": pa.array([c.sig["phash"] for c in accepted], pa.binary()),

@@ -32,6 +32,7 @@ from pipelines.label import qc
 from pipelines.label.client import LabelStudioClient, LabelStudioSettings
 from pipelines.label.manifests import run_item_ids
 from pipelines.label.review import ensure_review_queue, parse_verdict, plan_review, review_title
+from pipelines.pace import Pace
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import layout
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, dumps, now, rows_to_table
@@ -157,8 +158,10 @@ def _write_delta(store: ObjectStore, key: str, tasks: Iterator[dict[str, Any]], 
     batch: list[dict[str, Any]] = []
     with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
         with pq.ParquetWriter(tmp.name, ANNOTATION_SCHEMA, compression="zstd") as writer:
+            pace = Pace(f"label_pull project {project_id}", unit="tasks")
             for task in tasks:
                 n_tasks += 1
+                pace.advance()
                 ts = _ts(task.get("updated_at"))
                 if ts is not None and (newest is None or ts > newest):
                     newest = ts
@@ -168,6 +171,7 @@ def _write_delta(store: ObjectStore, key: str, tasks: Iterator[dict[str, Any]], 
                     batch = []
             if batch or n_tasks == 0:
                 writer.write_table(rows_to_table(batch, ANNOTATION_SCHEMA))
+            pace.finish()
         if n_tasks:
             store.write_bytes(key, Path(tmp.name).read_bytes())
     return n_tasks, newest

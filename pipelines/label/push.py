@@ -29,6 +29,7 @@ from pipelines.label.tasks import (
     target_kind,
     task_meta,
 )
+from pipelines.pace import Pace
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import layout
 from pipelines.storage.manifest import QUARANTINE_SCHEMA, now, rows_to_table
@@ -155,8 +156,10 @@ def push(
     repair: list[tuple[int, int]] = []
     created = already = n_predictions = n_gold = 0
     quarantine: list[dict[str, Any]] = []
+    pace = Pace(f"{spec.id} label_push", unit="items")
     for rows in iter_rows(store, spec.id, run_id, columns=_COLUMNS):
         fresh: list[dict[str, Any]] = []
+        pace.advance(len(rows))
         for row in rows:
             item_id = str(row["item_id"])
             if item_id in seen:
@@ -206,6 +209,7 @@ def push(
         client.set_task_overlaps([(tid, n) for tid, n in pairs if n > 1])
         created += len(task_ids)
     client.set_task_overlaps(repair)
+    pace.finish()
 
     stage_prefix = layout.run(spec.id, run_id, STAGE)
     q_key = f"{stage_prefix}/quarantine-00000.parquet"

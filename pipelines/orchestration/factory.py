@@ -43,6 +43,11 @@ WAIT_DEFAULTS: dict[str, float] = {"label_poll_s": 30.0, "label_timeout_s": 7 * 
 def _knob(context: Context, name: str) -> float:
     conf = context["dag_run"].conf or {}
     return float(conf.get(name, WAIT_DEFAULTS[name]))
+
+
+SOURCE_PARAM_HELP = ("where this run's items come from, instead of the spec's source (the spec is not changed): "
+                     "s3://bucket/prefix?connection=ID, file:///folder, https://host/list.txt, "
+                     "/path/records.csv?text_column=body, or a source block {kind: ..., ...}; never keys")
 # The gate's options in Airflow's Required Actions, and the decision each one records.
 GATE_OPTIONS = {"Approve": "approved", "Reject": "rejected", "Send back for rework": "rework"}
 TASK_IDS = ("plan", "collect", "deidentify", "label_push", "label_wait", "label_pull", "review_wait", "review_pull",
@@ -95,6 +100,19 @@ def record_failure(context: Context) -> None:
 
 def _spec(spec_id: str) -> DatasetSpec:
     return load_catalog().get(spec_id)
+
+
+def _collect_args(spec_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What plan and collect work with: the spec with the run's ``source`` param bound (the spec file and its
+    version untouched, docs/adr/0018) and the S3 credentials of the connection an s3 source names."""
+    from pipelines.orchestration.settings import source_s3_settings
+    from pipelines.spec.binding import bind_source, bound_spec
+
+    spec = _spec(spec_id)
+    binding = bind_source(spec, params["source"]) if params.get("source") else None
+    spec = bound_spec(spec, binding)
+    s3 = source_s3_settings(spec.source.connection) if spec.source.kind == "s3" else None
+    return {"spec": spec, "binding": binding.record() if binding else None, "s3": s3}
 
 
 def _out(result: Any) -> dict[str, Any]:
@@ -322,6 +340,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
         params={
             "items": Param(None, type=["null", "integer"], minimum=1, description="items to collect (default: source)"),
             "storage": Param(None, type=["null", "string"], description="storage root URI (default $DATADAM_STORAGE)"),
+            "source": Param(None, type=["null", "string"], description=SOURCE_PARAM_HELP),
         },
     ) as dag:
 
@@ -331,7 +350,7 @@ def build_dag(spec: DatasetSpec) -> DAG:
             from pipelines.collect import plan_shards
 
             store = open_run_store(context["params"])
-            return plan_shards(spec=_spec(spec_id), store=store, run_id=context["run_id"],
+            return plan_shards(**_collect_args(spec_id, context["params"]), store=store, run_id=context["run_id"],
                                items=context["params"]["items"])
 
         @task(task_id="collect")
@@ -340,7 +359,9 @@ def build_dag(spec: DatasetSpec) -> DAG:
             from pipelines.collect import collect_shard
 
             store = open_run_store(context["params"])
-            return _out(collect_shard(spec=_spec(spec_id), store=store, run_id=context["run_id"], shard=shard))
+            args = _collect_args(spec_id, context["params"])
+            return _out(collect_shard(spec=args["spec"], s3=args["s3"], store=store, run_id=context["run_id"],
+                                      shard=shard))
 
         @task(task_id="deidentify")
         @_no_retry_on_user_error

@@ -58,6 +58,23 @@ def s3_settings(conn_id: str = S3_CONN_ID) -> S3Settings:
     return _s3_from_conn(conn)
 
 
+def source_s3_settings(conn_id: str) -> S3Settings:
+    """S3 settings of the connection an s3 source names; the storage's (or the environment's) for ``datadam_s3``.
+
+    Raises:
+        SourceBindingError: the source names a connection that does not exist.
+    """
+    if conn_id == S3_CONN_ID:
+        return s3_settings(conn_id)
+    try:
+        return _s3_from_conn(BaseHook.get_connection(conn_id))
+    except AirflowNotFoundException:
+        from pipelines.spec.binding import binding_error
+
+        raise binding_error("source.connection", conn_id,
+                            "no such Airflow connection (create it with the contractor's key)") from None
+
+
 def _ls_from_conn(conn: Connection) -> LabelStudioSettings:
     from pipelines.label.client import LabelStudioSettings
 

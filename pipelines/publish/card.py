@@ -32,6 +32,22 @@ _SOURCE_KO = {"synthetic": "합성 데이터(시뮬레이션) / synthetic", "loc
 _SPLIT_ORDER = ("train", "validation", "test")
 
 
+def source_kind(manifest: dict[str, Any]) -> str:
+    """The kind of source the release's items came from: the run's (bound at run time or not), else the spec's."""
+    return str((manifest.get("source") or {}).get("kind") or manifest["metadata"]["source_kind"])
+
+
+def _source_line(manifest: dict[str, Any]) -> str:
+    """The source the release was built from; a source bound at run time says so, with what was given."""
+    kind = source_kind(manifest)
+    line = _SOURCE_KO.get(kind, kind)
+    binding = (manifest.get("source") or {}).get("binding")
+    if binding:
+        given = str(binding["given"]).replace("|", "%7C").replace("`", "%60")  # stays one table cell
+        line += f" — 실행 시 지정 / bound at run time: `{given}` (spec {manifest['spec']['version']} unchanged)"
+    return str(line)
+
+
 def split_names(manifest: dict[str, Any]) -> list[str]:
     """The release's splits in reading order (manifests are stored with sorted keys)."""
     planned = manifest["splits"]["planned"]
@@ -122,7 +138,7 @@ def aihub_metadata(manifest: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("그룹 과제", "Group task", f"{md.get('group_name') or md['group']} ({md['group']})"),
         ("데이터 유형", "Modality", f"{_MODALITY_KO.get(md['modality'], md['modality'])} ({md['modality']})"),
         ("데이터 형식", "Format", f"{formats} → {stored}"),
-        ("데이터 출처", "Source", _SOURCE_KO.get(md["source_kind"], md["source_kind"])),
+        ("데이터 출처", "Source", _source_line(manifest)),
         ("라벨링 유형", "Annotation type",
          f"{_ANNOTATION_KO.get(md['annotation_type'], md['annotation_type'])} ({md['annotation_type']})"),
         ("라벨링 형식", "Annotation format", "Parquet columns (see the schema); Croissant 1.0 description"),
@@ -220,7 +236,7 @@ def datasheet(manifest: dict[str, Any]) -> list[tuple[str, list[str]]]:
             f"{sp['planned']}, achieved {sp['achieved']} (max deviation {_pct(sp.get('max_deviation'))}).",
         ]),
         ("Collection process / 수집 과정", [
-            f"Source: {_SOURCE_KO.get(md['source_kind'], md['source_kind'])}. Built {md['built_year']}, planned "
+            f"Source: {_source_line(manifest)}. Built {md['built_year']}, planned "
             f"volume {int(md['target_volume']):,} items.",
             "Intake checks (format, resolution, sample rate, duration, encoding) and exact de-duplication by "
             "sha256; items failing a check are quarantined with a reason code, never silently dropped.",

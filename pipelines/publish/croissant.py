@@ -13,6 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipelines.publish.card import source_kind
+
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 RAI_CONFORMS_TO = "http://mlcommons.org/croissant/RAI/1.0"
 PARQUET = "application/x-parquet"
@@ -137,6 +139,7 @@ def build_croissant(manifest: dict[str, Any], schema: pa.Schema, *, url: str, co
     """
     md = manifest["metadata"]
     ds, version = manifest["dataset"], manifest["version"]
+    bound = " bound at run time" if (manifest.get("source") or {}).get("binding") else ""
     splits = [s for s in manifest["splits"]["planned"] if any(f["split"] == s for f in manifest["files"])]
     distribution: list[dict[str, Any]] = []
     for f in manifest["files"]:
@@ -193,10 +196,10 @@ def build_croissant(manifest: dict[str, Any], schema: pa.Schema, *, url: str, co
         "recordSet": [{"@type": "cr:RecordSet", "@id": rs, "name": rs,
                        "description": f"{ds} {version}: one record per item, every split", "field": fields}],
         # Responsible AI (Croissant RAI 1.0)
-        "rai:dataCollection": (f"Collected by a '{md['source_kind']}' source under the dataset-type spec "
-                               f"{manifest['spec']['id']} {manifest['spec']['version']} (구축년도 "
+        "rai:dataCollection": (f"Collected by a '{source_kind(manifest)}' source{bound} under the dataset-type "
+                               f"spec {manifest['spec']['id']} {manifest['spec']['version']} (구축년도 "
                                f"{md['built_year']}, planned volume {md['target_volume']})."),
-        "rai:dataCollectionType": [_collection_type(md["source_kind"])],
+        "rai:dataCollectionType": [_collection_type(source_kind(manifest))],
         "rai:dataCollectionRawData": "Originals are kept under restricted/ and never published; releases carry "
                                      "de-identified media only.",
         "rai:dataPreprocessingProtocol": [

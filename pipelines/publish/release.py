@@ -41,6 +41,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import yaml
 
+from pipelines.pace import Pace
 from pipelines.publish.card import render_card
 from pipelines.publish.cas import compare_and_swap, create_exclusive
 from pipelines.publish.catalog import list_releases, sync_dataset
@@ -356,6 +357,7 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
         manifest = _manifest(spec, run_id, version=version, written=written, rows=rows,
                              content_hash=content_hash, records_sha=records_sha, s_hash=s_hash, plan=plan,
                              quality=quality, decision=decision, previous=previous)
+        manifest["source"] = run_source(store, spec, run_id)
         manifest["documents"] = _write_documents(store, spec, run_id, prefix=prefix, manifest=manifest,
                                                  schema=written.schema)
         raw = _encode_manifest(manifest)
@@ -539,7 +541,9 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
                                           rg_bytes=row_group_bytes, transfer=transfer)
                        for name in plan.plan}
             names = list(writers)
+            pace = Pace(f"{spec.id} publish {version}", total=pf.metadata.num_rows, unit="rows")
             for batch in pf.iter_batches(batch_size=batch_rows):
+                pace.advance(batch.num_rows)
                 where = plan.codes(group_key_array(spec, batch))  # split numbers, in plan order
                 if plan.stratify_by:
                     _count_strata(by_stratum, strata_array(spec, batch), where, names)
@@ -556,6 +560,7 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
                     else:
                         writer.write(part)
             files = [f for w in writers.values() for f in w.close()]
+            pace.finish()
     mode = "embedded" if embedded else ("reference" if media_col else None)
     return _Written(files=files, schema=schema, media_col=media_col, media_mode=mode, dropped=dropped,
                     by_stratum={k: dict(v) for k, v in sorted(by_stratum.items())}, row_group_rows=rg_rows,
@@ -638,6 +643,16 @@ def dataset_metadata(spec: DatasetSpec) -> dict[str, Any]:
         "skeleton": ({"keypoints": list(a.keypoints), "edges": [list(e) for e in a.skeleton]}
                      if isinstance(a, Keypoints) else None),
     }
+
+
+def run_source(store: ObjectStore, spec: DatasetSpec, run_id: str) -> dict[str, Any]:
+    """Where a run's items came from: the spec's source, or the binding the run was given (``datadam run
+    --source``, the DAG's ``source`` param), as the run's collect plan recorded it (never with credentials)."""
+    key = layout.collect_plan(spec.id, run_id)
+    plan = store.read_json(key) if store.exists(key) else {}
+    binding = plan.get("binding")
+    kind = (binding or {}).get("source", {}).get("kind") or spec.source.kind
+    return {"kind": kind, "bound_at_run": binding is not None, "binding": binding}
 
 
 def _dicom_metadata(spec: DatasetSpec) -> dict[str, Any] | None:

@@ -99,17 +99,22 @@ def _read_yaml(path: Path) -> Any:
                                "spec files must be UTF-8") from exc
     except OSError as exc:
         raise SpecError.single(path, "<file>", str(path), f"cannot read: {exc.strerror}") from exc
+    return parse_yaml(text, file=path)
+
+
+def parse_yaml(text: str, *, file: str | Path) -> Any:
+    """YAML text as spec files are read: no aliases; a syntax error is a :class:`SpecError` naming ``file``."""
     try:
         if "*" in text:  # an alias needs a '*': files without one skip the event scan
-            _refuse_aliases(path, text)
+            _refuse_aliases(file, text)
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        raise SpecError.single(path, "<yaml>", where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise SpecError.single(file, "<yaml>", where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
 
 
-def _refuse_aliases(path: Path, text: str) -> None:
+def _refuse_aliases(path: str | Path, text: str) -> None:
     """Refuse YAML aliases before anything is built from the file (see docs/adr/0009).
 
     A few hundred bytes of nested aliases expand to billions of nodes once loaded, validated or printed; no

@@ -313,11 +313,12 @@ class S3Source(_Model):
 
 
 class RecordsSource(_Model):
-    """JSONL/CSV record files whose columns carry text or point at media."""
+    """JSONL/CSV/Parquet record files whose columns carry text or point at media."""
 
     kind: Literal["records"] = "records"
     path: str = Field(min_length=1)
-    format: Literal["jsonl", "csv"]
+    format: Literal["jsonl", "csv", "parquet"] = Field(
+        description="parquet records of a text dataset reach intake as JSONL documents (needs jsonl in formats)")
     id_column: ColumnName | None = None
     media_column: ColumnName | None = None
     text_column: ColumnName | None = None

@@ -43,6 +43,11 @@ def run(dataset: str, run_id: str, stage: str = "") -> str:
 
 
 # The artifacts one stage leaves for the next (DESIGN.md, storage layout).
+def collect_plan(dataset: str, run_id: str) -> str:
+    """A run's collect plan: its shards, its source and the source binding it ran with (if any)."""
+    return f"{run(dataset, run_id, 'collect')}/plan.json"
+
+
 def records(dataset: str, run_id: str) -> str:
     """The refined canonical records of a run."""
     return f"{run(dataset, run_id, 'refine')}/records.parquet"

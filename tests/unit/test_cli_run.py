@@ -57,3 +57,34 @@ def test_first_failure_names_the_task_and_its_error(tmp_path: Path) -> None:
     path.write_text('{"task_id": "collect", "map_index": 3, "error": "CollectError: no root"}\n'
                     '{"task_id": "publish", "map_index": -1, "error": "later"}\n', encoding="utf-8")
     assert _first_failure(path) == "collect[3]: CollectError: no root"
+
+
+def test_a_run_is_followed_from_its_log_task_by_task_with_the_paced_progress_lines(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from pipelines.cli_run import LogFollower, run_events, watch_run
+
+    log = tmp_path / "run.log"
+    follow = LogFollower(log)
+    assert follow.lines() == []  # the runner has not written yet
+    with log.open("a") as fh:
+        fh.write("2026-12-05T12:04:29Z [info     ] [DAG TEST] starting task_id=collect map_index=0 [airflow]\n"
+                 "2026-12-05T12:04:29Z [info     ] crop collect shard 0: 4/4 items (100%), 3.5 items/s, done in 1 s"
+                 " [datadam.progress] loc=pace.py:20\n"
+                 "2026-12-05T12:04:30Z [info     ] [DAG TEST] end task task_id=collect map_index=0 [airflow]\n"
+                 "2026-12-05T12:04:31Z [info     ] [DAG TEST] end task task_id=label_pu")  # half a line so far
+    events = list(run_events(follow.lines()))
+    assert events == [("progress", "crop collect shard 0: 4/4 items (100%), 3.5 items/s, done in 1 s"),
+                      ("task", "collect[0]")]
+    with log.open("a") as fh:
+        fh.write("sh map_index=-1 [airflow]\n")
+    assert list(run_events(follow.lines())) == [("task", "label_push")]
+
+    out = io.StringIO()
+    with watch_run(Console(file=out, force_terminal=False, width=200)) as on_event:
+        for kind, what in events:
+            on_event(kind, what)
+    assert out.getvalue().splitlines() == ["crop collect shard 0: 4/4 items (100%), 3.5 items/s, done in 1 s",
+                                           "collect[0]: done"]

@@ -11,7 +11,7 @@ from pipelines.collect.sources.records import RecordsSource
 from pipelines.collect.sources.s3 import S3Source
 from pipelines.collect.sources.synthetic import SyntheticSource
 from pipelines.spec.models import DatasetSpec
-from pipelines.storage.store import ObjectStore
+from pipelines.storage.store import ObjectStore, S3Settings
 
 # One entry per implemented ``spec.source.kind``; a test checks it against SOURCE_KINDS and the catalog.
 SOURCES: dict[str, type[Source]] = {
@@ -23,13 +23,15 @@ SOURCES: dict[str, type[Source]] = {
 }
 
 
-def make_source(*, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None) -> Source:
+def make_source(*, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None,
+                s3: S3Settings | None = None) -> Source:
     """The source a spec names, ready to plan and yield items.
 
     Args:
         spec: the dataset type.
         store: the storage root.
         run_id: the run; listing sources (local, http, s3, records) need it to plan and read the run's listing.
+        s3: credentials of the source's own S3 (its connection), when they are not the storage's.
     """
     try:
         cls = SOURCES[spec.source.kind]
@@ -38,7 +40,7 @@ def make_source(*, spec: DatasetSpec, store: ObjectStore, run_id: str | None = N
             f"{spec.id}: source kind {spec.source.kind!r} is not implemented yet "
             f"(implemented: {sorted(SOURCES)})"
         ) from None
-    return cls(spec=spec, store=store, run_id=run_id)
+    return cls(spec=spec, store=store, run_id=run_id, s3=s3)
 
 
 __all__ = [

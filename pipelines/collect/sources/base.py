@@ -11,7 +11,7 @@ from importlib import metadata
 from typing import Any, ClassVar
 
 from pipelines.spec.models import DatasetSpec
-from pipelines.storage.store import ObjectStore
+from pipelines.storage.store import ObjectStore, S3Settings
 
 
 @functools.cache
@@ -67,12 +67,15 @@ class Source(ABC):
 
     Items are addressed by index in a stable order, so a shard is a ``(start, count)`` range and a retry of
     a shard yields the same items. Sources that list what is out there (files, URLs, objects, records) fix
-    that order per run when the run is planned; ``run_id`` names the run.
+    that order per run when the run is planned; ``run_id`` names the run. ``s3`` reaches the source's own S3
+    objects (an ``s3`` source's or records' ``s3://`` media), read from the connection the source names by the
+    orchestration; the storage's settings when not given.
     """
 
     kind: ClassVar[str]
 
-    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None) -> None:
+    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None,
+                 s3: S3Settings | None = None) -> None:
         if spec.source.kind != self.kind:
             raise ValueError(
                 f"{type(self).__name__} serves source kind {self.kind!r}, spec has {spec.source.kind!r}"
@@ -80,6 +83,8 @@ class Source(ABC):
         self.spec = spec
         self.store = store
         self.run_id = run_id
+        # The source's own S3 credentials (its connection's), when they are not the storage's.
+        self.s3 = s3 or store.s3_settings
 
     @property
     def collector(self) -> str:

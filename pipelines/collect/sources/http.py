@@ -32,7 +32,7 @@ from pipelines.collect.sources.base import package_version
 from pipelines.collect.sources.listing import Entry, ListingSource, ext_of
 from pipelines.spec.models import DatasetSpec
 from pipelines.spec.models import HttpSource as HttpConfig
-from pipelines.storage.store import ObjectStore
+from pipelines.storage.store import ObjectStore, S3Settings
 
 RETRIES = 2
 MAX_REDIRECTS = 5
@@ -207,29 +207,50 @@ def _body(resp: httpx.Response, url: str, *, limit: int, left: Callable[[], floa
     return bytes(buf), ctype
 
 
+_MAX_URL_LIST_BYTES = 256 * 1024**2
+
+
+def _list_lines(lines: list[str]) -> Iterator[str]:
+    """The URLs of a list file: one a line, blank lines and ``#`` comments skipped."""
+    for line in lines:
+        url = line.strip()
+        if url and not url.startswith("#"):
+            yield url
+
+
 class HttpSource(ListingSource):
-    """The URLs of ``urls`` and then of ``url_list`` (a local text file: one URL a line, ``#`` comments)."""
+    """The URLs of ``urls`` and then of ``url_list`` (a local text file or an http(s) URL of one: one URL a line,
+    ``#`` comments)."""
 
     kind: ClassVar[str] = "http"
 
-    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None) -> None:
-        super().__init__(spec=spec, store=store, run_id=run_id)
+    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None,
+                 s3: S3Settings | None = None) -> None:
+        super().__init__(spec=spec, store=store, run_id=run_id, s3=s3)
         assert isinstance(spec.source, HttpConfig)
         self.config: HttpConfig = spec.source
         self._client: httpx.Client | None = None
 
     def _urls(self) -> Iterator[str]:
         yield from self.config.urls
-        if self.config.url_list:
+        if self.config.url_list and self.config.url_list.lower().startswith(("http://", "https://")):
+            # a list served over HTTP is fetched like any item: address checks, size limit, deadline
+            try:
+                body, _ = download(self.client, self.config.url_list, limit=_MAX_URL_LIST_BYTES,
+                                   deadline_s=self.config.deadline_s)
+            except Reject as exc:
+                raise CollectError(f"{self.spec.id}: source.url_list {self.config.url_list!r}: {exc.detail}") from exc
+            except httpx.HTTPError as exc:
+                raise CollectError(f"{self.spec.id}: cannot fetch source.url_list {self.config.url_list!r}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+            yield from _list_lines(body.decode("utf-8-sig", errors="replace").splitlines())
+        elif self.config.url_list:
             path = Path(self.config.url_list).expanduser()
             try:
                 lines = path.read_text(encoding="utf-8-sig").splitlines()
             except OSError as exc:
                 raise CollectError(f"{self.spec.id}: cannot read source.url_list {str(path)!r}: {exc}") from exc
-            for line in lines:
-                url = line.strip()
-                if url and not url.startswith("#"):
-                    yield url
+            yield from _list_lines(lines)
 
     def entries(self) -> Iterator[Entry]:
         for url in self._urls():

@@ -20,7 +20,7 @@ from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.listing import Entry, ListingSource, ext_of
 from pipelines.spec.models import DatasetSpec
 from pipelines.spec.models import LocalSource as LocalConfig
-from pipelines.storage.store import ObjectStore
+from pipelines.storage.store import ObjectStore, S3Settings
 
 
 def read_limited(path: Path, limit: int) -> bytes:
@@ -42,8 +42,9 @@ class LocalSource(ListingSource):
 
     kind: ClassVar[str] = "local"
 
-    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None) -> None:
-        super().__init__(spec=spec, store=store, run_id=run_id)
+    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None,
+                 s3: S3Settings | None = None) -> None:
+        super().__init__(spec=spec, store=store, run_id=run_id, s3=s3)
         assert isinstance(spec.source, LocalConfig)
         self.config: LocalConfig = spec.source
         self.root = Path(self.config.root).expanduser()

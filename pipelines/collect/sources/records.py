@@ -1,4 +1,4 @@
-"""JSONL/CSV record files (``source: {kind: records, path, format, id_column, media_column, text_column}``).
+"""JSONL/CSV/Parquet record files (``source: {kind: records, path, format, id_column, media_column, text_column}``).
 
 Each record is one item. ``text_column`` carries the text of a text dataset (or the transcript of a media item);
 ``media_column`` points at the media file: a path relative to the record file's folder, an ``http(s)://`` URL
@@ -32,6 +32,8 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.collect import reasons as R
 from pipelines.collect.encoding import has_control_characters, strip_bom
@@ -49,7 +51,7 @@ from pipelines.spec.models import (
     TextModality,
 )
 from pipelines.spec.models import RecordsSource as RecordsConfig
-from pipelines.storage.store import ObjectStore, boto_client
+from pipelines.storage.store import ObjectStore, S3Settings, boto_client
 
 MAX_RECORDS_FILE_BYTES = 2 * 1024**3
 _TRUE = frozenset({"true", "1", "yes", "y", "예", "네", "o"})
@@ -170,19 +172,35 @@ def _number(value: str, kind: type[int] | type[float]) -> int | float | None:
         return None
 
 
+def _parquet(data: bytes) -> Iterator[tuple[int, dict[str, Any] | None, tuple[str, str] | None]]:
+    """Each row of a Parquet file as (row number from 1, record, None); an unreadable file is one refused entry."""
+    try:
+        pf = pq.ParquetFile(pa.BufferReader(data))
+        n = 0
+        for batch in pf.iter_batches(batch_size=4096):
+            for record in batch.to_pylist():
+                n += 1
+                yield n, record, None
+    except (pa.ArrowException, OSError) as exc:
+        yield 1, None, (R.TEXT_MALFORMED, f"not a readable Parquet file: {type(exc).__name__}: {exc}")
+
+
 class RecordsSource(ListingSource):
     """One item per record of the files at ``path`` (a file, or a glob of files, sorted)."""
 
     kind: ClassVar[str] = "records"
 
-    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None) -> None:
-        super().__init__(spec=spec, store=store, run_id=run_id)
+    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None,
+                 s3: S3Settings | None = None) -> None:
+        super().__init__(spec=spec, store=store, run_id=run_id, s3=s3)
         assert isinstance(spec.source, RecordsConfig)
         self.config: RecordsConfig = spec.source
         self.is_text = isinstance(spec.modality, TextModality)
+        # a parquet record's text reaches intake as a one-record JSONL document
+        self.item_format = "jsonl" if self.config.format == "parquet" else self.config.format
         if self.is_text:
             assert isinstance(spec.modality, TextModality)
-            if self.config.format not in spec.modality.formats:
+            if self.item_format not in spec.modality.formats:
                 raise CollectError(f"{spec.id}: records in {self.config.format} but the spec's text formats are "
                                    f"{spec.modality.formats}")
         elif not self.config.media_column:
@@ -213,8 +231,11 @@ class RecordsSource(ListingSource):
     def entries(self) -> Iterator[Entry]:
         for path in self.files():
             data = read_limited(path, MAX_RECORDS_FILE_BYTES)
-            lines, _ = decode_lines(data, self.config.encoding)
-            records = self._jsonl(lines) if self.config.format == "jsonl" else self._csv(lines)
+            if self.config.format == "parquet":
+                records = _parquet(data)
+            else:
+                lines, _ = decode_lines(data, self.config.encoding)
+                records = self._jsonl(lines) if self.config.format == "jsonl" else self._csv(lines)
             seen: set[str] = set()
             for line_no, record, problem in records:
                 rid = self._record_id(record, line_no)
@@ -279,7 +300,7 @@ class RecordsSource(ListingSource):
             if not isinstance(text, str):
                 return Entry(uri=uri, locator=uri, reject=R.TEXT_MALFORMED,
                              detail=f"line {line_no}: no string column {self.text_column!r}")
-            return Entry(uri=uri, locator=uri, ext=self.config.format, payload=self._wrap(text), meta=meta)
+            return Entry(uri=uri, locator=uri, ext=self.item_format, payload=self._wrap(text), meta=meta)
         ref = record.get(self.config.media_column or "")
         if not isinstance(ref, str) or not ref.strip():
             return Entry(uri=uri, locator=uri, reject=R.SOURCE_UNAVAILABLE,
@@ -325,7 +346,7 @@ class RecordsSource(ListingSource):
 
     def _wrap(self, text: str) -> bytes:
         # The item as a one-record document of the spec's format, in UTF-8: intake unwraps the text field.
-        if self.config.format == "jsonl":
+        if self.item_format == "jsonl":
             return json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
         buf = io.StringIO()
         writer = csv.writer(buf)
@@ -346,7 +367,7 @@ class RecordsSource(ListingSource):
             if refused is not None:
                 raise Reject(*refused)
             if self._s3 is None:
-                self._s3 = boto_client(self.store.s3_settings)
+                self._s3 = boto_client(self.s3)
             bucket, key = split_s3_uri(ref)
             return get_limited(self._s3, bucket, key, limit=limit)
         path = Path(ref)

@@ -16,7 +16,7 @@ from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.listing import Entry, ListingSource, ext_of
 from pipelines.spec.models import DatasetSpec
 from pipelines.spec.models import S3Source as S3Config
-from pipelines.storage.store import ObjectStore, boto_client
+from pipelines.storage.store import ObjectStore, S3Settings, boto_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -53,8 +53,9 @@ class S3Source(ListingSource):
 
     kind: ClassVar[str] = "s3"
 
-    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None) -> None:
-        super().__init__(spec=spec, store=store, run_id=run_id)
+    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None,
+                 s3: S3Settings | None = None) -> None:
+        super().__init__(spec=spec, store=store, run_id=run_id, s3=s3)
         assert isinstance(spec.source, S3Config)
         self.config: S3Config = spec.source
         self.bucket, prefix = split_s3_uri(self.config.uri)
@@ -65,7 +66,7 @@ class S3Source(ListingSource):
     @property
     def client(self) -> S3Client:
         if self._client is None:
-            self._client = boto_client(self.store.s3_settings)
+            self._client = boto_client(self.s3)
         return self._client
 
     def entries(self) -> Iterator[Entry]:

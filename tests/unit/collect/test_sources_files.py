@@ -347,3 +347,42 @@ def test_a_broken_csv_record_is_quarantined_alone_with_its_line(tmp_path: Path) 
     assert got == [("line 3", R.TEXT_MALFORMED), ("line 5", R.TEXT_TOO_LONG), ("line 8", R.TEXT_MALFORMED)]
     details = " ".join(q["detail"] for q in quarantine)
     assert "not closed" in details and "131,072 characters" in details and "5 fields, the header has 3" in details
+
+
+# ---------------------------------------------------------------------------------------------- parquet
+
+
+def test_parquet_records_carry_text_or_media_and_their_metadata(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.spec.binding import bind_source, bound_spec
+
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    body = "주차 단속 차량이 골목을 막고 있어 통행이 어렵습니다. 조치 부탁드립니다."
+    pq.write_table(pa.table({"doc": ["c-1", "c-2", "c-3"], "body": [body, body.replace("주차", "쓰레기"), None],
+                             "thread_id": ["t1", "t2", "t3"], "channel": ["콜센터", "방문", "콜센터"]}),
+                   folder / "complaints.parquet")
+    text = bound_spec(parse_spec(TEXT), bind_source(parse_spec(TEXT),
+                                                    f"{folder / 'complaints.parquet'}?text_column=body&id_column=doc"))
+    rows, quarantine = _collect_all(text, open_store(str(tmp_path / "s1")), "r1")
+    assert [r["source_uri"].rsplit("#", 1)[1] for r in rows] == ["c-1", "c-2"]
+    assert rows[0]["text"] == body and json.loads(rows[0]["meta"])["channel"] == "콜센터"
+    assert [(q["reason"], q["source_uri"].rsplit("#", 1)[1]) for q in quarantine] == [(R.TEXT_MALFORMED, "c-3")]
+
+    (folder / "a.png").write_bytes(_png(1))
+    pq.write_table(pa.table({"file": ["a.png", "../outside.png"]}), folder / "photos.parquet")
+    photos = f"{folder / 'photos.parquet'}?media_column=file"
+    image = bound_spec(parse_spec(IMAGE), bind_source(parse_spec(IMAGE), photos))
+    rows, quarantine = _collect_all(image, open_store(str(tmp_path / "s2")), "r1")
+    assert len(rows) == 1 and rows[0]["width"] == 320
+    assert [q["reason"] for q in quarantine] == [R.SOURCE_PATH_TRAVERSAL]  # the folder's safeguards hold
+
+
+def test_a_file_that_is_not_parquet_is_refused_as_one_record(tmp_path: Path) -> None:
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    spec = _spec(TEXT, {"kind": "records", "path": str(tmp_path / "broken.parquet"), "format": "parquet"})
+    rows, quarantine = _collect_all(spec, open_store(str(tmp_path / "s")), "r1")
+    assert rows == [] and [q["reason"] for q in quarantine] == [R.TEXT_MALFORMED]
+    assert "not a readable Parquet file" in quarantine[0]["detail"]

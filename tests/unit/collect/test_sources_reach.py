@@ -67,6 +67,13 @@ class _Handler(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 pass
             return
+        if path == "/list.txt":  # a URL list served over HTTP, as a contractor's binding names it
+            body = f"# delivery\nhttp://127.0.0.1:{self.port}/a.png\nhttp://127.0.0.1:{self.port}/secret.png\n".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if path in ("/a.png", "/moved.png", "/secret.png"):
             if path == "/moved.png":
                 return self._redirect("/a.png")
@@ -195,3 +202,19 @@ def test_audio_records_spec_accepts_the_new_fields() -> None:
                                            "media_column": "file", "media_root": "s3://raw/2026/",
                                            "allow_hosts": ["intranet.example", "[fd00::1]", "10.0.0.5"]}})
     assert spec.source.allow_hosts == ["intranet.example", "[fd00::1]", "10.0.0.5"]  # type: ignore[union-attr]
+
+
+def test_a_bound_url_list_is_fetched_under_the_same_address_checks(server: str, tmp_path: Path) -> None:
+    from pipelines.spec.binding import bind_source, bound_spec
+
+    base = parse_spec(IMAGE)
+    refused = bound_spec(base, bind_source(base, f"{server}/list.txt"))
+    with pytest.raises(CollectError, match=r"source.url_list .*127.0.0.1 \(loopback\)"):
+        plan_shards(spec=refused, store=open_store(str(tmp_path / "s1")), run_id="r1")
+    assert _Handler.hits == {}  # the list itself was never fetched from a host the binding did not allow
+
+    block = f'{{kind: http, url_list: "{server}/list.txt", allow_hosts: [127.0.0.1]}}'
+    allowed = bound_spec(base, bind_source(base, block))
+    rows, q = _collect(allowed, open_store(str(tmp_path / "s2")))
+    assert sorted(rows) == ["a.png", "secret.png"] and q == {}
+    assert _Handler.hits["/list.txt"] == 1

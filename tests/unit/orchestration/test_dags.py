@@ -124,3 +124,18 @@ def test_record_failure_writes_the_first_error_for_the_local_runner(tmp_path: Pa
         {"task_id": "plan", "map_index": -1, "error": "CollectError: the source root is not a directory"},
         {"task_id": "collect", "map_index": 2, "error": "ValueError: bad shard"},
     ]
+
+
+def test_the_trigger_form_binds_a_runs_source_and_plan_and_collect_use_it(dagbag, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from pipelines.orchestration.factory import _collect_args
+    from pipelines.spec import SpecError
+
+    dag = dagbag.dags["traffic-light-state"]
+    assert "source" in dag.params and dag.params["source"] is None  # the spec's own source unless set
+    (tmp_path / "a.png").write_bytes(b"\x89PNG")
+    args = _collect_args("traffic-light-state", {"source": str(tmp_path)})
+    assert args["spec"].source.kind == "local" and args["binding"]["given"] == str(tmp_path)
+    assert load_catalog().get("traffic-light-state").source.kind == "synthetic"
+    assert _collect_args("traffic-light-state", {"source": None})["binding"] is None
+    with pytest.raises(SpecError, match=r"^source binding: source.root: no such folder"):
+        _collect_args("traffic-light-state", {"source": str(tmp_path / "missing")})

@@ -121,3 +121,36 @@ def test_an_aihub_licence_is_other_with_a_link(store: ObjectStore) -> None:
     assert head["license"] == "other" and head["license_name"] == "aihub"
     assert head["license_link"].startswith("https://aihub.or.kr/")
     assert head["task_categories"] == ["text-classification"]
+
+
+def test_a_release_says_which_source_it_was_built_from_and_whether_it_was_bound(store: ObjectStore,
+                                                                                tmp_path: Any) -> None:
+    from pipelines.spec.binding import bind_source
+    from pipelines.storage import layout
+
+    spec = f.audio_spec()
+    approve(store, f.audio_run(store, spec))
+    (tmp_path / "takes").mkdir()
+    (tmp_path / "takes" / "a.wav").write_bytes(b"RIFF")
+    given = f"{(tmp_path / 'takes').as_uri()}?glob=**/*.wav"
+    # what collect's plan records for a run bound with `datadam run --source` (pipelines.collect.plan_shards)
+    store.write_json(layout.collect_plan(spec.id, "run-1"), {"items": 1, "binding": bind_source(spec, given).record()})
+    res = publish(spec=spec, store=store, run_id="run-1")
+    manifest = store.read_json(res.manifest_key)
+    assert manifest["source"]["kind"] == "local" and manifest["source"]["bound_at_run"] is True
+    assert manifest["source"]["binding"]["given"] == given
+    assert manifest["spec"]["version"] == spec.version and manifest["metadata"]["source_kind"] == spec.source.kind
+    card = store.read_text(f"{res.prefix}/README.md")
+    assert f"bound at run time: `{given}` (spec {spec.version} unchanged)" in card
+    assert "자체 수집 파일 / own collection" in card
+    croissant = store.read_json(f"{res.prefix}/croissant.json")
+    assert croissant["rai:dataCollection"].startswith("Collected by a 'local' source bound at run time under ")
+
+
+def test_a_release_of_the_specs_own_source_says_nothing_was_bound(store: ObjectStore) -> None:
+    spec = f.audio_spec()
+    approve(store, f.audio_run(store, spec))
+    res = publish(spec=spec, store=store, run_id="run-1")
+    manifest = store.read_json(res.manifest_key)
+    assert manifest["source"] == {"kind": spec.source.kind, "bound_at_run": False, "binding": None}
+    assert "bound at run time" not in store.read_text(f"{res.prefix}/README.md")

@@ -140,6 +140,9 @@ def test_the_cli_lists_searches_shows_and_downloads(store: ObjectStore, released
     got = runner.invoke(_app(), ["download", ds, "--split", "train", "--to", str(tmp_path / "cli")])
     assert got.exit_code == 0, got.output
     assert "bytes verified" in got.stdout and (tmp_path / "cli" / ds / "1.0" / "manifest.json").exists()
+    # not a terminal: no bars, a plain progress line (one at the end at least) on stderr
+    done = [line for line in got.stderr.splitlines() if line.startswith(f"download {ds} 1.0: ")]
+    assert done and "bytes (100%)" in done[-1] and "done in" in done[-1] and "\x1b[" not in got.stderr
 
     bad = runner.invoke(_app(), ["download", ds, "--version", "7.7", "--to", str(tmp_path / "cli"),
                                  "--storage", store.root])

@@ -34,7 +34,7 @@ from pipelines.spec.models import (
     VideoModality,
 )
 from pipelines.spec.models import SyntheticSource as SyntheticConfig
-from pipelines.storage.store import ObjectStore
+from pipelines.storage.store import ObjectStore, S3Settings
 
 # Which defects each modality can be given; intake must catch every one of them.
 DEFECTS: dict[str, tuple[str, ...]] = {
@@ -52,8 +52,9 @@ class SyntheticSource(Source):
 
     kind: ClassVar[str] = "synthetic"
 
-    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None) -> None:
-        super().__init__(spec=spec, store=store, run_id=run_id)
+    def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None,
+                 s3: S3Settings | None = None) -> None:
+        super().__init__(spec=spec, store=store, run_id=run_id, s3=s3)
         assert isinstance(spec.source, SyntheticConfig)
         self.config: SyntheticConfig = spec.source
         self.modality = spec.modality
