@@ -51,6 +51,7 @@ _DUMMY = {
     "IS": "0", "DS": "0", "AS": "000Y", "UC": "ANONYMIZED",
 }
 _REMOVED = "[REMOVED]"
+_BINARY = ("OB", "OW", "OD", "OF", "OL", "OV", "UN")
 UIDS = "(instance UIDs)"  # key of ``_originals`` for every non-standard UID value
 # Identifying values searched for in every string of the output (what a clean or a vendor text could repeat).
 # Institution and device names are left out: a vendor name in an institution field would flag every Manufacturer.
@@ -133,7 +134,7 @@ class _Profile:
                 del ds[tag]
                 self._count("overlay")
                 continue
-            action = self.actions.get(elem.keyword)
+            action = self.actions.get(int(tag))
             if action is None:
                 self._default(ds, elem)
             else:
@@ -153,7 +154,12 @@ class _Profile:
         elif action == "Z":
             elem.value = Sequence([]) if elem.VR == "SQ" else None
         elif action == "D":
-            elem.value = Sequence([]) if elem.VR == "SQ" else _DUMMY.get(str(elem.VR), "ANONYMIZED")
+            if elem.VR == "UI":  # a dummy UID: a new one (Annotation Group UID is D, not U)
+                self._replace_uids(elem)
+            elif elem.VR in _BINARY:
+                elem.value = b"\x00\x00"
+            else:
+                elem.value = Sequence([]) if elem.VR == "SQ" else _DUMMY.get(str(elem.VR), "ANONYMIZED")
         elif action == "U":
             if elem.VR == "SQ":
                 for item in elem.value:
@@ -245,7 +251,7 @@ def identifier_pattern(identifiers: list[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
 
 
-def _originals(ds: Dataset, actions: dict[str, str]) -> dict[str, set[str]]:
+def _originals(ds: Dataset, actions: dict[int, str]) -> dict[str, set[str]]:
     """keyword -> the original non-empty values of the attributes that must not survive (anywhere in the tree)."""
     found: dict[str, set[str]] = {}
 
@@ -260,8 +266,8 @@ def _originals(ds: Dataset, actions: dict[str, str]) -> dict[str, set[str]]:
             if elem.VR == "UI":
                 if not _is_standard_uid(str(elem.value)):
                     found.setdefault(UIDS, set()).add(str(elem.value))
-            elif actions.get(elem.keyword) in ("X", "Z", "D", "U"):
-                found.setdefault(elem.keyword, set()).add(str(elem.value))
+            elif actions.get(int(elem.tag)) in ("X", "Z", "D", "U"):
+                found.setdefault(elem.keyword or str(elem.tag), set()).add(str(elem.value))
 
     walk(ds)
     return found
@@ -288,7 +294,7 @@ def leftovers(data: bytes, *, originals: dict[str, set[str]], identifiers: list[
             if elem.value in (None, "", b"") or elem.VR in ("OB", "OW", "OF", "OD", "OL", "UN"):
                 continue
             text = str(elem.value)
-            if text in originals.get(elem.keyword, set()) or (elem.VR == "UI" and text in all_uids):
+            if text in originals.get(name, set()) or (elem.VR == "UI" and text in all_uids):
                 problems.append(f"{where}{name} keeps its original value")
             elif elem.VR in ("PN", "LO", "SH", "LT", "ST", "UT", "UC", "CS", "AE") and pattern is not None and (
                     pattern.search(text)):
