@@ -83,6 +83,7 @@ class DicomDeid:
     audit: dict[str, Any]
     facts: dict[str, Any]  # technical attributes for the release columns
     regions: list[TextRegion] = field(default_factory=list)
+    frame_displays: list[bytes] = field(default_factory=list)  # the display PNG of every frame, in frame order
 
 
 def new_uid(secret: bytes, uid: str) -> str:
@@ -473,7 +474,7 @@ def deid_dicom(
     problems = leftovers(out, originals=originals, identifiers=identifiers, safe=profile.safe)
     if problems:
         raise Reject(R.PII_UNMASKED, f"DICOM: {len(problems)} attribute(s) not de-identified: {problems[:5]}")
-    display = dicom.display_png(ds, arr[0], opts=opts)
+    frame_displays = [dicom.display_png(ds, frame, opts=opts) for frame in arr]
     audit = {
         "profile": P.PROFILE_REVISION,
         "options": options,
@@ -485,5 +486,5 @@ def deid_dicom(
                       "regions": [[r.x, r.y, r.w, r.h] for r in regions]},
         "frames": int(arr.shape[0]),
     }
-    return DicomDeid(data=out, display=display, frames=int(arr.shape[0]), audit=audit, facts=release_facts(ds),
-                     regions=regions)
+    return DicomDeid(data=out, display=frame_displays[0], frames=int(arr.shape[0]), audit=audit,
+                     facts=release_facts(ds), regions=regions, frame_displays=frame_displays)
