@@ -21,9 +21,7 @@ import pytest
 from PIL import Image
 from pydicom.data import get_testdata_file
 
-from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.collect import dicom as dicom_intake
-from pipelines.collect.shards import part_key
 from pipelines.label import LabelStudioClient, LabelStudioSettings, push
 from pipelines.spec import parse_spec
 from pipelines.spec.models import DatasetSpec
@@ -32,6 +30,7 @@ from pipelines.stack.state import StackPaths, load_secrets
 from pipelines.storage import ObjectStore, open_store
 from tests.integration.conftest import MADE
 from tests.unit.collect.specs import IMAGE
+from tests.unit.collect.test_dicom_deid import deidentified
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ls")]
 RUN = "manual__2026-12-05T00:00:00+00:00"
@@ -64,11 +63,7 @@ def _run(tmp_path: Path, sample: str, dicom: dict[str, Any]) -> tuple[DatasetSpe
     shutil.copy(str(path), root / sample)
     spec = _spec(root, dicom=dicom)
     store = open_store(str(tmp_path / "store"))
-    rows = []
-    for s in plan_shards(spec=spec, store=store, run_id=RUN):
-        collect_shard(spec=spec, store=store, run_id=RUN, shard=s)
-        deidentify_shard(spec=spec, store=store, run_id=RUN, shard=s["shard"])
-        rows += store.read_table(part_key(spec.id, RUN, "deidentify", s["shard"])).to_pylist()
+    rows = deidentified(spec, store, RUN)
     assert len(rows) == 1
     return spec, store, rows[0]
 

@@ -19,9 +19,7 @@ import pytest
 from PIL import Image
 from pydicom.data import get_testdata_file
 
-from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.collect import dicom as dicom_intake
-from pipelines.collect.shards import part_key
 from pipelines.label.config import label_config
 from pipelines.label.push import _task
 from pipelines.label.tasks import FRAMES, target_kind
@@ -34,7 +32,7 @@ from pipelines.storage.manifest import ANNOTATION_SCHEMA, now
 from pipelines.storage.store import ObjectStore
 from pipelines.validate import gate, validate
 from tests.unit.collect.specs import IMAGE, RUN
-from tests.unit.collect.test_dicom_deid import assert_profile_applied
+from tests.unit.collect.test_dicom_deid import assert_profile_applied, deidentified
 
 pytestmark = pytest.mark.unit
 
@@ -74,16 +72,6 @@ def _folder(tmp_path: Path, names: list[str]) -> Path:
         assert path is not None, name
         shutil.copy(str(path), root / name)
     return root
-
-
-def _deidentified(spec: DatasetSpec, store: ObjectStore) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for s in plan_shards(spec=spec, store=store, run_id=RUN):
-        collect_shard(spec=spec, store=store, run_id=RUN, shard=s)
-        res = deidentify_shard(spec=spec, store=store, run_id=RUN, shard=s["shard"])
-        assert res.items_in == res.items_out + res.quarantined
-        rows += store.read_table(part_key(spec.id, RUN, "deidentify", s["shard"])).to_pylist()
-    return rows
 
 
 def _annotate(spec: DatasetSpec, store: ObjectStore, results: dict[str, list[list[dict[str, Any]]]]) -> None:
@@ -128,7 +116,7 @@ def test_a_folder_of_several_transfer_syntaxes_is_released_with_no_profile_attri
                         "bits_stored": [8, 12, 16], "photometric": ["MONOCHROME1", "MONOCHROME2", "RGB",
                                                                      "YBR_FULL", "YBR_FULL_422"],
                         "burned_in_scan": "flagged", "max_frames": 1})
-    rows = _deidentified(spec, store)
+    rows = deidentified(spec, store, RUN)
     dupes = store.dataset(layout.run(spec.id, RUN, "collect"), pattern="quarantine-*.parquet").to_table().to_pylist()
     assert {q["reason"] for q in dupes} <= {"dedupe.exact", "dedupe.near"}, dupes  # nothing else refused
     assert len(rows) + len(dupes) == len(TRANSFER_SYNTAX_SAMPLES)
@@ -158,7 +146,7 @@ def test_a_real_multi_frame_ultrasound_is_annotated_frame_by_frame_and_maps_back
     spec = _spec(root, dataset="us-loop-frames-test", annotation={"type": "bbox", "labels": ["nodule", "cyst"]},
                  dicom={"modalities": ["US"], "bits_stored": [8], "photometric": ["YBR_FULL_422"],
                         "burned_in_scan": "flagged", "max_frames": 40})
-    [row] = _deidentified(spec, store)
+    [row] = deidentified(spec, store, RUN)
     meta = json.loads(row["meta"])
     out = pydicom.dcmread(io.BytesIO(store.read_bytes(row["media_key"])))
     frames = dicom_intake.pixels(out)
