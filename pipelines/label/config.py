@@ -34,6 +34,7 @@ from pipelines.spec.models import (
     Transcription,
     Translation,
 )
+from pipelines.storage.records import dicom_max_frames
 
 
 class LabelConfigError(ValueError):
@@ -74,6 +75,8 @@ def _objects(spec: DatasetSpec, view: ET.Element, target: str) -> None:
     # (Label Studio's "audio sync trick"), so audio regions and per-region text work on video.
     sound_of_video = "video" in kinds and ("audio" in kinds or target == "audio")
     for kind in kinds:
+        if kind == "image" and target == FRAMES:
+            continue  # a multi-frame DICOM: every frame is in the ``frames`` list below, the first one too
         attrs = {"name": kind, "value": f"${kind}"}
         if kind == "image":
             attrs["zoom"] = "true"
@@ -94,7 +97,8 @@ def _objects(spec: DatasetSpec, view: ET.Element, target: str) -> None:
     if sound_of_video and "audio" not in kinds:
         _el(view, "Audio", name="audio", value="$video", sync="video")
     if target == FRAMES:
-        # Keyframes sampled at modality.annotation_fps; regions carry the frame's ``item_index``.
+        # Video keyframes sampled at modality.annotation_fps, or every frame of a multi-frame DICOM (in frame
+        # order); regions carry the frame's ``item_index``.
         _el(view, "Image", name=FRAMES, valueList=f"${FRAMES}", zoom="true")
 
 
@@ -271,6 +275,8 @@ def label_config(spec: DatasetSpec) -> str:
     builder = BUILDERS.get(kind)
     if builder is None:
         raise LabelConfigError(f"{spec.id}: annotation type {kind!r} has no Label Studio config builder")
+    if kind == "segmentation" and dicom_max_frames(spec) > 1:
+        raise LabelConfigError(f"{spec.id}: brush masks on multi-frame DICOM are not supported yet (max_frames: 1)")
     target = target_kind(spec)
     view = ET.Element("View")
     _el(view, "Header", value=spec.name)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.spec.models import ANNOTATION_MODALITIES, KEYFRAME_TYPES, DatasetSpec
+from pipelines.storage.records import dicom_frame_by_frame
 
 # Label Studio refuses project titles longer than this (settings.PROJECT_TITLE_MAX_LEN in 1.23).
 PROJECT_TITLE_MAX = 50
@@ -38,7 +39,8 @@ def object_kinds(spec: DatasetSpec) -> list[str]:
     return [k for k in OBJECT_KINDS if k in kinds]
 
 
-# Video items of KEYFRAME_TYPES are annotated on keyframes, an image list in task data ``frames``.
+# Video items of KEYFRAME_TYPES are annotated on keyframes, and multi-frame DICOM items frame by frame: an image
+# list in task data ``frames``.
 FRAMES = "frames"
 
 
@@ -54,6 +56,8 @@ def target_kind(spec: DatasetSpec) -> str:
     if kind_type == "transcription" and ("audio" in kinds or "video" in kinds):
         return "audio"
     needed = ANNOTATION_MODALITIES[kind_type]
+    if dicom_frame_by_frame(spec):
+        return FRAMES
     for kind in kinds:
         if kind in needed:
             return FRAMES if kind == "video" and kind_type in KEYFRAME_TYPES else kind

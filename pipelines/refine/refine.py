@@ -13,10 +13,11 @@ import pyarrow as pa
 from pipelines.pii.pseudonyms import Pseudonyms
 from pipelines.refine.convert import CONVERTERS, InvalidLabel, MediaFacts, normalise_text
 from pipelines.refine.deid import TypedTextRules, mask_record, mute_spoken
+from pipelines.refine.frames import by_frame
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import ObjectStore, layout
 from pipelines.storage.manifest import QUARANTINE_SCHEMA, now
-from pipelines.storage.records import coerce_meta, dicom_columns, has_dicom, record_schema
+from pipelines.storage.records import coerce_meta, dicom_columns, dicom_frame_by_frame, has_dicom, record_schema
 
 _BATCH = 2_000
 # restricted/<ds>/runs/<run>/refine/: how a contractor gets from a released record back to its original and
@@ -94,7 +95,11 @@ def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]],
     if q is None or q["consensus_result"] is None:
         how = f"method {q['consensus_method']}" if q else "no QC row from label_pull"
         raise InvalidLabel("label.no_consensus", f"{len(anns)} annotations, no consensus ({how})")
-    value = convert(spec, json.loads(q["consensus_result"]), media)
+    region_frames = None
+    if dicom_frame_by_frame(spec):  # a multi-frame DICOM: regions converted frame by frame (refine/frames.py)
+        value, region_frames = by_frame(spec, json.loads(q["consensus_result"]), media, convert)
+    else:
+        value = convert(spec, json.loads(q["consensus_result"]), media)
     text = normalise_text(item["text"]) if item["text"] is not None and not item["media_key"] else None
     media_struct = None
     if item["media_key"]:
@@ -102,7 +107,10 @@ def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]],
                         "width": item["width"], "height": item["height"], "duration_s": item["duration_s"],
                         "sample_rate": item["sample_rate"]}
     meta = json.loads(item["meta"] or "{}")
-    dicom = {"dicom": dicom_columns(meta)} if has_dicom(spec) else {}
+    columns = dicom_columns(meta) if has_dicom(spec) else None
+    if columns is not None and region_frames is not None:
+        columns["region_frames"] = region_frames
+    dicom = {"dicom": columns} if has_dicom(spec) else {}
     return {
         "item_id": item["item_id"],
         "media": media_struct,

@@ -111,7 +111,10 @@ class DicomOptions(_Model):
     photometric: list[Photometric] = Field(
         default_factory=_default_photometric, min_length=1, description="PhotometricInterpretation values accepted"
     )
-    max_frames: int = Field(default=1, ge=1, description="NumberOfFrames above this is refused (`dicom.frames`)")
+    max_frames: int = Field(
+        default=1, ge=1, description="NumberOfFrames above this is refused (`dicom.frames`); above 1, annotators page "
+        "through every frame of a file (one image list per task) and each region records its frame (`region_frames`)"
+    )
     burned_in: Literal["mask", "quarantine"] = Field(
         default="quarantine",
         description="BurnedInAnnotation = YES: mask the text found in the pixels, or quarantine `pii.burned_in`",
@@ -122,7 +125,10 @@ class DicomOptions(_Model):
         "or only files flagged BurnedInAnnotation = YES",
     )
     profile_options: list[ProfileOption] = Field(
-        default_factory=list, description="PS3.15 Annex E options applied on top of the Basic Profile"
+        default_factory=list, description="PS3.15 Annex E (Table E.1-1, 2026d) options applied on top of the Basic "
+        "Profile: Retain Longitudinal Temporal Information with Modified Dates (dates shifted per patient), Retain "
+        "Patient Characteristics (sex, age, size, weight ... kept), Clean Descriptors (descriptions kept, cleaned), "
+        "Retain Device Identity (serial numbers, station names ... kept)"
     )
     safe_private_tags: list[
         Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{3}[13579BDFbdf],[0-9A-Fa-f]{4}$")]

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.annotations import REGISTRY
-from pipelines.spec.models import DatasetSpec
+from pipelines.spec.models import DatasetSpec, ImageModality
 
 MEDIA_TYPE = pa.struct(
     [
@@ -47,6 +47,10 @@ DICOM_TYPE = pa.struct(
         pa.field("bits_stored", pa.int32()),
         pa.field("transfer_syntax", pa.string()),
         pa.field("display_key", pa.string()),  # media/<ds>/<sha256>.png, the windowed image annotators saw
+        pa.field("frame_keys", pa.list_(pa.string())),  # the display PNG of every frame, in frame order
+        # frame index (0-based, DICOM frame number - 1) of each region of the label column, in its order;
+        # null unless the spec annotates multi-frame files frame by frame
+        pa.field("region_frames", pa.list_(pa.int32())),
     ]
 )
 # The label value types (BOX, SHAPE, ...) live with the annotation types: pipelines/annotations/values.py.
@@ -117,7 +121,27 @@ def dicom_columns(meta: dict[str, Any]) -> dict[str, Any] | None:
         return None
     out = {f.name: facts.get(f.name) for f in DICOM_TYPE}
     out["display_key"] = meta.get("display")
+    frames = meta.get("frames")
+    out["frame_keys"] = [str(k) for k in frames] if isinstance(frames, list) else None
+    out["region_frames"] = None
     return out
+
+
+# Annotation types drawn frame by frame on a multi-frame DICOM (regions carry Label Studio's ``item_index``).
+FRAME_REGION_TYPES = frozenset({"bbox", "polygon", "polyline", "keypoints"})
+
+
+def dicom_max_frames(spec: DatasetSpec) -> int:
+    """The spec's ``dicom.max_frames`` (1 for a spec that takes no DICOM)."""
+    m = spec.modality
+    return m.dicom_options().max_frames if isinstance(m, ImageModality) and "dicom" in m.formats else 1
+
+
+def dicom_frame_by_frame(spec: DatasetSpec) -> bool:
+    """Whether annotators page through every frame of a DICOM item (a spec with ``dicom.max_frames`` > 1):
+    the task shows the frames' display images as one image list; regions carry their frame's index."""
+    return dicom_max_frames(spec) > 1 and spec.annotation.type in (
+        FRAME_REGION_TYPES | {"classification", "multi_label"})
 
 
 def coerce_meta(spec: DatasetSpec, meta: dict[str, Any]) -> dict[str, Any]:

@@ -51,6 +51,7 @@ _DUMMY = {
     "IS": "0", "DS": "0", "AS": "000Y", "UC": "ANONYMIZED",
 }
 _REMOVED = "[REMOVED]"
+_BINARY = ("OB", "OW", "OD", "OF", "OL", "OV", "UN")
 UIDS = "(instance UIDs)"  # key of ``_originals`` for every non-standard UID value
 # Identifying values searched for in every string of the output (what a clean or a vendor text could repeat).
 # Institution and device names are left out: a vendor name in an institution field would flag every Manufacturer.
@@ -82,6 +83,7 @@ class DicomDeid:
     audit: dict[str, Any]
     facts: dict[str, Any]  # technical attributes for the release columns
     regions: list[TextRegion] = field(default_factory=list)
+    frame_displays: list[bytes] = field(default_factory=list)  # the display PNG of every frame, in frame order
 
 
 def new_uid(secret: bytes, uid: str) -> str:
@@ -133,7 +135,7 @@ class _Profile:
                 del ds[tag]
                 self._count("overlay")
                 continue
-            action = self.actions.get(elem.keyword)
+            action = self.actions.get(int(tag))
             if action is None:
                 self._default(ds, elem)
             else:
@@ -153,7 +155,12 @@ class _Profile:
         elif action == "Z":
             elem.value = Sequence([]) if elem.VR == "SQ" else None
         elif action == "D":
-            elem.value = Sequence([]) if elem.VR == "SQ" else _DUMMY.get(str(elem.VR), "ANONYMIZED")
+            if elem.VR == "UI":  # a dummy UID: a new one (Annotation Group UID is D, not U)
+                self._replace_uids(elem)
+            elif elem.VR in _BINARY:
+                elem.value = b"\x00\x00"
+            else:
+                elem.value = Sequence([]) if elem.VR == "SQ" else _DUMMY.get(str(elem.VR), "ANONYMIZED")
         elif action == "U":
             if elem.VR == "SQ":
                 for item in elem.value:
@@ -245,7 +252,7 @@ def identifier_pattern(identifiers: list[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
 
 
-def _originals(ds: Dataset, actions: dict[str, str]) -> dict[str, set[str]]:
+def _originals(ds: Dataset, actions: dict[int, str]) -> dict[str, set[str]]:
     """keyword -> the original non-empty values of the attributes that must not survive (anywhere in the tree)."""
     found: dict[str, set[str]] = {}
 
@@ -260,8 +267,8 @@ def _originals(ds: Dataset, actions: dict[str, str]) -> dict[str, set[str]]:
             if elem.VR == "UI":
                 if not _is_standard_uid(str(elem.value)):
                     found.setdefault(UIDS, set()).add(str(elem.value))
-            elif actions.get(elem.keyword) in ("X", "Z", "D", "U"):
-                found.setdefault(elem.keyword, set()).add(str(elem.value))
+            elif actions.get(int(elem.tag)) in ("X", "Z", "D", "U"):
+                found.setdefault(elem.keyword or str(elem.tag), set()).add(str(elem.value))
 
     walk(ds)
     return found
@@ -288,7 +295,7 @@ def leftovers(data: bytes, *, originals: dict[str, set[str]], identifiers: list[
             if elem.value in (None, "", b"") or elem.VR in ("OB", "OW", "OF", "OD", "OL", "UN"):
                 continue
             text = str(elem.value)
-            if text in originals.get(elem.keyword, set()) or (elem.VR == "UI" and text in all_uids):
+            if text in originals.get(name, set()) or (elem.VR == "UI" and text in all_uids):
                 problems.append(f"{where}{name} keeps its original value")
             elif elem.VR in ("PN", "LO", "SH", "LT", "ST", "UT", "UC", "CS", "AE") and pattern is not None and (
                     pattern.search(text)):
@@ -467,7 +474,7 @@ def deid_dicom(
     problems = leftovers(out, originals=originals, identifiers=identifiers, safe=profile.safe)
     if problems:
         raise Reject(R.PII_UNMASKED, f"DICOM: {len(problems)} attribute(s) not de-identified: {problems[:5]}")
-    display = dicom.display_png(ds, arr[0], opts=opts)
+    frame_displays = [dicom.display_png(ds, frame, opts=opts) for frame in arr]
     audit = {
         "profile": P.PROFILE_REVISION,
         "options": options,
@@ -479,5 +486,5 @@ def deid_dicom(
                       "regions": [[r.x, r.y, r.w, r.h] for r in regions]},
         "frames": int(arr.shape[0]),
     }
-    return DicomDeid(data=out, display=display, frames=int(arr.shape[0]), audit=audit, facts=release_facts(ds),
-                     regions=regions)
+    return DicomDeid(data=out, display=frame_displays[0], frames=int(arr.shape[0]), audit=audit,
+                     facts=release_facts(ds), regions=regions, frame_displays=frame_displays)

@@ -197,8 +197,9 @@ class _Deidentifier:
         return out
 
     def _dicom(self, data: bytes, out: dict[str, Any], audit: dict[str, Any], masked: Counter[str]) -> bytes:
-        """PS3.15 Annex E on the tags, burned-in text masked or quarantined; the display PNG goes to ``media/``
-        too, and ``meta.display`` names it (what Label Studio shows; same pixel grid as the DICOM)."""
+        """PS3.15 Annex E on the tags, burned-in text masked or quarantined; the display PNG of every frame goes
+        to ``media/`` too, ``meta.frames`` lists them in frame order and ``meta.display`` names the first (what
+        Label Studio shows; same pixel grid as the DICOM)."""
         mod = self.spec.modality
         assert isinstance(mod, ImageModality) and self.dicom_key is not None
         try:
@@ -209,11 +210,14 @@ class _Deidentifier:
             # pydicom reports a malformed element with any of these; one odd file must not fail the shard
             raise Reject(R.DEID_FAILED, f"dicom: {type(exc).__name__}: {exc}") from None
         audit["dicom"] = res.audit
-        key = layout.media(self.spec.id, hashlib.sha256(res.display).hexdigest(), "png")
-        if not self.store.exists(key):
-            self.store.write_bytes(key, res.display)
+        keys = []  # one display PNG per frame (frame i at index i), content-addressed like other media
+        for png in res.frame_displays:
+            key = layout.media(self.spec.id, hashlib.sha256(png).hexdigest(), "png")
+            if not self.store.exists(key):
+                self.store.write_bytes(key, png)
+            keys.append(key)
         meta = json.loads(out["meta"]) if out.get("meta") else {}
-        out["meta"] = dumps({**meta, "display": key, "dicom": res.facts})
+        out["meta"] = dumps({**meta, "display": keys[0], "frames": keys, "dicom": res.facts})
         masked.update({"dicom_attributes": sum(res.audit["actions"].values())})
         if res.regions:
             masked["burned_in_text"] += len(res.regions)

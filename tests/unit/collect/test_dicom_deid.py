@@ -21,7 +21,7 @@ from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.collect import dicom as dicom_intake
 from pipelines.collect import reasons as R
 from pipelines.collect.deid.dicom import date_shift_days, deid_dicom, find_text_regions, identifier_pattern
-from pipelines.collect.deid.dicom_profile import BASIC, OPTIONS, actions, basic_action
+from pipelines.collect.deid.dicom_profile import BASIC, ROWS, actions, basic_action
 from pipelines.collect.reasons import Reject
 from pipelines.collect.shards import part_key
 from pipelines.collect.sources.synthetic.dicom import describe, make_dicom
@@ -30,7 +30,7 @@ from pipelines.label.push import _task
 from pipelines.publish import open_dataset, publish
 from pipelines.publish.release import dataset_metadata
 from pipelines.refine import refine
-from pipelines.spec.models import DicomOptions
+from pipelines.spec.models import DatasetSpec, DicomOptions
 from pipelines.storage import layout, open_store
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, now
 from pipelines.storage.store import ObjectStore
@@ -92,7 +92,7 @@ def assert_profile_applied(original: bytes, output: bytes, *, options: list[str]
     for path, elem in elements(before):
         if elem.VR == "SQ" or elem.value in (None, "", b"") or elem.tag.is_private:
             continue
-        action = table.get(elem.keyword)
+        action = table.get(int(elem.tag))
         is_instance_uid = elem.VR == "UI" and pydicom.uid.UID(str(elem.value)).name == str(elem.value)
         if action in ("X", "Z", "D", "U") or is_instance_uid:
             assert after_values.get(path) != str(elem.value), f"{path} keeps its original value {elem.value!r}"
@@ -108,14 +108,84 @@ def assert_profile_applied(original: bytes, output: bytes, *, options: list[str]
 
 
 def test_the_profile_table_names_real_attributes() -> None:
+    from pydicom.datadict import keyword_for_tag
+
+    assert len(ROWS) == 653  # every row of PS3.15 2026d Table E.1-1 that has a fixed tag
+    # where pydicom knows the tag, the table's keyword is pydicom's (a mistyped tag shows here)
+    wrong = [(f"{t:08X}", r.keyword) for t, r in ROWS.items() if keyword_for_tag(t) not in ("", r.keyword)]
+    assert wrong == []
+    assert sum(1 for t in ROWS if keyword_for_tag(t) == "") == 26  # newer than pydicom 3.0's dictionary
+    assert {basic_action(code) for code in BASIC.values()} == {"X", "Z", "D", "U"}
+    assert {a for r in ROWS.values() for a in r.options.values()} == {"K", "C"}
+
+
+# (keyword, Basic Profile code as printed, then the resolved action under: no option, retain_long_modified_dates,
+# retain_patient_chars, clean_descriptors, retain_device_identity) -- read off PS3.15 2026d Table E.1-1.
+PINNED = [
+    ("PatientName", "Z", "Z", "Z", "Z", "Z", "Z"),
+    ("PatientID", "Z/D", "Z", "Z", "Z", "Z", "Z"),
+    ("PatientBirthDate", "Z", "Z", "Z", "Z", "Z", "Z"),  # no option keeps the birth date
+    ("PatientSex", "Z", "Z", "Z", "K", "Z", "Z"),
+    ("PatientAge", "X", "X", "X", "K", "X", "X"),
+    ("PatientWeight", "X", "X", "X", "K", "X", "X"),
+    ("PatientSexNeutered", "X/Z", "X", "X", "K", "X", "X"),
+    ("Allergies", "X", "X", "X", "C", "C", "X"),
+    ("AdditionalPatientHistory", "X", "X", "X", "X", "C", "X"),  # a descriptor, not a characteristic
+    ("LastMenstrualDate", "X", "X", "C", "X", "X", "X"),  # a date, not a characteristic
+    ("AccessionNumber", "Z", "Z", "Z", "Z", "Z", "Z"),
+    ("StudyDate", "Z", "Z", "C", "Z", "Z", "Z"),
+    ("StudyTime", "Z", "Z", "C", "Z", "Z", "Z"),
+    ("SeriesDate", "X/D", "X", "C", "X", "X", "X"),
+    ("AcquisitionDateTime", "X/Z/D", "X", "C", "X", "X", "X"),
+    ("ContentDate", "Z/D", "Z", "C", "Z", "Z", "Z"),
+    ("InstanceCreationTime", "X/Z/D", "X", "C", "X", "X", "X"),
+    ("DateOfLastCalibration", "X", "X", "C", "X", "X", "K"),
+    ("Date", "D", "D", "C", "D", "D", "D"),
+    ("StudyDescription", "X", "X", "X", "X", "C", "X"),
+    ("SeriesDescription", "X", "X", "X", "X", "C", "X"),
+    ("ProtocolName", "X/D", "X", "X", "X", "C", "X"),
+    ("ContrastBolusAgent", "Z/D", "Z", "Z", "Z", "C", "Z"),
+    ("ImageComments", "X", "X", "X", "X", "C", "X"),
+    ("InstitutionName", "X/Z/D", "X", "X", "X", "X", "X"),  # only Retain Institution Identity keeps it
+    ("InstitutionAddress", "X", "X", "X", "X", "X", "X"),
+    ("ReferringPhysicianName", "Z", "Z", "Z", "Z", "Z", "Z"),
+    ("PerformingPhysicianName", "X", "X", "X", "X", "X", "X"),
+    ("OperatorsName", "X/Z/D", "X", "X", "X", "X", "X"),
+    ("StationName", "X/Z/D", "X", "X", "X", "X", "K"),
+    ("DeviceSerialNumber", "X/Z/D", "X", "X", "X", "X", "K"),
+    ("StationAETitle", "X", "X", "X", "X", "X", "C"),  # an AE title is cleaned, not kept
+    ("DetectorID", "X/D", "X", "X", "X", "X", "K"),
+    ("StudyInstanceUID", "U", "U", "U", "U", "U", "U"),
+    ("SOPInstanceUID", "U", "U", "U", "U", "U", "U"),
+    ("DigitalSignatureUID", "U", "U", "U", "U", "U", "U"),
+    ("ReferencedImageSequence", "X/Z/U*", "U", "U", "U", "U", "U"),
+    ("ReferencedPerformedProcedureStepSequence", "X/Z/D", "X", "X", "X", "X", "X"),
+    ("ContentSequence", "D", "D", "D", "D", "D", "D"),
+    ("GraphicAnnotationSequence", "D", "D", "D", "D", "D", "D"),
+    ("IconImageSequence", "X", "X", "X", "X", "X", "X"),
+    ("VerifyingOrganization", "D", "D", "D", "D", "D", "D"),
+]
+OPTION_ORDER = [[], ["retain_long_modified_dates"], ["retain_patient_chars"], ["clean_descriptors"],
+                ["retain_device_identity"]]
+
+
+@pytest.mark.parametrize("row", PINNED, ids=[r[0] for r in PINNED])
+def test_pinned_rows_resolve_to_the_standards_action_under_each_option(row: tuple[str, ...]) -> None:
     from pydicom.datadict import tag_for_keyword
 
-    keywords = [*BASIC, *(k for option in OPTIONS.values() for k in option)]
-    assert [k for k in keywords if tag_for_keyword(k) is None] == []
-    assert {basic_action(code) for code in BASIC.values()} <= {"X", "Z", "D", "U"}
-    for must in ("PatientName", "PatientID", "PatientBirthDate", "InstitutionName", "ReferringPhysicianName",
-                 "AccessionNumber", "StudyID", "StudyDate", "StudyInstanceUID", "SOPInstanceUID"):
-        assert basic_action(BASIC[must]) != "K", must
+    keyword, printed, *expected = row
+    tag = tag_for_keyword(keyword)
+    assert tag is not None and ROWS[tag].keyword == keyword and ROWS[tag].basic == printed
+    assert [actions(opts)[tag] for opts in OPTION_ORDER] == expected
+
+
+def test_two_options_naming_one_row_differently_resolve_to_the_more_protective() -> None:
+    from pydicom.datadict import tag_for_keyword
+
+    both = actions(["retain_device_identity", "retain_long_modified_dates"])
+    assert both[tag_for_keyword("DateOfLastCalibration")] == "C"  # device K, modified dates C
+    assert both[tag_for_keyword("DeviceSerialNumber")] == "K"
+    assert both[tag_for_keyword("StudyDate")] == "C"
 
 
 @pytest.mark.parametrize("name", SAMPLES)
@@ -305,7 +375,11 @@ DICOM_SPEC = {
 
 
 def _run(store: ObjectStore, run_id: str) -> list[dict[str, Any]]:
-    spec = make(IMAGE, **DICOM_SPEC)
+    return deidentified(make(IMAGE, **DICOM_SPEC), store, run_id)
+
+
+def deidentified(spec: DatasetSpec, store: ObjectStore, run_id: str) -> list[dict[str, Any]]:
+    """Collect and de-identify a run, shard by shard (counts reconcile); the de-identified item rows."""
     rows: list[dict[str, Any]] = []
     for s in plan_shards(spec=spec, store=store, run_id=run_id):
         collect_shard(spec=spec, store=store, run_id=run_id, shard=s)
