@@ -124,3 +124,20 @@ def test_record_failure_writes_the_first_error_for_the_local_runner(tmp_path: Pa
         {"task_id": "plan", "map_index": -1, "error": "CollectError: the source root is not a directory"},
         {"task_id": "collect", "map_index": 2, "error": "ValueError: bad shard"},
     ]
+
+
+def test_every_task_runs_with_the_dag_params_and_the_serialized_dag_keeps_them(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """Tasks are built while the DAG holds no params (a deep copy per task was most of the parse); at run time a
+    task's params are the DAG's merged with its own, and the DAG the scheduler stores still has them."""
+    from airflow.sdk.definitions.param import process_params
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    dag = dagbag.dags["crop-disease-open-field"]
+    assert {"items", "storage"} <= set(dag.params)
+    for t in dag.tasks:
+        params = process_params(dag, t, {"items": 7}, suppress_exception=False)
+        assert params["items"] == 7 and params["storage"] is None, t.task_id
+    with pytest.raises(Exception, match="items"):
+        process_params(dag, dag.get_task("collect"), {"items": 0}, suppress_exception=False)  # minimum 1
+    stored = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    assert {"items", "storage"} <= set(stored.params)
