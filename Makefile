@@ -53,8 +53,13 @@ lint: $(VENV)/.synced
 	$(BIN)/ruff check pipelines dags tests bench sim
 	$(BIN)/mypy --strict pipelines
 
+# Each benchmark prints a tagged line per ratio; the table of all of them comes last.
 bench: $(VENV)/.synced
-	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@log=$$(mktemp); trap 'rm -f $$log' EXIT; \
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b 2>&1 | tee -a $$log; \
+	  [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; done; \
+	echo; echo "== summary: each ratio against its baseline measured in the same run (lower is better)"; \
+	$(BIN)/python bench/_summary.py $$log
 
 stack-up: $(VENV)/.synced
 	$(BIN)/datadam stack up

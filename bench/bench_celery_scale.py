@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _summary import ratio  # noqa: E402
+
 from pipelines.stack import core, production  # noqa: E402
 from pipelines.stack.airflow_api import TaskInstance  # noqa: E402
 from tests.distributed.runs import SHARDED_DATASET  # noqa: E402
@@ -83,6 +85,8 @@ def main() -> None:
         per_host = dict(sorted(hosts.items()))
         print(f"{workers} worker(s): collect + deidentify {seconds:6.1f} s   mapped tasks by host {per_host}")
     print(f"ratio 1 worker / 2 workers: {results[1][0] / results[2][0]:.2f}x")
+    ratio("celery: 2 workers / 1 worker (wall clock)", results[2][0] / results[1][0],
+          detail=f"{results[2][0]:.1f} s vs {results[1][0]:.1f} s")
 
 
 if __name__ == "__main__":

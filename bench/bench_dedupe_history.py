@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _summary import ratio
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -109,6 +111,8 @@ def main() -> None:
           f"rows held {int(f['held'])}")
     print(f"  ratio bounded/baseline: time {b['seconds'] / f['seconds']:.3f}x, "
           f"peak RSS {b['rss_mb'] / f['rss_mb']:.3f}x")
+    ratio("dedupe history lookup, bounded / whole-history index (time)", b["seconds"] / f["seconds"],
+          detail=f"peak RSS {b['rss_mb'] / f['rss_mb']:.2f}x")
 
 
 if __name__ == "__main__":

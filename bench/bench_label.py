@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 import httpx
+from _summary import ratio
 
 from pipelines.label import LabelStudioClient, LabelStudioSettings, label_config, pull, push
 from pipelines.label.client import auth_headers
@@ -86,6 +87,7 @@ def bench_import(ls: LabelStudioSettings, n: int) -> None:
     print(f"  baseline  one raw import request:   {t_raw:8.1f} s  {n / t_raw:8.0f} tasks/s (same tasks, predictions)")
     print(f"  datadam   label_push (batched):      {t_push:8.1f} s  {n / t_push:8.0f} tasks/s   "
           f"ratio {t_push / t_raw:5.2f}x the raw request's time")
+    ratio("label_push / one raw import request", t_push / t_raw, detail=f"{n} tasks")
     print(f"  datadam   label_push re-run (no-op): {t_again:8.1f} s  (lists {n} tasks, imports nothing)")
 
 
@@ -129,6 +131,7 @@ def bench_pull(ls: LabelStudioSettings, m: int) -> None:
     print(f"  baseline  SDK tasks.list(fields=all): {t_sdk:8.1f} s  {m / t_sdk:8.0f} tasks/s")
     print(f"  datadam   label_pull (snapshot+QC):   {t_pull:8.1f} s  {m / t_pull:8.0f} tasks/s   "
           f"ratio {t_pull / t_sdk:5.2f}x the SDK listing's time")
+    ratio("label_pull (snapshot + QC) / SDK full listing", t_pull / t_sdk, detail=f"{m} tasks")
     print(f"  datadam   label_pull, nothing changed: {t_again:7.1f} s  (incremental: {again.tasks_exported} tasks "
           f"exported)")
 

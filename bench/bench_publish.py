@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from _summary import ratio
 
 from pipelines.publish import download, publish
 from pipelines.storage import ObjectStore, S3Settings, layout, open_store
@@ -60,6 +61,8 @@ def bench_publish(rows: int, tmp: Path) -> None:
     print(f"  baseline  pq.write_table (zstd, one file): {t_base:7.3f} s  {rows / t_base:12,.0f} rows/s")
     print(f"  datadam   publish (whole release):         {t_pub:7.3f} s  {rows / t_pub:12,.0f} rows/s"
           f"   ratio {t_pub / t_base:5.2f}x baseline")
+    ratio("publish / plain pq.write_table of the same rows", t_pub / t_base, goal=2.0,
+          detail=f"{rows:,} rows: {t_pub:.2f} s vs {t_base:.2f} s")
 
 
 def _noise_png(seed: int) -> bytes:
@@ -110,6 +113,7 @@ def bench_download(images: int, tmp: Path) -> None:
         print(f"  baseline  boto3 download_file, no verify: {t_raw:7.3f} s  {total / t_raw / 1e6:8.1f} MB/s")
         print(f"  datadam   download + sha256 verify:       {t_dl:7.3f} s  {total / t_dl / 1e6:8.1f} MB/s"
               f"   ratio {t_dl / t_raw:5.2f}x baseline")
+        ratio("download + verify / raw boto3 download", t_dl / t_raw, detail=f"{total / 1e6:.0f} MB")
     finally:
         for prefix in ("media", "runs", "releases", "catalog"):
             store.delete_prefix(prefix)

@@ -31,6 +31,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _summary import ratio  # noqa: E402
+
 from pipelines.spec import DatasetSpec, parse_spec  # noqa: E402
 from pipelines.storage import layout, open_store  # noqa: E402
 from pipelines.storage.records import record_schema  # noqa: E402
@@ -209,6 +211,8 @@ def main() -> None:
         if ours["ok"] and whole["ok"]:
             print(f"{rows:>11,} | ratio ours / baseline      | time x{ours['seconds'] / whole['seconds']:.2f} | "
                   f"peak RSS x{ours['peak_rss'] / whole['peak_rss']:.2f}")
+            ratio(f"validate {rows:,} records / GX on the whole frame (time)", ours["seconds"] / whole["seconds"],
+                  goal=1.0, detail=f"peak RSS {ours['peak_rss'] / gb:.2f} GB vs {whole['peak_rss'] / gb:.2f} GB")
         elif ours["ok"]:
             print(f"{rows:>11,} | ratio: the whole-frame baseline did not finish at this size; ours did, in "
                   f"{ours['peak_rss'] / gb:.2f} GB")

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pipelines.pii.names import person_names
+from pipelines.pii.names import Analyses, person_names
 
 TEXT_RULES_VERSION = "ko-pii/3"
 PLACEHOLDERS = {
@@ -250,10 +250,13 @@ class TextDeidentifier:
     # ------------------------------------------------------------------------------------------ public
     def find(self, text: str) -> list[Finding]:
         """Non-overlapping findings at or above the masking threshold, in text order."""
+        return self._find(text, {})
+
+    def _find(self, text: str, analyses: Analyses) -> list[Finding]:
         # Placeholders of an earlier pass are no context: "[계좌번호]" must not make the next number an account.
         folded = _PLACEHOLDER_RE.sub(lambda m: "[" + "#" * (len(m.group(0)) - 2) + "]", text.translate(_FOLD))
         folded = _HANGUL_NUMBER.sub(_fold_spoken_digits, folded)
-        candidates = [f for f in self._candidates(folded) if f.confidence >= MASK_THRESHOLD]
+        candidates = [f for f in self._candidates(folded, analyses) if f.confidence >= MASK_THRESHOLD]
         candidates.sort(key=lambda f: (-f.confidence, _PRIORITY.index(f.kind), -(f.end - f.start), f.start))
         chosen: list[Finding] = []
         for f in candidates:
@@ -281,18 +284,20 @@ class TextDeidentifier:
         space splits a phone number for a regex but not for a reader.
         """
         text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
-        findings = self.find(text)
+        # the re-checks analyse again only the sentences masking changed (the analyser's reading is per sentence)
+        analyses: Analyses = {}
+        findings = self._find(text, analyses)
         for _ in range(3):
             out = _apply(text, findings)
-            more = self.find(out)
+            more = self._find(out, analyses)
             if not more:
                 return out, findings, []
             findings = _merge(findings, [_to_original(f, findings) for f in more])
         out = _apply(text, findings)
-        return out, findings, self.find(out)
+        return out, findings, self._find(out, analyses)
 
     # ------------------------------------------------------------------------------------------- rules
-    def _candidates(self, t: str) -> Iterable[Finding]:
+    def _candidates(self, t: str, analyses: Analyses) -> Iterable[Finding]:
         want = self.targets
         if want & {"rrn", "foreigner_rn"}:
             yield from self._rrn(t)
@@ -311,7 +316,7 @@ class TextDeidentifier:
         if "plate" in want:
             yield from self._plate(t)
         if "names" in want:
-            yield from self._names_found(t)
+            yield from self._names_found(t, analyses)
         if "addresses" in want:
             yield from self._addresses(t)
 
@@ -392,14 +397,14 @@ class TextDeidentifier:
             context = _near(_PLATE_CONTEXT, t, m.start(), m.end())
             yield Finding("plate", m.start(), m.end(), "plate-form", 0.95 if context else 0.8)
 
-    def _names_found(self, t: str) -> Iterable[Finding]:
+    def _names_found(self, t: str, analyses: Analyses) -> Iterable[Finding]:
         if self._names is not None:
             yield from (
                 Finding("names", m.start(), m.end(), "name-dictionary", 0.9) for m in self._names.finditer(t)
             )
         for m in _NAME_FIELD.finditer(t):
             yield Finding("names", m.start("name"), m.end("name"), "name-field", 0.85)
-        for n in person_names(t):
+        for n in person_names(t, analyses=analyses):
             yield Finding("names", n.start, n.end, n.rule, n.confidence)
 
     def _addresses(self, t: str) -> Iterable[Finding]:

@@ -7,6 +7,8 @@ import functools
 import hashlib
 import json
 import os
+import pickle
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,7 @@ except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
 SCHEMAS_ENV = "DATADAM_SCHEMAS"
+CACHE_ENV = "DATADAM_CACHE_DIR"
 
 
 @dataclass(frozen=True)
@@ -301,14 +304,83 @@ def check_files(paths: Iterable[Path], *, root: Path | None = None) -> tuple[dic
 
 @functools.cache
 def _load_catalog_cached(root: Path) -> Catalog:
+    paths = spec_files(root)
+    key = _snapshot_key(root, paths)
+    cached = _read_snapshot(key)
+    if cached is not None and cached.root == root:
+        return cached
     fields = _load_fields(root)
     groups = _load_groups(root, fields)
-    paths = spec_files(root)
     specs, issues = check_files(paths, root=root)
     if issues:
         raise SpecError(issues)
     by_id = {s.id: p for p in paths for s in [specs.get(p.stem)] if s is not None}
-    return Catalog(root=root, fields=fields, groups=groups, specs=dict(sorted(specs.items())), paths=by_id)
+    catalog = Catalog(root=root, fields=fields, groups=groups, specs=dict(sorted(specs.items())), paths=by_id)
+    _write_snapshot(key, catalog)
+    return catalog
+
+
+# A validated catalog is kept as a snapshot keyed by what validation depends on: every file under schemas/ that
+# the catalog reads and the spec package's own code. Every process parsing dags/ (the dag-processor parses each
+# file in a fresh one) then loads the snapshot instead of parsing and validating 150 YAML files (docs/adr/0019).
+_SPEC_CODE = tuple(sorted(Path(__file__).resolve().parent.glob("*.py")))
+
+
+def cache_dir() -> Path:
+    """``$DATADAM_CACHE_DIR``, else ``$XDG_CACHE_HOME/datadam``, else ``~/.cache/datadam``."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "datadam"
+
+
+def _snapshot_key(root: Path, paths: Iterable[Path]) -> str:
+    import pydantic
+
+    h = hashlib.sha256(f"{pickle.HIGHEST_PROTOCOL}|{pydantic.VERSION}|{root}".encode())
+    for p in (*_SPEC_CODE, root / "fields.yaml", root / "groups.yaml", *paths):
+        try:
+            data = p.read_bytes()
+        except OSError:
+            data = b"\x00missing"
+        h.update(f"|{p}|{len(data)}|".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def _snapshot_path(key: str) -> Path:
+    return cache_dir() / f"catalog-{key[:32]}.pickle"
+
+
+def _read_snapshot(key: str) -> Catalog | None:
+    """The snapshot for ``key``, or None (missing, unreadable, or writable by someone else: then it is ignored)."""
+    path = _snapshot_path(key)
+    try:
+        with path.open("rb") as fh:
+            st = os.fstat(fh.fileno())
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:  # only what this user wrote is unpickled
+                return None
+            stored_key, catalog = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    return catalog if stored_key == key and isinstance(catalog, Catalog) else None
+
+
+def _write_snapshot(key: str, catalog: Catalog) -> None:
+    """Write the snapshot atomically; a cache that cannot be written only costs the next process the parse."""
+    path = _snapshot_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".catalog-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump((key, catalog), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return
 
 
 def load_catalog(root: str | Path | None = None) -> Catalog:

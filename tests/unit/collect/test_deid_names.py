@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pipelines.collect.deid import TextDeidentifier
@@ -72,3 +74,22 @@ def test_the_analyser_is_built_once_per_process() -> None:
     texts = [t for t, _ in WITH_NAMES[:5]]
     assert all(DEID.find(t) for t in texts)
     assert kiwi() is kiwi()
+
+
+def test_the_analyser_reads_each_sentence_as_it_reads_it_in_the_whole_text() -> None:
+    """The re-check after masking analyses again only the sentences masking changed; that is sound only while
+    Kiwi's tokens of a text are its sentences' tokens (re-check this when upgrading the model)."""
+    from pipelines.pii.names import kiwi, sentence_tokens
+
+    texts = [t for t, _ in WITH_NAMES + FRESH_WITH_NAMES] + NAME_FREE_SENTENCES + FRESH_NAME_FREE_SENTENCES
+    joined = [" ".join(texts[i : i + 4]) for i in range(0, len(texts), 4)]
+    assert sum(len(t) for t in joined) > 5_000
+    sentences = 0
+    for text in joined:
+        whole = [(t.form, t.tag, t.start, t.end) for t in kiwi().tokenize(text)]
+        analyses: dict[str, Any] = {}
+        assert [tuple(t) for t in sentence_tokens(text, analyses)] == whole
+        for sentence, filed in analyses.items():  # what was filed under a sentence is its reading alone
+            assert [tuple(t) for t in filed] == [(t.form, t.tag, t.start, t.end) for t in kiwi().tokenize(sentence)]
+        sentences += len(analyses)
+    assert sentences > 2 * len(joined)

@@ -139,3 +139,20 @@ def test_the_trigger_form_binds_a_runs_source_and_plan_and_collect_use_it(dagbag
     assert _collect_args("traffic-light-state", {"source": None})["binding"] is None
     with pytest.raises(SpecError, match=r"^source binding: source.root: no such folder"):
         _collect_args("traffic-light-state", {"source": str(tmp_path / "missing")})
+
+
+def test_every_task_runs_with_the_dag_params_and_the_serialized_dag_keeps_them(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """Tasks are built while the DAG holds no params (a deep copy per task was most of the parse); at run time a
+    task's params are the DAG's merged with its own, and the DAG the scheduler stores still has them."""
+    from airflow.sdk.definitions.param import process_params
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    dag = dagbag.dags["crop-disease-open-field"]
+    assert {"items", "storage"} <= set(dag.params)
+    for t in dag.tasks:
+        params = process_params(dag, t, {"items": 7}, suppress_exception=False)
+        assert params["items"] == 7 and params["storage"] is None, t.task_id
+    with pytest.raises(Exception, match="items"):
+        process_params(dag, dag.get_task("collect"), {"items": 0}, suppress_exception=False)  # minimum 1
+    stored = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    assert {"items", "storage"} <= set(stored.params)

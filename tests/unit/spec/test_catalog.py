@@ -6,6 +6,7 @@ import json
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -239,3 +240,67 @@ def test_error_text_of_a_huge_shared_value_stays_short() -> None:
     assert first.path == "annotation.labels[0]"
     assert str(first).startswith("bomb.yaml: annotation.labels[0]: ") and len(str(first)) < 200
     assert "[[[" in str(first) and "..." in str(first)
+
+
+def _counting_check_files(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count full validations (YAML parse + model) of the catalog."""
+    from pipelines.spec import catalog as cat
+
+    calls: list[int] = []
+    real = cat.check_files
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cat, "check_files", counted)
+    return calls
+
+
+def test_a_validated_catalog_is_reused_by_the_next_process_until_a_file_changes(
+    tmp_schemas: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.spec import reload_catalog
+
+    monkeypatch.setenv("DATADAM_CACHE_DIR", str(tmp_path / "cache"))
+    calls = _counting_check_files(monkeypatch)
+    reload_catalog()
+    first = load_catalog()
+    reload_catalog()  # what a fresh process sees: no in-memory cache, the snapshot on disk
+    second = load_catalog()
+    assert len(calls) == 1 and second.specs == first.specs and len(second) == 150
+    path = _first(tmp_schemas, "vision")
+    spec_id = path.stem
+    path.write_text(path.read_text(encoding="utf-8").replace("target_volume:", "target_volume: 4321 #"),
+                    encoding="utf-8")
+    reload_catalog()
+    changed = load_catalog()
+    assert len(calls) == 2 and changed.get(spec_id).target_volume == 4321
+    # a broken spec is reported, never hidden behind an older snapshot
+    path.write_text("id: [", encoding="utf-8")
+    reload_catalog()
+    with pytest.raises(SpecError):
+        load_catalog()
+    reload_catalog()
+
+
+def test_a_snapshot_others_can_write_is_not_loaded(
+    tmp_schemas: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.spec import reload_catalog
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DATADAM_CACHE_DIR", str(cache))
+    calls = _counting_check_files(monkeypatch)
+    reload_catalog()
+    load_catalog()
+    (snapshot,) = cache.glob("catalog-*.pickle")
+    snapshot.chmod(0o666)
+    reload_catalog()
+    load_catalog()
+    snapshot.write_bytes(b"not a pickle")
+    snapshot.chmod(0o600)
+    reload_catalog()
+    assert len(load_catalog()) == 150
+    assert len(calls) == 3
+    reload_catalog()
