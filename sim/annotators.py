@@ -322,9 +322,9 @@ def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | No
         if size is None:
             raise SimulatorError("segmentation items need width and height in the manifest")
         masks = results.polygon_masks(truth["polygons"], size)
-        labels = sorted(masks)
-        if wrong and labels:
-            masks = _spoil_mask(rng, spec, masks, rng.choice(labels))
+        present = sorted(masks)
+        if wrong and present:
+            masks = _spoil_mask(rng, spec, masks, rng.choice(present))
         return [results.brush(label=label, mask=m, to_name=to, rid=results.region_id("sim", label))
                 for label, m in sorted(masks.items()) if m.any()]
     if kind == "keypoints":
