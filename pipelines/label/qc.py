@@ -71,13 +71,15 @@ def _label_of(v: Mapping[str, Any], key: str) -> str:
 
 @dataclass(frozen=True)
 class Box:
-    """An axis-aligned box in percent of the image (IoU does not change under per-axis scaling)."""
+    """An axis-aligned box in percent of the image (IoU does not change under per-axis scaling); ``frame``: the
+    Label Studio frame of a video keyframe (0 on images)."""
 
     label: str
     x: float
     y: float
     w: float
     h: float
+    frame: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Pose:
     label: str
     area: float
     points: Mapping[str, tuple[float, float]]
+    frame: int = 0  # keyframe index on video
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def extract(annotation_type: str, result: Sequence[Mapping[str, Any]]) -> Any:
     if t == "bbox":
         return [Box(_label_of(r["value"], "rectanglelabels"), float(r["value"]["x"]), float(r["value"]["y"]),
                     float(r["value"]["width"]), float(r["value"]["height"]))
-                for r in _regions(result, "rectanglelabels")]
+                for r in _regions(result, "rectanglelabels")] + video_boxes(result)
     if t in ("polygon", "polyline"):
         rtype, key = ("polygonlabels", "polygonlabels") if t == "polygon" else ("vectorlabels", "vectorlabels")
         out: list[Shape] = []
@@ -133,7 +136,7 @@ def extract(annotation_type: str, result: Sequence[Mapping[str, Any]]) -> Any:
                              int(r.get("item_index") or 0)))
         return out
     if t == "keypoints":
-        return _poses(result)
+        return keyframe_poses(result) if any("item_index" in r for r in result) else _poses(result)
     if t == "segmentation":
         return _masks(result)
     if t == "transcription":
@@ -192,6 +195,26 @@ def _poses(result: Sequence[Mapping[str, Any]]) -> list[Pose]:
     return poses
 
 
+def video_boxes(result: Sequence[Mapping[str, Any]]) -> list[Box]:
+    """The keyframe boxes of ``VideoRectangle`` tracks (``enabled: false`` ends a track; its box still counts),
+    each with its Label Studio frame; a track's label is its ``value.labels``."""
+    out: list[Box] = []
+    for r in _regions(result, "videorectangle"):
+        v = r.get("value") or {}
+        lab = _label_of(v, "labels")
+        out += [Box(lab, float(k["x"]), float(k["y"]), float(k["width"]), float(k["height"]), int(k["frame"]))
+                for k in v.get("sequence") or []]
+    return out
+
+
+def keyframe_poses(result: Sequence[Mapping[str, Any]]) -> list[Pose]:
+    """Poses drawn on a clip's keyframe images: each keyframe's keypoints belong to that keyframe's boxes."""
+    by_frame: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in result:
+        by_frame[int(r.get("item_index") or 0)].append(r)
+    return [Pose(p.label, p.area, p.points, k) for k in sorted(by_frame) for p in _poses(by_frame[k])]
+
+
 def _masks(result: Sequence[Mapping[str, Any]]) -> dict[str, Mask]:
     """Brush regions decoded (Label Studio RLE) into one boolean mask per class."""
     from label_studio_sdk.converter.brush import decode_rle
@@ -210,7 +233,9 @@ def _masks(result: Sequence[Mapping[str, Any]]) -> dict[str, Mask]:
 
 
 def box_iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes."""
+    """Intersection over union of two boxes (0 on different video frames)."""
+    if a.frame != b.frame:
+        return 0.0
     ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
     iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
     inter = ix * iy
@@ -287,7 +312,7 @@ def pose_agreement(a: Sequence[Pose], b: Sequence[Pose]) -> float:
     """Mean OKS over optimally matched objects; an unmatched object counts 0 (divides by the larger count)."""
     if not a and not b:
         return 1.0
-    pairs = matched_pairs(a, b, lambda x, y: (oks(x, y) + oks(y, x)) / 2, 1e-9)
+    pairs = matched_pairs(a, b, lambda x, y: (oks(x, y) + oks(y, x)) / 2 if x.frame == y.frame else 0.0, 1e-9)
     return sum(s for _, _, s in pairs) / max(len(a), len(b))
 
 
@@ -430,7 +455,8 @@ def _cluster(t: str, values: Sequence[Sequence[Any]]) -> list[Any]:
             continue
         objs = [o for _, o in c]
         if t == "bbox":
-            out.append(Box(objs[0].label, *(float(np.mean([getattr(o, k) for o in objs])) for k in "xywh")))
+            out.append(Box(objs[0].label, *(float(np.mean([getattr(o, k) for o in objs])) for k in "xywh"),
+                           frame=objs[0].frame))
         else:
             out.append(objs[_medoid_by(sim, objs)])
     return out

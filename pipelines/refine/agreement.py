@@ -59,6 +59,11 @@ def _matched_f1(a: list[Any], b: list[Any], score: Callable[[Any, Any], float], 
     return 2 * tp / (len(a) + len(b))
 
 
+def _same(x: dict[str, Any], y: dict[str, Any]) -> bool:
+    """Two regions can be one object: same label, and same video frame (None on images)."""
+    return bool(x["label"] == y["label"] and x.get("frame") == y.get("frame"))
+
+
 def _xywh(o: dict[str, Any]) -> tuple[float, float, float, float]:
     return (o["x"], o["y"], o["x"] + o["w"], o["y"] + o["h"])
 
@@ -66,7 +71,7 @@ def _xywh(o: dict[str, Any]) -> tuple[float, float, float, float]:
 def box_f1(a: list[dict[str, Any]], b: list[dict[str, Any]], threshold: float = MATCH_IOU) -> float:
     """Greedy IoU-matched F1 between two annotators' boxes (same label, IoU >= threshold)."""
     def score(x: dict[str, Any], y: dict[str, Any]) -> float:
-        return _box_iou(_xywh(x), _xywh(y)) if x["label"] == y["label"] else -1.0
+        return _box_iou(_xywh(x), _xywh(y)) if _same(x, y) else -1.0
     return _matched_f1(a, b, score, threshold)
 
 
@@ -88,7 +93,7 @@ def shape_f1(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> float:
         return (x0 - 1, y0 - 1, x1 + 1, y1 + 1)
 
     def score(x: dict[str, Any], y: dict[str, Any]) -> float:
-        return _box_iou(padded(x), padded(y)) if x["label"] == y["label"] else -1.0
+        return _box_iou(padded(x), padded(y)) if _same(x, y) else -1.0
     return _matched_f1(a, b, score, MATCH_IOU)
 
 
@@ -109,7 +114,7 @@ def _oks(a: dict[str, Any], b: dict[str, Any]) -> float:
 
 def pose_f1(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> float:
     def score(x: dict[str, Any], y: dict[str, Any]) -> float:
-        return _oks(x, y) if x["label"] == y["label"] else -1.0
+        return _oks(x, y) if _same(x, y) else -1.0
     return _matched_f1(a, b, score, MATCH_IOU)
 
 

@@ -110,7 +110,19 @@ _COLUMN_TYPES: dict[str, pa.DataType] = {
 }
 
 
+# Video geometry: per-keyframe boxes of tracks (``track``, Label Studio's 1-based ``frame``, ``t`` in seconds), and
+# polygons / poses drawn on keyframe images (``frame``: the keyframe's position in ``meta.frames``).
+VIDEO_BOX = pa.struct([*BOX, ("track", pa.int32()), ("frame", pa.int32()), ("t", pa.float64())])
+VIDEO_LABEL_FIELDS: dict[str, list[pa.Field]] = {
+    "bbox": [pa.field("objects", pa.list_(VIDEO_BOX))],
+    "polygon": [pa.field("polygons", pa.list_(pa.struct([*SHAPE, ("frame", pa.int32())])))],
+    "keypoints": [pa.field("poses", pa.list_(pa.struct([*POSE, ("frame", pa.int32())])))],
+}
+
+
 def label_fields(spec: DatasetSpec) -> list[pa.Field]:
+    if spec.modality.kind == "video" and spec.annotation.type in VIDEO_LABEL_FIELDS:
+        return list(VIDEO_LABEL_FIELDS[spec.annotation.type])
     return list(LABEL_FIELDS[spec.annotation.type])
 
 
