@@ -455,8 +455,8 @@ def _cluster(t: str, values: Sequence[Sequence[Any]]) -> list[Any]:
             continue
         objs = [o for _, o in c]
         if t == "bbox":
-            out.append(Box(objs[0].label, *(float(np.mean([getattr(o, k) for o in objs])) for k in "xywh"),
-                           frame=objs[0].frame))
+            x, y, w, h = (float(np.mean([getattr(o, k) for o in objs])) for k in "xywh")
+            out.append(Box(objs[0].label, x, y, w, h, objs[0].frame))
         else:
             out.append(objs[_medoid_by(sim, objs)])
     return out

@@ -302,5 +302,5 @@ def _walkers(a: Keypoints, rng: np.random.Generator, width: int, height: int, fr
         out.append(_Walker(label=label, colour=(b, g, r), joints={n: joints[n] for n in a.keypoints},
                            skeleton=[(u, v) for u, v in a.skeleton], bw=bw, bh=bh,
                            y0=k * lane_h + (lane_h - bh) / 2, x0=float(rng.uniform(0, max(1.0, width - bw - 2))),
-                           vx=float(rng.uniform(0.3, 1.0)) * width / max(frames, 1) * (1 if rng.random() < 0.5 else -1)))
+                           vx=float(rng.uniform(0.3, 1.0)) * width / max(frames, 1) * rng.choice((-1, 1))))
     return out
