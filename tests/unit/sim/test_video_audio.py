@@ -144,3 +144,34 @@ def test_sound_events_are_in_the_audio(tmp_path: Path) -> None:
         assert float(np.sqrt(np.mean(seg**2))) > 0.1
         inside[int(e["start"] * sr):int(e["end"] * sr)] = True
     assert float(np.sqrt(np.mean(mono[~inside] ** 2))) < 0.01
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda v: v.update(labels=[]), "label.empty"),
+    (lambda v: v.update(sequence=[]), "label.track_empty"),
+    (lambda v: v["sequence"][0].update(x=95.0, width=20.0), "label.geometry_outside"),
+    (lambda v: v["sequence"][0].update(rotation=15), "label.rotated_box"),
+    (lambda v: v.update(labels=["없는 클래스"]), "label.unknown"),
+])
+def test_a_bad_track_is_quarantined_with_its_reason(change: Any, reason: str, tmp_path: Path) -> None:
+    from pipelines.refine.base import InvalidLabel
+
+    spec = load_catalog().get("livestock-behaviour-video")
+    truth, size = _truth(spec, tmp_path, 0)
+    assert size is not None
+    result = results.video_tracks(truth["tracks"], size=size)
+    change(result[0]["value"])
+    with pytest.raises(InvalidLabel) as exc:
+        CONVERTERS["bbox"](spec, result, MediaFacts(size[0], size[1], None, None))
+    assert exc.value.reason.startswith(reason)
+
+
+def test_qc_compares_tracks_frame_by_frame() -> None:
+    """The same box on another frame is not a match: a track drawn late is a different track."""
+    box = {"t": 0.0, "x": 10, "y": 10, "w": 20, "h": 20}
+    a = results.video_tracks([{"track": 0, "label": "소", "boxes": [box]}], size=(100, 100))
+    b = results.video_tracks([{"track": 0, "label": "소", "boxes": [{**box, "t": 1.0}]}], size=(100, 100))
+    assert qc.agreement("bbox", qc.extract("bbox", a), qc.extract("bbox", a)) == 1.0
+    assert qc.agreement("bbox", qc.extract("bbox", a), qc.extract("bbox", b)) == 0.0
+    merged = qc.consensus("bbox", [qc.extract("bbox", a)] * 2 + [qc.extract("bbox", b)])
+    assert [(x.frame, x.label) for x in merged.value] == [(results.ls_frame(0.0), "소")]
