@@ -273,6 +273,46 @@ def _text_result(spec: DatasetSpec, truth: dict[str, Any], rng: random.Random, w
     raise SimulatorError(f"the simulator does not annotate {kind!r} yet (supported: {', '.join(SUPPORTED)})")
 
 
+def _spoil_tracks(rng: random.Random, spec: DatasetSpec, tracks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A video-tracking mistake on one object: its track missed (when the clip has others), given a wrong class,
+    or its boxes shifted by 30-60 % of their size or resized to half / 1.7x from some keyframe on (the
+    annotator stopped adjusting the box): IoU on those keyframes drops below 0.5."""
+    out = [{**tr, "boxes": [dict(b) for b in tr["boxes"]]} for tr in tracks]
+    live = [tr for tr in out if tr["boxes"]]
+    if not live:
+        return out
+    tr = rng.choice(live)
+    mode = rng.choice(("missed", "wrong_label", "shifted", "resized") if len(live) > 1 else
+                      ("wrong_label", "shifted", "resized"))
+    if mode == "missed":
+        out.remove(tr)
+    elif mode == "wrong_label":
+        tr["label"] = _wrong_label(rng, spec.labels, str(tr["label"]))
+    else:
+        since = rng.randrange(max(1, len(tr["boxes"]) // 2))
+        sx, sy = rng.choice((-1, 1)) * rng.uniform(0.3, 0.6), rng.choice((-1, 1)) * rng.uniform(0.3, 0.6)
+        factor = rng.choice((0.5, 1.7))
+        for b in tr["boxes"][since:]:
+            if mode == "shifted":
+                b["x"], b["y"] = float(b["x"]) + sx * float(b["w"]), float(b["y"]) + sy * float(b["h"])
+            else:
+                b["w"], b["h"] = float(b["w"]) * factor, float(b["h"]) * factor
+    return out
+
+
+def _keyframes_result(spec: DatasetSpec, keyframes: list[dict[str, Any]], size: tuple[int, int],
+                      rng: random.Random, wrong: bool) -> list[dict[str, Any]]:
+    """Geometry drawn on a clip's keyframe images, keyframe by keyframe; a careless annotator (``wrong``) makes
+    this type's mistake on every keyframe (the same habit throughout the clip)."""
+    out: list[dict[str, Any]] = []
+    for i, kf in enumerate(keyframes):
+        one = {k: v for k, v in kf.items() if k not in ("frame", "t")}
+        if not any(one.values()):
+            continue
+        out += results.on_keyframe(_result(spec, one, size, rng, wrong), i)
+    return out
+
+
 def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | None, rng: random.Random,
             wrong: bool) -> list[dict[str, Any]]:
     """The result regions one annotator submits; ``wrong`` injects this type's kind of error."""
@@ -289,6 +329,15 @@ def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | No
             labels ^= {rng.choice(spec.labels)}  # add a missing label or drop a present one
         ordered = [lab for lab in spec.labels if lab in labels]
         return [results.choices(ordered, to_name=to, from_name="labels")]
+    if isinstance(truth.get("keyframes"), list):
+        if size is None:
+            raise SimulatorError(f"{kind} keyframes need width and height in the manifest")
+        return _keyframes_result(spec, truth["keyframes"], size, rng, wrong)
+    if kind == "bbox" and isinstance(truth.get("tracks"), list):
+        if size is None:
+            raise SimulatorError("video bbox items need width and height in the manifest")
+        tracks = _spoil_tracks(rng, spec, truth["tracks"]) if wrong else truth["tracks"]
+        return results.video_tracks(tracks, size=size, to_name=to, tag="sim")
     if kind == "bbox":
         if size is None:
             raise SimulatorError("bbox items need width and height in the manifest")
@@ -313,10 +362,13 @@ def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | No
             p = rng.choice(polys)
             if rng.random() < 0.5:
                 p["label"] = _wrong_label(rng, spec.labels, str(p["label"]))
-            else:  # shifted by 60 % of its extent: IoU well below 0.5
+            else:  # shifted by 60 % of its extent: IoU well below 0.5 (towards where the picture has room)
                 xs, ys = [q["x"] for q in p["points"]], [q["y"] for q in p["points"]]
                 dx, dy = 0.6 * (max(xs) - min(xs)), 0.6 * (max(ys) - min(ys))
-                p["points"] = [{"x": q["x"] + dx, "y": q["y"] + dy} for q in p["points"]]
+                dx = dx if max(xs) + dx <= size[0] - 1 else -dx
+                dy = dy if max(ys) + dy <= size[1] - 1 else -dy
+                p["points"] = [{"x": min(max(q["x"] + dx, 0.0), size[0] - 1.0),
+                                "y": min(max(q["y"] + dy, 0.0), size[1] - 1.0)} for q in p["points"]]
         return results.from_truth("polygon", {"polygons": polys}, to_name=to, size=size) or []
     if kind == "segmentation":
         if size is None:

@@ -22,3 +22,9 @@ SPAN = pa.struct([("label", pa.string()), ("start", pa.int32()), ("end", pa.int3
 QA_PAIR = pa.struct([("question", pa.string()), ("answer", pa.string()), ("answer_start", pa.int32())])
 EVENT = pa.struct([("label", pa.string()), ("start", pa.float64()), ("end", pa.float64())])
 TURN = pa.struct([("speaker", pa.string()), ("text", pa.string()), ("intent", pa.string())])
+
+# Video geometry: per-keyframe boxes of tracks (``track``, Label Studio's 1-based ``frame``, ``t`` in seconds), and
+# polygons / poses drawn on keyframe images (``frame``: the keyframe's position in ``meta.frames``).
+VIDEO_BOX = pa.struct([*BOX, ("track", pa.int32()), ("frame", pa.int32()), ("t", pa.float64())])
+VIDEO_SHAPE = pa.struct([*SHAPE, ("frame", pa.int32())])
+VIDEO_POSE = pa.struct([*POSE, ("frame", pa.int32())])

@@ -68,13 +68,15 @@ def _label_of(v: Mapping[str, Any], key: str) -> str:
 
 @dataclass(frozen=True)
 class Box:
-    """An axis-aligned box in percent of the image (IoU does not change under per-axis scaling)."""
+    """An axis-aligned box in percent of the image (IoU does not change under per-axis scaling); ``frame``: the
+    Label Studio frame of a video keyframe (0 on images)."""
 
     label: str
     x: float
     y: float
     w: float
     h: float
+    frame: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Pose:
     label: str
     area: float
     points: Mapping[str, tuple[float, float]]
+    frame: int = 0  # keyframe index on video
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ def extract(annotation_type: str, result: Sequence[Mapping[str, Any]]) -> Any:
     if t == "bbox":
         return [Box(_label_of(r["value"], "rectanglelabels"), float(r["value"]["x"]), float(r["value"]["y"]),
                     float(r["value"]["width"]), float(r["value"]["height"]))
-                for r in _regions(result, "rectanglelabels")]
+                for r in _regions(result, "rectanglelabels")] + video_boxes(result)
     if t in ("polygon", "polyline"):
         rtype, key = ("polygonlabels", "polygonlabels") if t == "polygon" else ("vectorlabels", "vectorlabels")
         out: list[Shape] = []
@@ -130,7 +133,7 @@ def extract(annotation_type: str, result: Sequence[Mapping[str, Any]]) -> Any:
                              int(r.get("item_index") or 0)))
         return out
     if t == "keypoints":
-        return _poses(result)
+        return keyframe_poses(result) if any("item_index" in r for r in result) else _poses(result)
     if t == "segmentation":
         return _masks(result)
     if t == "transcription":
@@ -189,6 +192,26 @@ def _poses(result: Sequence[Mapping[str, Any]]) -> list[Pose]:
     return poses
 
 
+def video_boxes(result: Sequence[Mapping[str, Any]]) -> list[Box]:
+    """The keyframe boxes of ``VideoRectangle`` tracks (``enabled: false`` ends a track; its box still counts),
+    each with its Label Studio frame; a track's label is its ``value.labels``."""
+    out: list[Box] = []
+    for r in _regions(result, "videorectangle"):
+        v = r.get("value") or {}
+        lab = _label_of(v, "labels")
+        out += [Box(lab, float(k["x"]), float(k["y"]), float(k["width"]), float(k["height"]), int(k["frame"]))
+                for k in v.get("sequence") or []]
+    return out
+
+
+def keyframe_poses(result: Sequence[Mapping[str, Any]]) -> list[Pose]:
+    """Poses drawn on a clip's keyframe images: each keyframe's keypoints belong to that keyframe's boxes."""
+    by_frame: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in result:
+        by_frame[int(r.get("item_index") or 0)].append(r)
+    return [Pose(p.label, p.area, p.points, k) for k in sorted(by_frame) for p in _poses(by_frame[k])]
+
+
 def _masks(result: Sequence[Mapping[str, Any]]) -> dict[str, Mask]:
     """Brush regions decoded (Label Studio RLE) into one boolean mask per class."""
     from label_studio_sdk.converter.brush import decode_rle
@@ -207,7 +230,9 @@ def _masks(result: Sequence[Mapping[str, Any]]) -> dict[str, Mask]:
 
 
 def box_iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes."""
+    """Intersection over union of two boxes (0 on different video frames)."""
+    if a.frame != b.frame:
+        return 0.0
     ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
     iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
     inter = ix * iy
@@ -284,7 +309,7 @@ def pose_agreement(a: Sequence[Pose], b: Sequence[Pose]) -> float:
     """Mean OKS over optimally matched objects; an unmatched object counts 0 (divides by the larger count)."""
     if not a and not b:
         return 1.0
-    pairs = matched_pairs(a, b, lambda x, y: (oks(x, y) + oks(y, x)) / 2, 1e-9)
+    pairs = matched_pairs(a, b, lambda x, y: (oks(x, y) + oks(y, x)) / 2 if x.frame == y.frame else 0.0, 1e-9)
     return sum(s for _, _, s in pairs) / max(len(a), len(b))
 
 
@@ -439,8 +464,9 @@ def _cluster(t: str, values: Sequence[Sequence[Any]]) -> tuple[list[Any], list[t
             continue
         objs = [o for _, _, o in c]
         if t == "bbox":
-            out.append(Box(objs[0].label, *(float(np.mean([getattr(o, k) for o in objs])) for k in "xywh")))
-            members.append(tuple((w, k) for w, k, _ in c))
+            x, y, w, h = (float(np.mean([getattr(o, k) for o in objs])) for k in "xywh")
+            out.append(Box(objs[0].label, x, y, w, h, objs[0].frame))
+            members.append(tuple((w_, k) for w_, k, _ in c))
         else:
             m = _medoid_by(sim, objs)
             out.append(objs[m])
@@ -448,8 +474,13 @@ def _cluster(t: str, values: Sequence[Sequence[Any]]) -> tuple[list[Any], list[t
     return out, members
 
 
-def consensus(annotation_type: str, values: Sequence[Any]) -> Consensus:
-    """The consensus value of one item's annotations (one value: itself, method ``single``)."""
+def consensus(annotation_type: str, values: Sequence[Any], *, tracks: bool = False) -> Consensus:
+    """The consensus value of one item's annotations (one value: itself, method ``single``).
+
+    ``tracks``: the boxes are keyframes of video tracks. A track is one object across frames, so the consensus is
+    the best-agreeing annotator's tracks (method ``best_agreeing_tracks``); averaging keyframe boxes across
+    annotators would break which box belongs to which track.
+    """
     t = annotation_type
     if not values:
         raise ValueError("consensus of no annotations")
@@ -468,6 +499,9 @@ def consensus(annotation_type: str, values: Sequence[Any]) -> Consensus:
     if t == "ner":
         counts_s = Counter(s for v in values for s in v)
         return Consensus(frozenset(s for s, k in counts_s.items() if k > n / 2), "majority_spans", agree)
+    if t == "bbox" and tracks:
+        m = _medoid(t, values)
+        return Consensus(values[m], "best_agreeing_tracks", agree, source=m)
     if t in ("bbox", "polygon", "polyline"):
         objs, members = _cluster(t, values)
         return Consensus(objs, "iou_cluster", agree, members=tuple(members))
@@ -704,7 +738,8 @@ def run_qc(spec: DatasetSpec, anns: Iterable[Ann], verdicts: Iterable[Verdict] =
                 card.lead_time_n += 1
         done = [a for a in people if not a.was_cancelled]
         values = [extract(t, a.result) for a in done]
-        c = consensus(t, values) if values else None
+        tracks = any(r.get("type") == "videorectangle" for a in done for r in a.result)
+        c = consensus(t, values, tracks=tracks) if values else None
         regions = consensus_result(t, [a.result for a in done], c) if c else None
         if c is None and gold:  # nobody but the gold author answered: the known answer stands
             c, regions = Consensus(extract(t, gold[0].result), "gold", None), list(gold[0].result)

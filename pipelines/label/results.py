@@ -265,9 +265,15 @@ def from_truth(
     ``{"events": [{label, start, end}]}`` (seconds; a time series also needs ``rate_hz``, its sampling rate),
     ``{"poses": [{label, box, keypoints}]}`` and ``{"polylines": [{label, points}]}`` (pixels),
     ``{"qa": [{question, answer[, start, end]}]}`` (offsets: extractive), ``{"summary"?, "sentences"?:
-    [{start, end, text}]}`` (written summary / selected key sentences), ``{"translation"}``.
+    [{start, end, text}]}`` (written summary / selected key sentences), ``{"translation"}``; video:
+    ``{"tracks": [{track, label, boxes: [{frame, t, x, y, w, h}]}]}`` (bbox) and ``{"keyframes": [{frame, t,
+    polygons | poses}]}`` (geometry drawn on the task's keyframe images).
     """
     t = annotation_type
+    if isinstance(truth.get("keyframes"), list) and size is not None:  # video geometry drawn on keyframes
+        return keyframe_results(t, truth["keyframes"], size=size, to_name=to_name) or None
+    if t == "bbox" and isinstance(truth.get("tracks"), list) and size is not None:
+        return video_tracks(truth["tracks"], size=size, to_name=to_name) or None
     if t in ("classification", "dialogue_intent") and truth.get("label") is not None:
         return [choices([str(truth["label"])], to_name=to_name,
                         from_name="label" if t == "classification" else "intent")]
@@ -311,3 +317,54 @@ def from_truth(
     if t == "translation" and isinstance(truth.get("translation"), str):
         return [textarea([truth["translation"]], from_name="translation", to_name=to_name)]
     return None
+
+
+# ------------------------------------------------------------------------------------------------ video
+
+def ls_frame(t: float) -> int:
+    """Label Studio's 1-based frame number of second ``t`` (its player counts ``LS_VIDEO_FPS`` frames a second)."""
+    return math.floor(t * LS_VIDEO_FPS + 1e-6) + 1
+
+
+def video_track(*, label: str, boxes: Sequence[Mapping[str, Any]], size: tuple[int, int], to_name: str = "video",
+                from_name: str = "box", rid: str | None = None, ends: bool = False) -> dict[str, Any]:
+    """One tracked object as a ``VideoRectangle`` region (its label from the ``Labels`` control sits in
+    ``value.labels``): a ``sequence`` of keyframes ``{frame, enabled, rotation, x, y, width, height, time}``
+    (percent of the frame), from pixel boxes ``{t, x, y, w, h}`` (``t`` in seconds). Label Studio interpolates
+    between keyframes; with ``ends`` the track stops at its last keyframe (``enabled: false``)."""
+    w, h = size
+    seq = []
+    for k, b in enumerate(sorted(boxes, key=lambda b: float(b["t"]))):
+        x0, y0 = min(max(float(b["x"]), 0.0), float(w)), min(max(float(b["y"]), 0.0), float(h))
+        x1, y1 = min(float(b["x"]) + float(b["w"]), float(w)), min(float(b["y"]) + float(b["h"]), float(h))
+        seq.append({"frame": ls_frame(float(b["t"])), "enabled": not (ends and k == len(boxes) - 1),
+                    "rotation": 0, "x": 100.0 * x0 / w, "y": 100.0 * y0 / h,
+                    "width": 100.0 * max(x1 - x0, 0.0) / w, "height": 100.0 * max(y1 - y0, 0.0) / h,
+                    "time": round(float(b["t"]), 4)})
+    return {"id": rid or region_id("track", label, *(s["frame"] for s in seq)), "from_name": from_name,
+            "to_name": to_name, "type": "videorectangle", "origin": "manual",
+            "value": {"sequence": seq, "labels": [label]}}
+
+
+def video_tracks(tracks: Sequence[Mapping[str, Any]], *, size: tuple[int, int], to_name: str = "video",
+                 tag: str = "truth") -> list[dict[str, Any]]:
+    """``VideoRectangle`` regions of the video source's truth ``{"tracks": [{track, label, boxes}]}``."""
+    return [video_track(label=str(tr["label"]), boxes=tr["boxes"], size=size, to_name=to_name,
+                        rid=region_id(tag, "track", tr.get("track", i)))
+            for i, tr in enumerate(tracks) if tr["boxes"]]
+
+
+def on_keyframe(regions: Sequence[dict[str, Any]], index: int) -> list[dict[str, Any]]:
+    """Regions drawn on keyframe ``index`` of an ``Image valueList`` (Label Studio marks them ``item_index``)."""
+    return [{**r, "id": f"{r['id']}-{index}", "item_index": index} for r in regions]
+
+
+def keyframe_results(annotation_type: str, keyframes: Sequence[Mapping[str, Any]], *, size: tuple[int, int],
+                     to_name: str) -> list[dict[str, Any]]:
+    """Results of a video truth given per keyframe (``{"keyframes": [{frame, t, polygons | poses}]}``), each
+    keyframe's regions tagged with its position in the task's keyframe list."""
+    out: list[dict[str, Any]] = []
+    for i, kf in enumerate(keyframes):
+        one = {k: v for k, v in kf.items() if k not in ("frame", "t")}
+        out += on_keyframe(from_truth(annotation_type, one, to_name=to_name, size=size) or [], i)
+    return out

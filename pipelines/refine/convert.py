@@ -24,6 +24,7 @@ from pipelines.refine.base import (
 from pipelines.refine.shapes import keypoints, polygon, polyline, segmentation
 from pipelines.refine.spans import dialogue_intent, ner, qa, summarisation, translation
 from pipelines.refine.timed import temporal_events, timeseries_labels
+from pipelines.refine.video import has_tracks, video_bbox
 from pipelines.spec.models import DatasetSpec, MultiLabel
 
 __all__ = ["CONVERTERS", "InvalidLabel", "MediaFacts", "normalise_text"]
@@ -49,6 +50,8 @@ def _multi_label(spec: DatasetSpec, result: list[dict[str, Any]], media: MediaFa
 
 
 def _bbox(spec: DatasetSpec, result: list[dict[str, Any]], media: MediaFacts) -> dict[str, Any]:
+    if has_tracks(result):
+        return video_bbox(spec, result, media)
     if not media.width or not media.height:
         raise InvalidLabel("media.no_size", "bbox item without image size")
     objects = []

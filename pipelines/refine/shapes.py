@@ -51,7 +51,10 @@ def _shapes(spec: DatasetSpec, result: list[dict[str, Any]], media: MediaFacts, 
         if distinct < min_points:
             raise InvalidLabel("label.too_few_points",
                                f"{label}: {distinct} distinct points, the spec needs at least {min_points}")
-        out.append({"label": label, "points": [{"x": x, "y": y} for x, y in points]})
+        shape: dict[str, Any] = {"label": label, "points": [{"x": x, "y": y} for x, y in points]}
+        if "item_index" in r:  # drawn on a video keyframe (see pipelines.refine.video)
+            shape["frame"] = int(r["item_index"])
+        out.append(shape)
     return out
 
 
@@ -87,6 +90,9 @@ def keypoints(spec: DatasetSpec, result: list[dict[str, Any]], media: MediaFacts
     """
     a = spec.annotation
     assert isinstance(a, Keypoints)
+    if any("item_index" in r for r in result):  # drawn on a video's keyframes
+        from pipelines.refine.video import keyframe_poses
+        return keyframe_poses(spec, result, media)
     boxes: list[_Object] = []
     for r in regions(result, "rectanglelabels", "label"):
         label = one_label(spec, r, "rectanglelabels")

@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.annotations import REGISTRY
+from pipelines.annotations.values import VIDEO_BOX, VIDEO_POSE, VIDEO_SHAPE
 from pipelines.spec.models import DatasetSpec, ImageModality
 
 MEDIA_TYPE = pa.struct(
@@ -86,7 +87,17 @@ _COLUMN_TYPES: dict[str, pa.DataType] = {
 }
 
 
+# The label columns of video specs: per-keyframe geometry (pipelines/annotations/values.py).
+VIDEO_LABEL_FIELDS: dict[str, list[pa.Field]] = {
+    "bbox": [pa.field("objects", pa.list_(VIDEO_BOX))],
+    "polygon": [pa.field("polygons", pa.list_(VIDEO_SHAPE))],
+    "keypoints": [pa.field("poses", pa.list_(VIDEO_POSE))],
+}
+
+
 def label_fields(spec: DatasetSpec) -> list[pa.Field]:
+    if spec.modality.kind == "video" and spec.annotation.type in VIDEO_LABEL_FIELDS:
+        return list(VIDEO_LABEL_FIELDS[spec.annotation.type])
     return list(LABEL_FIELDS[spec.annotation.type])
 
 

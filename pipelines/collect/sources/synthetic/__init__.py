@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from pipelines.collect.errors import CollectError
 from pipelines.collect.sources.base import RawItem, Source, package_version
-from pipelines.collect.sources.synthetic import audio, image, reading, text, timeseries, video
+from pipelines.collect.sources.synthetic import audio, image, reading, sound_events, text, timeseries, video
 from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.collect.sources.synthetic.meta import planned_label, sample_label, sample_meta
 from pipelines.pii import TextDeidentifier
@@ -28,6 +28,7 @@ from pipelines.spec.models import (
     ImageModality,
     MultiLabel,
     Summarisation,
+    TemporalEvents,
     TextModality,
     TimeseriesModality,
     Translation,
@@ -180,9 +181,12 @@ class SyntheticSource(Source):
                 kw["sample_rate"] = next(r for r in (44100, 8000, 22050, 48000) if r not in mod.sample_rates)
             elif defect == "too_short":
                 kw["duration_s"] = mod.min_duration_s / 4
-            data, truth = audio.make_audio(
-                spec, mod, seed=seed, index=index, engine=self.engine, dictionaries=self.dictionaries, **kw
-            )
+            if isinstance(spec.annotation, TemporalEvents):
+                data, truth = sound_events.make_events_audio(spec, mod, seed=seed, index=index, **kw)
+            else:
+                data, truth = audio.make_audio(
+                    spec, mod, seed=seed, index=index, engine=self.engine, dictionaries=self.dictionaries, **kw
+                )
             if defect == "truncated":
                 data = data[: len(data) // 2]
             return data, "wav", truth

@@ -7,6 +7,9 @@ every box is known exactly. Ground truth by annotation type:
   keyframes (frames sampled at ``modality.annotation_fps``, see ``pipelines.collect.video.keyframe_indices``);
 - ``polygon``: ``{"keyframes": [{"frame", "t", "polygons": [{"label", "points": [{"x", "y"}]}]}]}``, one entry per
   keyframe, in the order de-identification lists the keyframe images (``meta.frames``);
+- ``keypoints``: ``{"keyframes": [{"frame", "t", "poses": [{"label", "box", "keypoints"}]}]}``: articulated
+  figures (the image generator's skeleton layouts) walking along their lanes, drawn as bones with a dot on each
+  joint; one entry per keyframe, in ``meta.frames`` order;
 - ``temporal_events``: ``{"events": [{"label", "start", "end"}]}`` in seconds: each event is an object of its
   class that is on screen from ``start`` to ``end`` (and only then);
 - ``classification`` / ``multi_label``: ``{"label"}`` / ``{"labels"}``, the classes of the objects shown;
@@ -34,6 +37,7 @@ from pipelines.spec.models import (
     BBox,
     Classification,
     DatasetSpec,
+    Keypoints,
     MultiLabel,
     Polygon,
     TemporalEvents,
@@ -99,7 +103,9 @@ def make_video(
         frames = min(frames, max(1, math.floor(mod.max_duration_s * fps + 1e-6)))
     else:
         frames = max(1, math.ceil(duration_s * fps - 1e-6))
-    movers = _movers(spec, rng, width, height, frames, fps, seed=seed, index=index)
+    a = spec.annotation
+    movers = [] if isinstance(a, Keypoints) else _movers(spec, rng, width, height, frames, fps, seed=seed, index=index)
+    walkers = _walkers(a, rng, width, height, frames) if isinstance(a, Keypoints) else []
     bg = np.ascontiguousarray(np.asarray(background(rng, width, height, gray=False))[..., ::-1])
     with scratch_dir() as tmp:
         path = tmp / f"clip.{fmt}"
@@ -109,8 +115,14 @@ def make_video(
                 for m in movers:
                     if m.first <= f <= m.last:
                         cv2.fillPoly(frame, [np.array(m.points(f, width, height), dtype=np.int32)], m.colour)
+                for wk in walkers:
+                    wk.draw(frame, f, width)
                 write(frame)
         data = path.read_bytes()
+    if walkers:
+        keyframes = keyframe_indices(frames, fps, mod.annotation_fps)
+        return data, fmt, {"keyframes": [{"frame": f, "t": round(f / fps, 4),
+                                          "poses": [wk.pose(f, width) for wk in walkers]} for f in keyframes]}
     return data, fmt, _truth(spec, mod, movers, width, height, frames, fps)
 
 
@@ -229,3 +241,66 @@ def _truth(
     if isinstance(a, MultiLabel):
         return {"labels": sorted({m.label for m in movers})}
     return None
+
+
+@dataclass(frozen=True)
+class _Walker:
+    """An articulated figure sliding along its lane (bouncing off the edges), its pose fixed."""
+
+    label: str
+    colour: tuple[int, int, int]  # BGR
+    joints: dict[str, tuple[float, float]]  # pixels, relative to the box's top-left corner
+    skeleton: list[tuple[str, str]]
+    bw: float
+    bh: float
+    y0: float
+    x0: float
+    vx: float
+
+    def left(self, frame: int, width: int) -> float:
+        travel = max(1.0, width - self.bw - 2)
+        pos = (self.x0 + self.vx * frame) % (2 * travel)
+        return 1.0 + (2 * travel - pos if pos > travel else pos)
+
+    def draw(self, canvas: np.ndarray[Any, Any], frame: int, width: int) -> None:
+        x0 = self.left(frame, width)
+        pts = {n: (round(x0 + x), round(self.y0 + y)) for n, (x, y) in self.joints.items()}
+        thick = max(2, round(0.04 * min(self.bw, self.bh)))
+        for u, v in self.skeleton:
+            cv2.line(canvas, pts[u], pts[v], self.colour, thick)
+        r = max(2, round(0.025 * min(self.bw, self.bh)))
+        for p in pts.values():
+            cv2.circle(canvas, p, r, (255, 255, 255), -1)
+
+    def pose(self, frame: int, width: int) -> dict[str, Any]:
+        x0 = self.left(frame, width)
+        return {"label": self.label,
+                "box": {"x": round(x0, 1), "y": round(self.y0, 1), "w": round(self.bw, 1), "h": round(self.bh, 1)},
+                "keypoints": [{"name": n, "x": round(x0 + x, 1), "y": round(self.y0 + y, 1), "visible": 2}
+                              for n, (x, y) in self.joints.items()]}
+
+
+def _walkers(a: Keypoints, rng: np.random.Generator, width: int, height: int, frames: int) -> list[_Walker]:
+    """One to three figures, each in its own horizontal lane, moving a frame-width or two over the clip."""
+    from pipelines.collect.sources.synthetic.figures import _layout
+
+    count = int(rng.integers(1, 4))
+    lane_h = height / count
+    out = []
+    for k in range(count):
+        label = a.labels[int(rng.integers(len(a.labels)))]
+        unit = _layout(a, rng)
+        xs, ys = [p[0] for p in unit.values()], [p[1] for p in unit.values()]
+        extent = max(max(xs) - min(xs), max(ys) - min(ys), 1e-6)
+        size = min(float(rng.uniform(0.6, 0.85)) * lane_h, 0.4 * width)
+        margin = 0.06 * size
+        scale = size / extent
+        joints = {n: (margin + (x - min(xs)) * scale, margin + (y - min(ys)) * scale) for n, (x, y) in unit.items()}
+        bw, bh = (max(xs) - min(xs)) * scale + 2 * margin, (max(ys) - min(ys)) * scale + 2 * margin
+        _, colour = class_style(list(a.labels), label)
+        r, g, b = PALETTE[colour]
+        out.append(_Walker(label=label, colour=(b, g, r), joints={n: joints[n] for n in a.keypoints},
+                           skeleton=[(u, v) for u, v in a.skeleton], bw=bw, bh=bh,
+                           y0=k * lane_h + (lane_h - bh) / 2, x0=float(rng.uniform(0, max(1.0, width - bw - 2))),
+                           vx=float(rng.uniform(0.3, 1.0)) * width / max(frames, 1) * rng.choice((-1, 1))))
+    return out
