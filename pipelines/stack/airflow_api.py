@@ -7,6 +7,7 @@ it works against any Airflow 3.3 api-server (docker-compose, a managed deploymen
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -113,6 +114,16 @@ class AirflowApi:
         resp = self._http.post(f"/dags/{quote(dag_id)}/dagRuns", json=body)
         resp.raise_for_status()
         return str(resp.json()["dag_run_id"])
+
+    def put_connection(self, conn_id: str, *, conn_type: str, login: str, password: str,
+                       extra: dict[str, Any] | None = None) -> None:
+        """Create (or replace) the connection ``conn_id`` in the metadata DB, as an admin does in the UI."""
+        body = {"connection_id": conn_id, "conn_type": conn_type, "login": login, "password": password,
+                "extra": json.dumps(extra or {})}
+        resp = self._http.post("/connections", json=body)
+        if resp.status_code == 409:
+            resp = self._http.patch(f"/connections/{quote(conn_id)}", json=body)
+        resp.raise_for_status()
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         """``GET /dags/{dag_id}/dagRuns/{run_id}`` (``state``, ``start_date``, ``end_date`` ...)."""

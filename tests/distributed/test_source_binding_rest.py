@@ -1,0 +1,147 @@
+"""A contractor binds a shipped spec to their own data through the trigger form's ``source`` param, on the
+production-like stack, through the REST API (issue 17 item 1; the dag.test path is tests/integration/
+test_source_binding.py).
+
+Two deliveries of real photographs (scikit-image's): a folder the Celery workers can read, and a prefix on the S3
+endpoint read with the credentials of an Airflow connection the admin created through the REST API (the run's
+storage is another prefix; the binding names only the connection id). The photographs have no ground truth, so
+the simulated annotators give every item the same answer, and the gate waits for an inspector (bare photographs
+carry none of the spec's metadata); the inspector approves through the REST API. The spec file is unchanged byte
+for byte; the plan and the release manifest record the binding, without keys.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import skimage.data
+
+from pipelines.label import LabelStudioSettings
+from pipelines.label.client import LabelStudioClient
+from pipelines.label.tasks import project_title
+from pipelines.spec import load_catalog
+from pipelines.spec.catalog import default_schemas_dir
+from pipelines.stack import production
+from pipelines.stack.airflow_api import AirflowApi
+from pipelines.storage import ObjectStore, S3Settings, layout, open_store
+from sim.annotators import simulate
+from sim.specs import delete_projects
+from tests.distributed.runs import FAST_WAITS, RUN_TIMEOUT_S
+
+pytestmark = [pytest.mark.distributed, pytest.mark.timeout(2400)]
+
+SPEC_ID = "traffic-light-state"  # png, rgb, 32x16 to 640x480
+# chelsea and coffee are collected; astronaut (512x512, taller than allowed) and camera (grayscale) are
+# quarantined, so items in = items out + quarantined is checked on the stack too
+PHOTOS = ("chelsea.png", "coffee.png", "astronaut.png", "camera.png")
+COLLECTED = 2
+CONNECTION = "contractor_delivery_s3"
+
+
+def _photos(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True)
+    src = Path(skimage.data.__file__).parent
+    return [Path(shutil.copy(src / name, folder / name)) for name in PHOTOS]
+
+
+def _gate_state(api: AirflowApi, run_id: str) -> str | None:
+    return next((ti.state for ti in api.task_instances(SPEC_ID, run_id) if ti.task_id == "gate"), None)
+
+
+def _bound_run(info: production.ProductionInfo, api: AirflowApi, source: str) -> dict[str, Any]:
+    """Trigger a bound run through the REST API, annotate it, approve it as the inspector; what it left."""
+    stack = info.stack
+    ls = LabelStudioSettings(url=stack.ls_url, token=stack.ls_token)
+    spec = load_catalog().get(SPEC_ID)
+    delete_projects(ls, [spec])
+    storage = f"s3://{stack.s3_bucket}/bound-{uuid.uuid4().hex[:8]}"
+    store = open_store(storage, s3=S3Settings(endpoint_url=stack.s3_endpoint, access_key=stack.s3_access_key,
+                                              secret_key=stack.s3_secret_key, region=stack.s3_region))
+    for stale in api.active_runs(SPEC_ID):
+        api.fail_run(SPEC_ID, str(stale["dag_run_id"]))
+    api.unpause(SPEC_ID)
+    run_id = api.trigger(SPEC_ID, conf={"storage": storage, "source": source, **FAST_WAITS,
+                                        "review_timeout_s": 2.0})
+    client = LabelStudioClient(ls)
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    state = gate = None
+    while time.monotonic() < deadline:
+        state = str(api.dag_run(SPEC_ID, run_id).get("state"))
+        gate = _gate_state(api, run_id)
+        if state in ("success", "failed") or gate == "awaiting_input":
+            break
+        project = client.find_project(project_title(spec))
+        if project is not None:  # the photographs carry no truth: every annotator gives the same answer
+            simulate(ls=ls, store=store, spec=spec, project_id=project, annotators=3, error_rate=0.0,
+                     run_id=run_id, default_truth={"label": "소등"})
+        time.sleep(2.0)
+    approved = None
+    if gate == "awaiting_input":
+        with info.api(user=production.INSPECTOR_USER) as inspector:
+            approved = inspector.respond(SPEC_ID, run_id, "gate", options=["Approve"],
+                                         params={"note": "contractor delivery bound at run time"}).status_code
+        state = str(api.wait_run(SPEC_ID, run_id, timeout=900).get("state"))
+    tis = {ti.task_id: ti.state for ti in api.task_instances(SPEC_ID, run_id) if ti.map_index < 1}
+    return {"run_id": run_id, "state": state, "gate": gate, "approved": approved, "store": store, "tis": tis}
+
+
+def _assert_bound(out: dict[str, Any], *, given: str, kind: str, spec_bytes: bytes) -> dict[str, Any]:
+    assert out["gate"] == "awaiting_input", out  # the inspector was asked (no metadata on bare photographs)
+    assert out["approved"] == 200 and out["state"] == "success", out
+    spec_file = next(default_schemas_dir().glob(f"datasets/*/{SPEC_ID}.yaml"))
+    assert spec_file.read_bytes() == spec_bytes, "a bound run must not touch the spec file"
+    store: ObjectStore = out["store"]
+    run_id = out["run_id"]
+    plan = store.read_json(layout.collect_plan(SPEC_ID, run_id))
+    assert plan["items"] == len(PHOTOS) and plan["binding"]["given"] == given and plan["source"]["kind"] == kind
+    counts = [store.read_json(o.key) for o in store.list(layout.run(SPEC_ID, run_id, "collect"))
+              if "/summary-" in o.key]
+    assert sum(c["items_in"] for c in counts) == len(PHOTOS)
+    assert sum(c["items_out"] for c in counts) == COLLECTED
+    assert sum(c["quarantined"] for c in counts) == len(PHOTOS) - COLLECTED
+    version = store.read_pointer(layout.latest(SPEC_ID))
+    assert version is not None
+    manifest: dict[str, Any] = store.read_json(f"{layout.release(SPEC_ID, version)}/manifest.json")
+    assert manifest["rows"]["total"] == COLLECTED
+    assert manifest["source"]["bound_at_run"] is True and manifest["source"]["binding"]["given"] == given
+    assert manifest["spec"]["version"] == load_catalog().get(SPEC_ID).version
+    assert manifest["gate"]["by"] == production.INSPECTOR_USER and manifest["gate"]["via"] == "airflow hitl"
+    return manifest
+
+
+def test_the_trigger_forms_source_param_binds_a_run_to_a_contractors_folder(
+        production_stack: production.ProductionInfo, airflow: AirflowApi, all_dags: int, tmp_path: Path) -> None:
+    spec_bytes = next(default_schemas_dir().glob(f"datasets/*/{SPEC_ID}.yaml")).read_bytes()
+    _photos(tmp_path / "delivery")  # the workers run on this machine: a folder they can read
+    given = (tmp_path / "delivery").as_uri()
+    out = _bound_run(production_stack, airflow, given)
+    manifest = _assert_bound(out, given=given, kind="local", spec_bytes=spec_bytes)
+    assert manifest["source"]["binding"]["source"]["root"] == str(tmp_path / "delivery")
+
+
+def test_the_trigger_forms_source_param_binds_a_run_to_an_s3_prefix_through_a_connection(
+        production_stack: production.ProductionInfo, airflow: AirflowApi, all_dags: int, tmp_path: Path,
+        s3_client: Any) -> None:
+    stack = production_stack.stack
+    spec_bytes = next(default_schemas_dir().glob(f"datasets/*/{SPEC_ID}.yaml")).read_bytes()
+    prefix = f"contractor-{uuid.uuid4().hex[:8]}/photos"
+    for path in _photos(tmp_path / "upload"):
+        s3_client.put_object(Bucket=stack.s3_bucket, Key=f"{prefix}/{path.name}", Body=path.read_bytes())
+    # the admin stores the contractor's key as a connection; the trigger names only its id
+    airflow.put_connection(CONNECTION, conn_type="aws", login=stack.s3_access_key, password=stack.s3_secret_key,
+                           extra={"endpoint_url": stack.s3_endpoint, "region_name": stack.s3_region})
+    given = f"s3://{stack.s3_bucket}/{prefix}?connection={CONNECTION}"
+    try:
+        out = _bound_run(production_stack, airflow, given)
+        manifest = _assert_bound(out, given=given, kind="s3", spec_bytes=spec_bytes)
+    finally:
+        for name in PHOTOS:
+            s3_client.delete_object(Bucket=stack.s3_bucket, Key=f"{prefix}/{name}")
+    assert manifest["source"]["binding"]["source"]["connection"] == CONNECTION
+    assert stack.s3_secret_key not in json.dumps(manifest)
