@@ -49,7 +49,7 @@ def _as_consensus(kind: str, rec: dict[str, Any]) -> Any:
         return rec["label"]
     if kind == "bbox":
         return [{"label": o["label"], "x": _pct(o["x"], w), "y": _pct(o["y"], h), "w": _pct(o["w"], w),
-                 "h": _pct(o["h"], h)} for o in rec["objects"]]
+                 "h": _pct(o["h"], h), "frame": 0} for o in rec["objects"]]
     if kind == "polygon":
         return [{"label": p["label"], "points": [[_pct(q["x"], w), _pct(q["y"], h)] for q in p["points"]],
                  "closed": True, "frame": 0} for p in rec["polygons"]]
