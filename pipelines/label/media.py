@@ -85,7 +85,7 @@ def media_url_builder(
         LabelStudioError: if Label Studio refuses the storage connection.
     """
     prefix = media_prefix(spec).rstrip("/")
-    if store.scheme == "file":
+    if store.is_local:
         root = store.local_path(prefix)
         # Label Studio validates that a local storage path exists; an all-text run may not have made it yet.
         root.mkdir(parents=True, exist_ok=True)

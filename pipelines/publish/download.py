@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,19 +245,6 @@ def _sha_of(path: Path, h: Any | None = None) -> Any:
     return h
 
 
-def _chunks(store: ObjectStore, key: str, offset: int) -> Iterator[bytes]:
-    """The object's bytes from ``offset`` on."""
-    if store.scheme == "s3":
-        s3_key = f"{store.prefix}/{key}" if store.prefix else key
-        obj = store.boto.get_object(Bucket=store.bucket, Key=s3_key, Range=f"bytes={offset}-")
-        yield from obj["Body"].iter_chunks(CHUNK)
-        return
-    with open(store.path(key), "rb") as f:
-        f.seek(offset)
-        while chunk := f.read(CHUNK):
-            yield chunk
-
-
 def _fetch(store: ObjectStore, key: str, entry: dict[str, Any], target: Path, progress: TransferProgress
            ) -> tuple[str, int]:
     """One file: skip if verified, else (resume and) stream into ``.part``, verify, rename over the target.
@@ -288,7 +274,7 @@ def _fetch(store: ObjectStore, key: str, entry: dict[str, Any], target: Path, pr
     try:
         with os.fdopen(os.open(part, flags, 0o644), "ab" if offset else "wb") as out:
             if offset < size:
-                for chunk in _chunks(store, key, offset):
+                for chunk in store.read_from(key, offset, chunk=CHUNK):
                     out.write(chunk)
                     h.update(chunk)
                     moved += len(chunk)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import tempfile
 import time
 import uuid
@@ -43,7 +42,6 @@ import yaml
 
 from pipelines.pace import Pace
 from pipelines.publish.card import render_card
-from pipelines.publish.cas import compare_and_swap, create_exclusive
 from pipelines.publish.catalog import list_releases, sync_dataset
 from pipelines.publish.content import ContentHash
 from pipelines.publish.croissant import build_croissant
@@ -54,7 +52,7 @@ from pipelines.publish.site import site_is_current, write_site
 from pipelines.publish.versions import version_key
 from pipelines.spec import DatasetSpec, default_schemas_dir, spec_hash
 from pipelines.spec.models import ImageModality, Keypoints
-from pipelines.storage import ObjectStore, layout, open_store
+from pipelines.storage import ObjectStore, Transfer, layout, open_store
 from pipelines.storage.splits import Codes, GroupCounts, SplitPlan, group_key_array, new_plan, strata_array
 
 FORMAT = "datadam-release/1"
@@ -108,50 +106,6 @@ def _sha256_file(path: Path) -> str:
         while chunk := f.read(8 * 1024 * 1024):
             h.update(chunk)
     return h.hexdigest()
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """S3 managed transfers of release parts: multipart above ``chunk_bytes``, in parts of that size, parallel.
-
-    Large parts keep the part count low (S3 allows 10,000 per object; a 512 MB file is 8 parts of 64 MB).
-    S3 wants parts of at least 5 MB.
-    """
-
-    chunk_bytes: int = 64 * 1024 * 1024
-    concurrency: int = 8
-
-    def config(self) -> Any:
-        from boto3.s3.transfer import TransferConfig
-
-        return TransferConfig(multipart_threshold=self.chunk_bytes, multipart_chunksize=self.chunk_bytes,
-                              max_concurrency=self.concurrency, use_threads=True)
-
-
-def _s3_key(store: ObjectStore, key: str) -> str:
-    return f"{store.prefix}/{key}" if store.prefix else key
-
-
-def _upload(store: ObjectStore, local: Path, key: str, transfer: Transfer) -> None:
-    if store.scheme == "file":
-        store.upload_file(local, key)
-        return
-    store.boto.upload_file(str(local), store.bucket, _s3_key(store, key), Config=transfer.config())
-
-
-def _move(store: ObjectStore, src: str, dst: str, transfer: Transfer) -> None:
-    """Rename on a filesystem; on S3 a managed (multipart above the threshold) server-side copy, then a delete.
-
-    A single CopyObject stops at 5 GB; the managed copy uses UploadPartCopy in ``transfer``'s part size.
-    """
-    if store.scheme == "file":
-        target = Path(store.path(dst))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(store.path(src), target)
-        return
-    store.boto.copy({"Bucket": store.bucket, "Key": _s3_key(store, src)}, store.bucket, _s3_key(store, dst),
-                    Config=transfer.config())
-    store.boto.delete_object(Bucket=store.bucket, Key=_s3_key(store, src))
 
 
 def _quality_summary(quality: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +197,7 @@ class _SplitWriter:
         rel = f"data/{self.split}/part-{len(self.files):05d}.parquet"
         self.files.append({"key": rel, "split": self.split, "rows": self._rows, "row_groups": self._groups,
                            "size": self._path.stat().st_size, "sha256": _sha256_file(self._path)})
-        _upload(self.store, self._path, f"{self.staging}/{rel}", self.transfer)
+        self.store.upload_file(self._path, f"{self.staging}/{rel}", transfer=self.transfer)
         self._path.unlink()
         self._writer, self._path = None, None
 
@@ -350,7 +304,7 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
                                 row_group_rows=row_group_rows, row_group_bytes=row_group_bytes,
                                 transfer=transfer)
         for f in written.files:
-            _move(store, f"{staging}/{f['key']}", f"{prefix}/{f['key']}", transfer)
+            store.move(f"{staging}/{f['key']}", f"{prefix}/{f['key']}", transfer=transfer)
         # The newest release below ours, listed again: a racing publisher may have committed one meanwhile.
         older = [kv for kv in list_releases(store, ds).items() if version_key(kv[0]) < version_key(version)]
         previous = older[-1] if older else None
@@ -364,7 +318,7 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
         if not holds(store, held):
             raise PublishError(f"{store.uri(prefix)}: another publisher took over version {version} while this "
                                "one wrote it (this one was presumed dead); nothing was committed by this run")
-        if not create_exclusive(store, mkey, raw):  # the manifest is the commit: never overwritten
+        if not store.create_exclusive(mkey, raw):  # the manifest is the commit: never overwritten
             other = store.read_json(mkey)
             if other.get("content_hash") == content_hash:
                 return _existing(store, spec, version, other)
@@ -445,7 +399,7 @@ def _advance_latest(store: ObjectStore, ds: str, version: str, manifest_sha256: 
                 return None
         return encode_pointer(version, manifest_sha256)
 
-    compare_and_swap(store, key, update)
+    store.compare_and_swap(key, update)
     if conflict:
         raise PublishError(f"{store.uri(key)} records manifest sha256 {conflict[0]} for {ds} {version}, but its "
                            f"manifest.json hashes to {manifest_sha256}: the pointer or the manifest was changed "

@@ -25,7 +25,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.publish.card import aihub_metadata, datasheet, quality_rows, split_rows
-from pipelines.publish.cas import compare_and_swap
 from pipelines.publish.sample_view import (
     IMAGE_KINDS,
     LABEL_CSS,
@@ -132,7 +131,7 @@ def _write_if_newer(store: ObjectStore, key: str, html: str, revision: int) -> N
     def update(current: bytes | None) -> bytes | None:
         return None if _revision_of(current) >= revision else data
 
-    compare_and_swap(store, key, update)
+    store.compare_and_swap(key, update)
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
