@@ -94,7 +94,7 @@ class PublishResult:
 
 
 def manifest_key(ds: str, version: str) -> str:
-    return f"{layout.release(ds, version)}/manifest.json"
+    return layout.release_manifest(ds, version)
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -122,7 +122,7 @@ def _clean_stale_staging(store: ObjectStore, ds: str, content_hash: str) -> None
 
     A staging prefix is ``<unix time>-<content hash>-<random>``; a live publisher of other content is younger.
     """
-    base = f"{layout.release(ds)}/.staging"
+    base = layout.release_staging(ds)
     now = time.time()
     seen: set[str] = set()
     for obj in store.list(base):
@@ -133,7 +133,7 @@ def _clean_stale_staging(store: ObjectStore, ds: str, content_hash: str) -> None
         stamp, _, rest = name.partition("-")
         old = not stamp.isdigit() or now - int(stamp) > STAGING_MAX_AGE_S
         if old or rest.startswith(content_hash[:16]):
-            store.delete_prefix(f"{base}/{name}")
+            store.delete_prefix(layout.release_staging(ds, name))
 
 
 class _SplitWriter:
@@ -297,14 +297,16 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
     # We hold the version and it has no manifest: whatever is under it was left by a dead holder, never published.
     store.delete_prefix(prefix)
     _clean_stale_staging(store, ds, content_hash)
-    staging = f"{layout.release(ds)}/.staging/{int(time.time())}-{content_hash[:16]}-{uuid.uuid4().hex[:8]}"
+    attempt = f"{int(time.time())}-{content_hash[:16]}-{uuid.uuid4().hex[:8]}"
+    staging = layout.release_staging(ds, attempt)
     try:
         written = _write_splits(store, rkey, spec, plan, staging=staging, batch_rows=batch_rows,
                                 part_bytes=part_bytes, version=version, s_hash=s_hash,
                                 row_group_rows=row_group_rows, row_group_bytes=row_group_bytes,
                                 transfer=transfer)
         for f in written.files:
-            store.move(f"{staging}/{f['key']}", f"{prefix}/{f['key']}", transfer=transfer)
+            store.move(layout.release_staging(ds, f"{attempt}/{f['key']}"), layout.release_file(ds, version, f["key"]),
+                       transfer=transfer)
         # The newest release below ours, listed again: a racing publisher may have committed one meanwhile.
         older = [kv for kv in list_releases(store, ds).items() if version_key(kv[0]) < version_key(version)]
         previous = older[-1] if older else None
@@ -340,24 +342,25 @@ def _write_documents(store: ObjectStore, spec: DatasetSpec, run_id: str, *, pref
                      manifest: dict[str, Any], schema: pa.Schema) -> list[dict[str, Any]]:
     """The card, the Croissant file, and the run's QA report and quality.json; listed with their sha256s."""
     docs: list[dict[str, Any]] = []
+    ds, version = spec.id, str(manifest["version"])
     card = render_card(manifest, download_command=download_command(store, spec.id, manifest["version"])).encode()
-    store.write_bytes(f"{prefix}/README.md", card)
+    store.write_bytes(layout.release_file(ds, version, "README.md"), card)
     docs.append(_doc_entry("README.md", card))
     croissant = json.dumps(build_croissant(manifest, schema, url=store.uri(prefix)), ensure_ascii=False,
                            indent=2).encode()
-    store.write_bytes(f"{prefix}/croissant.json", croissant)
+    store.write_bytes(layout.release_file(ds, version, "croissant.json"), croissant)
     docs.append(_doc_entry("croissant.json", croissant))
-    vprefix = layout.run(spec.id, run_id, 'validate')
+    vprefix = layout.run(spec.id, run_id, "validate")
     for name in ("quality.json", "report.html"):
-        src = f"{vprefix}/{name}"
+        src = layout.validate_file(spec.id, run_id, name)
         if store.exists(src):
             data = store.read_bytes(src)
-            store.write_bytes(f"{prefix}/quality/{name}", data)
+            store.write_bytes(layout.release_file(ds, version, f"quality/{name}"), data)
             docs.append(_doc_entry(f"quality/{name}", data))
-    for obj in store.list(f"{vprefix}/data_docs"):  # the report links data_docs/ relatively
+    for obj in store.list(layout.validate_file(spec.id, run_id, "data_docs")):  # the report links data_docs/ relatively
         data = store.read_bytes(obj.key)
         rel = f"quality/{obj.key[len(vprefix) + 1:]}"
-        store.write_bytes(f"{prefix}/{rel}", data)
+        store.write_bytes(layout.release_file(ds, version, rel), data)
         docs.append(_doc_entry(rel, data))
     return docs
 
@@ -696,8 +699,8 @@ def open_dataset(dataset_id: str, *, version: str | None = None, split: str | No
     if not files:
         raise PublishError(f"{dataset_id} {version} has no split {split!r}; "
                            f"splits: {sorted({f['split'] for f in manifest['files']})}")
-    base = store.path(f"{layout.release(dataset_id, version)}/data")
-    paths = [store.path(f"{layout.release(dataset_id, version)}/{f['key']}") for f in files]
+    base = store.path(layout.release_file(dataset_id, version, "data"))
+    paths = [store.path(layout.release_file(dataset_id, version, f['key'])) for f in files]
     part = pads.partitioning(pa.schema([pa.field("split", pa.string())]))
     return pads.dataset(paths, filesystem=store.fs, format="parquet", partitioning=part,
                         partition_base_dir=base)

@@ -63,7 +63,7 @@ class Reservation:
 
 def reservation_key(dataset: str, version: str) -> str:
     layout.release(dataset, version)  # checks the version is one key segment
-    return f"{layout.release(dataset)}/{RESERVATIONS}/{version}.json"
+    return layout.release_reservation(dataset, version)
 
 
 def _decode(raw: bytes | None) -> dict[str, Any] | None:
@@ -91,7 +91,7 @@ def holds(store: ObjectStore, res: Reservation) -> bool:
 
 def _manifest_hash(store: ObjectStore, dataset: str, version: str) -> str | None:
     """The content hash of a committed version, "" when committed without one, None when not committed."""
-    key = f"{layout.release(dataset, version)}/manifest.json"
+    key = layout.release_manifest(dataset, version)
     if not store.exists(key):
         return None
     return str(store.read_json(key).get("content_hash") or "")

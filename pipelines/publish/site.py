@@ -204,7 +204,7 @@ def _sample_batch(store: ObjectStore, manifest: dict[str, Any]) -> pa.Table | No
     f = next((x for x in files if x["split"] == "train" and x["rows"]), next((x for x in files if x["rows"]), None))
     if f is None:
         return None
-    key = f"{layout.release(manifest['dataset'], manifest['version'])}/{f['key']}"
+    key = layout.release_file(manifest['dataset'], manifest['version'], f['key'])
     with store.open_input(key) as fh:
         pf = pq.ParquetFile(fh)
         batch = next(pf.iter_batches(batch_size=SAMPLE_ROWS), None)
@@ -334,7 +334,7 @@ def write_site(store: ObjectStore, index: dict[str, Any], dataset: str) -> None:
     revision = int(index.get("revision", 0))
     entry = index["datasets"].get(dataset)
     if entry is not None:
-        manifest = store.read_json(f"{layout.release(dataset, entry['latest'])}/manifest.json")
+        manifest = store.read_json(layout.release_manifest(dataset, entry['latest']))
         _write_if_newer(store, f"catalog/datasets/{dataset}.html",
                         render_dataset_page(store, entry, manifest, revision=revision), revision)
     else:

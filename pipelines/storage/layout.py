@@ -42,15 +42,35 @@ def run(dataset: str, run_id: str, stage: str = "") -> str:
     return f"{base}/{_check(stage, 'stage')}" if stage else base
 
 
+def run_file(dataset: str, run_id: str, stage: str, name: str) -> str:
+    """A file a stage keeps in its run folder (``name`` may hold ``/``: ``data_docs/index.html``)."""
+    return f"{run(dataset, run_id, stage)}/{name}"
+
+
+def restricted_run_file(dataset: str, run_id: str, stage: str, name: str) -> str:
+    """A file a stage keeps in its restricted run folder (it may hold personal data)."""
+    return f"{restricted_run(dataset, run_id, stage)}/{name}"
+
+
 # The artifacts one stage leaves for the next (DESIGN.md, storage layout).
 def collect_plan(dataset: str, run_id: str) -> str:
     """A run's collect plan: its shards, its source and the source binding it ran with (if any)."""
-    return f"{run(dataset, run_id, 'collect')}/plan.json"
+    return run_file(dataset, run_id, "collect", "plan.json")
 
 
 def records(dataset: str, run_id: str) -> str:
     """The refined canonical records of a run."""
-    return f"{run(dataset, run_id, 'refine')}/records.parquet"
+    return run_file(dataset, run_id, "refine", "records.parquet")
+
+
+def refine_summary(dataset: str, run_id: str) -> str:
+    """Counts of a run's refine: items in, records, quarantined."""
+    return run_file(dataset, run_id, "refine", "summary.json")
+
+
+def validate_file(dataset: str, run_id: str, name: str) -> str:
+    """A file of a run's validation (``gx_result.json``, ``data_docs/...``)."""
+    return run_file(dataset, run_id, "validate", name)
 
 
 def label_annotations(dataset: str, run_id: str) -> str:
@@ -69,36 +89,57 @@ def label_qc_summary(dataset: str, run_id: str) -> str:
 
 
 def _pulled(dataset: str, run_id: str, name: str) -> str:
-    return f"{run(dataset, run_id, 'label_pull')}/{name}"
+    return run_file(dataset, run_id, "label_pull", name)
 
 
 def quality(dataset: str, run_id: str) -> str:
     """The machine-readable quality report of a run's validation."""
-    return f"{run(dataset, run_id, 'validate')}/quality.json"
+    return validate_file(dataset, run_id, "quality.json")
 
 
 def report(dataset: str, run_id: str) -> str:
     """The QA report page of a run's validation."""
-    return f"{run(dataset, run_id, 'validate')}/report.html"
+    return validate_file(dataset, run_id, "report.html")
 
 
 def gate_result(dataset: str, run_id: str) -> str:
-    return f"{run(dataset, run_id, 'gate')}/result.json"
+    return run_file(dataset, run_id, "gate", "result.json")
 
 
 def gate_decision(dataset: str, run_id: str) -> str:
     """The inspector's recorded decision on a run."""
-    return f"{run(dataset, run_id, 'gate')}/decision.json"
+    return run_file(dataset, run_id, "gate", "decision.json")
 
 
 def gate_rework(dataset: str, run_id: str) -> str:
     """The items an inspector sent back for rework (the gate writes it; the label stage re-opens them)."""
-    return f"{run(dataset, run_id, 'gate')}/rework.json"
+    return run_file(dataset, run_id, "gate", "rework.json")
 
 
 def release(dataset: str, version: str = "") -> str:
     base = f"releases/{_check(dataset, 'dataset')}"
     return f"{base}/{_check(version, 'version')}" if version else base
+
+
+def release_file(dataset: str, version: str, name: str) -> str:
+    """A file of a release (``name`` may hold ``/``: ``data/train-00000.parquet``)."""
+    return f"{release(dataset, version)}/{name}"
+
+
+def release_manifest(dataset: str, version: str) -> str:
+    """A release's manifest: written last but ``LATEST``, it commits the release (``publish.integrity``)."""
+    return release_file(dataset, version, "manifest.json")
+
+
+def release_staging(dataset: str, name: str = "") -> str:
+    """Where a publisher writes a release's parts before moving them under the version (``name``: one attempt)."""
+    base = f"{release(dataset)}/.staging"
+    return f"{base}/{name}" if name else base
+
+
+def release_reservation(dataset: str, version: str) -> str:
+    """A publisher's claim on a version (``publish.reservation``)."""
+    return f"{release(dataset)}/.reservations/{version}.json"
 
 
 def latest(dataset: str) -> str:
@@ -109,6 +150,12 @@ def latest(dataset: str) -> str:
 def state(dataset: str, *parts: str) -> str:
     """Cross-run state of a dataset (collected-item index, label-project ids, last export cursor)."""
     return "/".join(["state", _check(dataset, "dataset"), *parts])
+
+
+def collected(dataset: str, run_id: str | None = None) -> str:
+    """The collected-item index of a dataset, or one run's share of it (``collect.dedupe``)."""
+    base = state(dataset, "collected")
+    return f"{base}/{safe_run_id(run_id)}" if run_id else base
 
 
 CATALOG_INDEX = "catalog/index.json"

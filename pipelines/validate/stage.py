@@ -79,10 +79,6 @@ def records_key(dataset: str, run_id: str) -> str:
     return layout.records(dataset, run_id)
 
 
-def validate_prefix(dataset: str, run_id: str) -> str:
-    return layout.run(dataset, run_id, "validate")
-
-
 def quality_key(dataset: str, run_id: str) -> str:
     return layout.quality(dataset, run_id)
 
@@ -103,7 +99,7 @@ def _check_schema(schema: pa.Schema, spec: DatasetSpec, key: str) -> None:
 
 def planned_items(store: ObjectStore, dataset: str, run_id: str) -> int | None:
     """Items the run planned to collect (``collect/plan.json``), if the run was planned by collect."""
-    key = f"{layout.run(dataset, run_id, 'collect')}/plan.json"
+    key = layout.collect_plan(dataset, run_id)
     if not store.exists(key):
         return None
     return int(store.read_json(key).get("items", 0))
@@ -129,7 +125,7 @@ def masked_counts(store: ObjectStore, dataset: str, run_id: str) -> dict[str, di
 
     Read from refine's ``summary.json`` (``masked``); empty when refine wrote none (an older run).
     """
-    key = f"{layout.run(dataset, run_id, 'refine')}/summary.json"
+    key = layout.refine_summary(dataset, run_id)
     if not store.exists(key):
         return {}
     masked = store.read_json(key).get("masked") or {}
@@ -241,7 +237,6 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
         if outcome.value is not None:
             runner.run("validity", pd.DataFrame({"value": [outcome.value], "n_test": [outcome.n_test]}))
 
-    prefix = validate_prefix(spec.id, run_id)
     quality = _quality_doc(
         spec, run_id, checks, runner.tallies, items=items, batch_rows=batch_rows, records=key,
         records_sha256=records_sha, streamed=st, final=final, delivery_reason=why, planned=planned,
@@ -250,21 +245,22 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
     gx_result = runner.combined_result(run_name=layout.safe_run_id(run_id),
                                        meta={"datadam": {"dataset": spec.id, "run_id": run_id,
                                                          "records_sha256": records_sha}})
-    result_key = f"{prefix}/gx_result.json"
+    result_key = layout.validate_file(spec.id, run_id, "gx_result.json")
     store.write_json(result_key, runner.result_json(gx_result))
 
     docs_key = ""
     if data_docs:
-        docs_prefix = f"{prefix}/data_docs"
+        docs_prefix = layout.validate_file(spec.id, run_id, "data_docs")
         store.delete_prefix(docs_prefix)  # stale pages of an earlier validation of this run
         with tempfile.TemporaryDirectory(prefix="datadam-docs-") as tmp:
             index_html = runner.build_docs(gx_result, Path(tmp), run_name=layout.safe_run_id(run_id))
             for path in sorted(Path(tmp).rglob("*")):
                 if path.is_file():
-                    store.upload_file(path, f"{docs_prefix}/{path.relative_to(tmp).as_posix()}")
-        docs_key = f"{docs_prefix}/{index_html.name}"
+                    rel = path.relative_to(tmp).as_posix()
+                    store.upload_file(path, layout.validate_file(spec.id, run_id, f"data_docs/{rel}"))
+        docs_key = layout.validate_file(spec.id, run_id, f"data_docs/{index_html.name}")
 
-    q_key = f"{prefix}/quality.json"
+    q_key = layout.quality(spec.id, run_id)
     store.write_json(q_key, quality)
     thumbs = _thumbnails(store, quality.get("examples", {}))
     r_key = report_key(spec.id, run_id)
