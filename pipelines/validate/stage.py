@@ -75,18 +75,6 @@ class ValidationResult:
     delivery: str = "partial"
 
 
-def records_key(dataset: str, run_id: str) -> str:
-    return layout.records(dataset, run_id)
-
-
-def quality_key(dataset: str, run_id: str) -> str:
-    return layout.quality(dataset, run_id)
-
-
-def report_key(dataset: str, run_id: str) -> str:
-    return layout.report(dataset, run_id)
-
-
 def _check_schema(schema: pa.Schema, spec: DatasetSpec, key: str) -> None:
     want = record_schema(spec)
     missing = [f.name for f in want if f.name not in schema.names]
@@ -179,7 +167,7 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
     """
     from pipelines.validate import _gx  # GX takes seconds to import: only when a validation runs
 
-    key = records_key(spec.id, run_id)
+    key = layout.records(spec.id, run_id)
     if not store.exists(key):
         raise ValidationError(f"{store.uri(key)}: no refined records for run {run_id!r}; run refine first")
     records_sha = store.sha256(key)
@@ -263,7 +251,7 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
     q_key = layout.quality(spec.id, run_id)
     store.write_json(q_key, quality)
     thumbs = _thumbnails(store, quality.get("examples", {}))
-    r_key = report_key(spec.id, run_id)
+    r_key = layout.report(spec.id, run_id)
     store.write_text(r_key, render_report(quality, name=spec.name, name_en=spec.name_en,
                                           docs_href="data_docs/index.html" if docs_key else None,
                                           thumbnails=thumbs))
