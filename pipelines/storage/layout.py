@@ -1,8 +1,13 @@
-"""The storage layout of DESIGN.md, in one place. Stages build keys only through these functions."""
+"""The storage layout of DESIGN.md, in one place. Stages build keys only through these functions.
+
+``ARTIFACTS`` catalogues the run files stages hand each other (name, stage, file, what it holds); a test bans
+key-building outside ``pipelines/storage`` (tests/unit/test_storage_boundaries.py).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _RUN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,127}$")
 
@@ -52,68 +57,55 @@ def restricted_run_file(dataset: str, run_id: str, stage: str, name: str) -> str
     return f"{restricted_run(dataset, run_id, stage)}/{name}"
 
 
-# The artifacts one stage leaves for the next (DESIGN.md, storage layout).
-def collect_plan(dataset: str, run_id: str) -> str:
-    """A run's collect plan: its shards, its source and the source binding it ran with (if any)."""
-    return run_file(dataset, run_id, "collect", "plan.json")
-
-
-def records(dataset: str, run_id: str) -> str:
-    """The refined canonical records of a run."""
-    return run_file(dataset, run_id, "refine", "records.parquet")
-
-
-def refine_summary(dataset: str, run_id: str) -> str:
-    """Counts of a run's refine: items in, records, quarantined."""
-    return run_file(dataset, run_id, "refine", "summary.json")
-
-
 def validate_file(dataset: str, run_id: str, name: str) -> str:
     """A file of a run's validation (``gx_result.json``, ``data_docs/...``)."""
     return run_file(dataset, run_id, "validate", name)
 
 
-def label_annotations(dataset: str, run_id: str) -> str:
-    """The run's annotations as pulled from Label Studio (``ANNOTATION_SCHEMA``)."""
-    return _pulled(dataset, run_id, "annotations.parquet")
+@dataclass(frozen=True)
+class RunArtifact:
+    """A file one stage of a run leaves for the stages after it: the catalogue's entry for it."""
+
+    name: str
+    stage: str
+    file: str
+    holds: str
+
+    def key(self, dataset: str, run_id: str) -> str:
+        return run_file(dataset, run_id, self.stage, self.file)
 
 
-def label_qc(dataset: str, run_id: str) -> str:
-    """The run's per-item QC (``label.pull.QC_SCHEMA``): agreement, review, gold and the consensus refine releases."""
-    return _pulled(dataset, run_id, "qc.parquet")
+# The artifacts stages exchange (DESIGN.md, storage layout), by name; the functions below are their key functions.
+ARTIFACTS: dict[str, RunArtifact] = {a.name: a for a in (
+    RunArtifact("collect_plan", "collect", "plan.json", "the run's shards, its source and its source binding (if any)"),
+    RunArtifact("records", "refine", "records.parquet", "the refined canonical records"),
+    RunArtifact("refine_summary", "refine", "summary.json", "counts of refine: items in, records, quarantined, masked"),
+    RunArtifact("label_annotations", "label_pull", "annotations.parquet",
+                "the annotations as pulled from Label Studio (``ANNOTATION_SCHEMA``)"),
+    RunArtifact("label_qc", "label_pull", "qc.parquet",
+                "per-item QC (``label.pull.QC_SCHEMA``): agreement, review, gold and the consensus refine releases"),
+    RunArtifact("label_qc_summary", "label_pull", "qc_summary.json",
+                "dataset agreement, gold accuracy, semantic accuracy, annotator scorecards"),
+    RunArtifact("quality", "validate", "quality.json", "the machine-readable quality report of the validation"),
+    RunArtifact("report", "validate", "report.html", "the QA report page of the validation"),
+    RunArtifact("gate_result", "gate", "result.json",
+                "the gate's outcome (what publish reads) and the quality.json it was decided on"),
+    RunArtifact("gate_decision", "gate", "decision.json", "the inspector's recorded decision"),
+    RunArtifact("gate_rework", "gate", "rework.json",
+                "the items an inspector sent back for rework (the gate writes it; the label stage re-opens them)"),
+)}
 
-
-def label_qc_summary(dataset: str, run_id: str) -> str:
-    """The run's QC summary: dataset agreement, gold accuracy, semantic accuracy, annotator scorecards."""
-    return _pulled(dataset, run_id, "qc_summary.json")
-
-
-def _pulled(dataset: str, run_id: str, name: str) -> str:
-    return run_file(dataset, run_id, "label_pull", name)
-
-
-def quality(dataset: str, run_id: str) -> str:
-    """The machine-readable quality report of a run's validation."""
-    return validate_file(dataset, run_id, "quality.json")
-
-
-def report(dataset: str, run_id: str) -> str:
-    """The QA report page of a run's validation."""
-    return validate_file(dataset, run_id, "report.html")
-
-
-def gate_result(dataset: str, run_id: str) -> str:
-    return run_file(dataset, run_id, "gate", "result.json")
-
-
-def gate_decision(dataset: str, run_id: str) -> str:
-    """The inspector's recorded decision on a run."""
-    return run_file(dataset, run_id, "gate", "decision.json")
-
-
-def gate_rework(dataset: str, run_id: str) -> str:
-    """The items an inspector sent back for rework (the gate writes it; the label stage re-opens them)."""
-    return run_file(dataset, run_id, "gate", "rework.json")
+collect_plan = ARTIFACTS["collect_plan"].key
+records = ARTIFACTS["records"].key
+refine_summary = ARTIFACTS["refine_summary"].key
+label_annotations = ARTIFACTS["label_annotations"].key
+label_qc = ARTIFACTS["label_qc"].key
+label_qc_summary = ARTIFACTS["label_qc_summary"].key
+quality = ARTIFACTS["quality"].key
+report = ARTIFACTS["report"].key
+gate_result = ARTIFACTS["gate_result"].key
+gate_decision = ARTIFACTS["gate_decision"].key
+gate_rework = ARTIFACTS["gate_rework"].key
 
 
 def release(dataset: str, version: str = "") -> str:

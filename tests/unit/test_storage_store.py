@@ -39,3 +39,13 @@ def test_s3_locations_inside_and_around_the_root(tmp_path: Path) -> None:
     assert store.overlaps_s3("bucket", "")
     assert not store.overlaps_s3("bucket", "elsewhere/")
     assert not open_store(str(tmp_path)).holds_s3("bucket", "data/root")  # a file:// root holds no S3 location
+
+
+def test_the_artifact_catalogue_gives_each_artifact_its_own_run_key() -> None:
+    from pipelines.storage import layout
+
+    keys = {name: a.key("ds", "run:1+x") for name, a in layout.ARTIFACTS.items()}
+    assert len(set(keys.values())) == len(keys)
+    assert all(k.startswith("runs/ds/run_1_x/") for k in keys.values())
+    assert layout.records("ds", "r") == "runs/ds/r/refine/records.parquet"
+    assert layout.gate_decision("ds", "r") == "runs/ds/r/gate/decision.json"
