@@ -274,6 +274,12 @@ class ObjectStore:
         """The S3 object key of a store key: the one place the root's prefix is put in front."""
         return f"{self.prefix}/{key.lstrip('/')}" if self.prefix else key.lstrip("/")
 
+    def s3_object(self, key: str) -> tuple[str, str]:
+        """(bucket, S3 object key) of a store key on an s3:// root: for a service given its own S3 access."""
+        if self.scheme != "s3":
+            raise StorageError(f"{self.root}: not an s3:// storage root")
+        return self.bucket, self._s3_key(key)
+
     def uri(self, key: str) -> str:
         return f"{self.root}/{key.lstrip('/')}"
 
