@@ -95,21 +95,20 @@ def resolve_run(store: ObjectStore, run: str, dataset: str | None = None) -> Run
 
 def summary(store: ObjectStore, ref: RunRef) -> dict[str, Any]:
     """What ``qa show`` prints, as data: the characteristics, the verdict, the gate and the decision."""
-    from pipelines.validate.gate import current_decision, result_key
-    from pipelines.validate.stage import quality_key, report_key
+    from pipelines.validate.gate import current_decision
 
-    qkey = quality_key(ref.dataset, ref.run)
+    qkey = layout.quality(ref.dataset, ref.run)
     if not store.exists(qkey):
         raise RunNotFound(f"{store.uri(qkey)}: the run has not been validated (no quality.json)")
     quality = store.read_json(qkey)
     decision, applies = current_decision(store=store, dataset=ref.dataset, run_id=ref.run)
-    gkey = result_key(ref.dataset, ref.run)
+    gkey = layout.gate_result(ref.dataset, ref.run)
     return {
         "dataset": ref.dataset, "run": ref.run, "run_id": quality.get("run_id"), "items": quality.get("items"),
         "delivery": quality.get("delivery", {}), "success": quality.get("success"),
         "checks_failed": quality.get("checks_failed", []), "checks_warned": quality.get("checks_warned", []),
         "not_measured": quality.get("not_measured", []), "characteristics": quality.get("characteristics", {}),
-        "report": store.uri(report_key(ref.dataset, ref.run)),
+        "report": store.uri(layout.report(ref.dataset, ref.run)),
         "gate": store.read_json(gkey) if store.exists(gkey) else None,
         "decision": None if decision is None else {**decision.__dict__, "applies_to_current_report": applies},
     }

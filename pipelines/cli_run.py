@@ -289,11 +289,11 @@ def _summarise(spec_id: str, *, store: Any, storage: str, state: str, reason: st
     release = rows = None
     if version:
         release = store.uri(layout.release(spec_id, version))
-        manifest = store.read_json(f"{layout.release(spec_id, version)}/manifest.json")
+        manifest = store.read_json(layout.release_manifest(spec_id, version))
         rows = int((manifest.get("rows") or {}).get("total", 0))
     report = None
     if run_id:
-        key = f"{layout.run(spec_id, run_id, 'validate')}/report.html"
+        key = layout.report(spec_id, run_id)
         report = store.uri(key) if store.exists(key) else None
     return RunSummary(spec_id=spec_id, run_id=run_id, state=state, seconds=round(seconds, 1), storage=storage,
                       release=release, rows=rows, report=report, log=log, tasks=outcome.get("tasks", {}),

@@ -76,8 +76,7 @@ DROPPED_SCHEMA = pa.schema([pa.field("item_id", pa.string(), nullable=False), pa
 
 
 def state_prefix(dataset: str, run_id: str | None = None) -> str:
-    base = layout.state(dataset, "collected")
-    return f"{base}/{layout.safe_run_id(run_id)}" if run_id else base
+    return layout.collected(dataset, run_id)
 
 
 def state_key(dataset: str, run_id: str, shard: int) -> str:

@@ -61,23 +61,25 @@ class ShardResult:
 
 def part_key(dataset: str, run_id: str, stage: str, shard: int) -> str:
     """The item manifest of a stage's shard; ``collect`` manifests hold un-masked data and live in ``restricted/``."""
-    base = layout.restricted_run(dataset, run_id, stage) if stage == STAGE else layout.run(dataset, run_id, stage)
-    return f"{base}/part-{shard:05d}.parquet"
+    name = f"part-{shard:05d}.parquet"
+    if stage == STAGE:
+        return layout.restricted_run_file(dataset, run_id, stage, name)
+    return layout.run_file(dataset, run_id, stage, name)
 
 
 def summary_key(dataset: str, run_id: str, shard: int) -> str:
     """Counts of one collect shard (no content): what the run's readers may see of the collect manifest."""
-    return f"{layout.run(dataset, run_id, STAGE)}/summary-{shard:05d}.json"
+    return layout.run_file(dataset, run_id, STAGE, f"summary-{shard:05d}.json")
 
 
 def quarantine_key(dataset: str, run_id: str, stage: str, shard: int) -> str:
-    return f"{layout.run(dataset, run_id, stage)}/quarantine-{shard:05d}.parquet"
+    return layout.run_file(dataset, run_id, stage, f"quarantine-{shard:05d}.parquet")
 
 
 def original_quarantine_key(dataset: str, run_id: str, stage: str, shard: int) -> str:
     """The quarantine rows with their original source URIs, under ``restricted/`` (the rows in ``runs/`` hold the
     URIs with identifiers masked); ``datadam quarantine show --originals`` reads them."""
-    return f"{layout.restricted_run(dataset, run_id, stage)}/quarantine-{shard:05d}.parquet"
+    return layout.restricted_run_file(dataset, run_id, stage, f"quarantine-{shard:05d}.parquet")
 
 
 def write_quarantine(store: ObjectStore, *, dataset: str, run_id: str, stage: str, shard: int,

@@ -85,7 +85,7 @@ def media_url_builder(
         LabelStudioError: if Label Studio refuses the storage connection.
     """
     prefix = media_prefix(spec).rstrip("/")
-    if store.scheme == "file":
+    if store.is_local:
         root = store.local_path(prefix)
         # Label Studio validates that a local storage path exists; an all-text run may not have made it yet.
         root.mkdir(parents=True, exist_ok=True)
@@ -109,11 +109,12 @@ def media_url_builder(
             "Label Studio's media key must be its own key limited to media/* (read-only), not the pipeline's key; "
             "unset it to hand Label Studio presigned URLs instead",
         )
-    key_prefix = f"{store.prefix}/{prefix}" if store.prefix else prefix
-    client.ensure_s3_storage(project_id, bucket=store.bucket, prefix=key_prefix, s3=ls.media_s3)
+    bucket, key_prefix = store.s3_object(prefix)
+    client.ensure_s3_storage(project_id, bucket=bucket, prefix=key_prefix, s3=ls.media_s3)
 
     def s3_url(key: str) -> str:
         check_media_key(spec, key)
-        return f"s3://{store.bucket}/{store.prefix}/{key}" if store.prefix else f"s3://{store.bucket}/{key}"
+        bucket, s3_key = store.s3_object(key)
+        return f"s3://{bucket}/{s3_key}"
 
     return s3_url

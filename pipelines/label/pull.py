@@ -264,7 +264,7 @@ REVIEW_SAMPLE = "review_sample.json"
 
 def review_sample(*, store: ObjectStore, dataset: str, run_id: str) -> tuple[int | None, list[str]]:
     """The review project and the items of the run's review sample, as the last :func:`pull` queued them."""
-    key = f"{layout.run(dataset, run_id, STAGE)}/{REVIEW_SAMPLE}"
+    key = layout.run_file(dataset, run_id, STAGE, REVIEW_SAMPLE)
     if not store.exists(key):
         return None, []
     doc = store.read_json(key)
@@ -302,7 +302,6 @@ def pull(
     exported, incremental = export_changes(spec=spec, store=store, client=client, project_id=project_id)
     rows = sorted(_newest_rows(store, _part_keys(store, spec, project_id), item_ids),
                   key=lambda r: (r["item_id"], r["annotation_id"]))
-    prefix = layout.run(spec.id, run_id, STAGE)
     key = layout.label_annotations(spec.id, run_id)
     store.write_table(key, rows_to_table(rows, ANNOTATION_SCHEMA))
 
@@ -321,8 +320,9 @@ def pull(
                "review_plan": asdict(plan), "review_project_id": queue.project_id if queue else None}
     store.write_json(summary_key, summary)
     # What review_wait waits for: the items whose annotations were sampled into the review project.
-    store.write_json(f"{prefix}/{REVIEW_SAMPLE}", {"project_id": queue.project_id if queue else None,
-                                                   "item_ids": list(queue.item_ids) if queue else []})
+    store.write_json(layout.run_file(spec.id, run_id, STAGE, REVIEW_SAMPLE),
+                     {"project_id": queue.project_id if queue else None,
+                      "item_ids": list(queue.item_ids) if queue else []})
 
     result = PullResult(
         project_id=project_id,
@@ -338,6 +338,7 @@ def pull(
         review_sampled=queue.sampled if queue else 0,
         reviewed=len(verdicts),
     )
-    store.write_json(f"{prefix}/pull.json", {**asdict(result), "dataset": spec.id, "run_id": run_id,
-                                             "items_in_run": len(item_ids), "finished_at": now().isoformat()})
+    store.write_json(layout.run_file(spec.id, run_id, STAGE, "pull.json"),
+                     {**asdict(result), "dataset": spec.id, "run_id": run_id,
+                      "items_in_run": len(item_ids), "finished_at": now().isoformat()})
     return result

@@ -211,15 +211,14 @@ def push(
     client.set_task_overlaps(repair)
     pace.finish()
 
-    stage_prefix = layout.run(spec.id, run_id, STAGE)
-    q_key = f"{stage_prefix}/quarantine-00000.parquet"
+    q_key = layout.run_file(spec.id, run_id, STAGE, "quarantine-00000.parquet")
     if quarantine:
         store.write_table(q_key, rows_to_table(quarantine, QUARANTINE_SCHEMA))
     else:
         store.delete(q_key)  # a re-run that quarantines nothing must not leave an old file behind
     result = PushResult(project_id=project_id, tasks_total=created + already, tasks_created=created,
                         tasks_existing=already, quarantined=len(quarantine), predictions=n_predictions,
-                        gold=n_gold, push_key=f"{stage_prefix}/push.json")
+                        gold=n_gold, push_key=layout.run_file(spec.id, run_id, STAGE, "push.json"))
     store.write_json(result.push_key, {
         **asdict(result),
         "dataset": spec.id,

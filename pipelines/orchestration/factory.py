@@ -259,7 +259,7 @@ class GateOperator(HITLOperator):
         from pipelines.storage import layout
 
         params = context["params"]
-        key = f"{layout.run(self.spec_id, context['run_id'], 'gate')}/decision.json"
+        key = layout.gate_decision(self.spec_id, context['run_id'])
         self.log.warning("blocking checks failed: waiting for an inspector's decision at %s", key)
         self.defer(
             trigger=StorageKeyTrigger(storage=storage_root(params), key=key,

@@ -12,7 +12,6 @@ from pipelines.publish.media import MediaError
 from pipelines.publish.release import (
     PublishError,
     PublishResult,
-    Transfer,
     dataset_metadata,
     manifest_key,
     open_dataset,
@@ -20,6 +19,7 @@ from pipelines.publish.release import (
     release_schema,
 )
 from pipelines.publish.versions import VersionError, next_minor, next_version, parse_version, version_key
+from pipelines.storage import Transfer
 from pipelines.storage.splits import SPLITS, hash_unit, rank_groups
 
 __all__ = [

@@ -1,7 +1,7 @@
 """``catalog/index.json``: every released dataset, what the download client lists and searches.
 
 The catalog is derived data: a dataset's entry is rebuilt from its release manifests and ``LATEST`` (never
-edited by hand), and merged into the index with a compare-and-swap (``cas.compare_and_swap``), so two datasets
+edited by hand), and merged into the index with a compare-and-swap (``ObjectStore.compare_and_swap``), so two datasets
 published at once both end up listed. Because an entry is a function of storage, a publisher that died after
 ``LATEST`` but before the catalog is repaired by the next run (``publish`` of identical content is a no-op that
 re-syncs the catalog), and ``rebuild_catalog`` recreates the whole index from the releases.
@@ -13,7 +13,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pipelines.publish.cas import compare_and_swap
 from pipelines.publish.integrity import sha256_hex
 from pipelines.publish.versions import version_key
 from pipelines.storage import ObjectStore, layout
@@ -131,7 +130,7 @@ def sync_dataset(store: ObjectStore, dataset: str) -> tuple[dict[str, Any], bool
         changed = True
         return _encode(index)
 
-    raw = compare_and_swap(store, CATALOG_KEY, update)
+    raw = store.compare_and_swap(CATALOG_KEY, update)
     return (json.loads(raw) if raw else empty_catalog()), changed
 
 

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +100,7 @@ class DownloadResult:
 def read_manifest(store: ObjectStore, dataset: str, version: str) -> tuple[dict[str, Any], bytes]:
     """The manifest of a version and its raw bytes (not yet checked against the hash chain)."""
     try:
-        key = f"{layout.release(dataset, version)}/manifest.json"
+        key = layout.release_manifest(dataset, version)
         if not store.exists(key):
             raise DownloadError(f"{store.uri(key)}: {dataset!r} has no release {version!r}")
         raw = store.read_bytes(key)
@@ -199,7 +198,7 @@ def trusted_manifest(store: ObjectStore, dataset: str, version: str | None, *,
     manifest, raw = read_manifest(store, dataset, version)
     got = sha256_hex(raw)
     if recorded and got != next(iter(recorded.values())):
-        mkey = f"{layout.release(dataset, version)}/manifest.json"
+        mkey = layout.release_manifest(dataset, version)
         raise IntegrityError(f"{store.uri(mkey)}: sha256 {got} does not match the {next(iter(recorded.values()))} "
                              f"recorded in {' and '.join(recorded)}: the manifest was changed after the release, "
                              "or the pointer swapped. Nothing was downloaded")
@@ -246,19 +245,6 @@ def _sha_of(path: Path, h: Any | None = None) -> Any:
     return h
 
 
-def _chunks(store: ObjectStore, key: str, offset: int) -> Iterator[bytes]:
-    """The object's bytes from ``offset`` on."""
-    if store.scheme == "s3":
-        s3_key = f"{store.prefix}/{key}" if store.prefix else key
-        obj = store.boto.get_object(Bucket=store.bucket, Key=s3_key, Range=f"bytes={offset}-")
-        yield from obj["Body"].iter_chunks(CHUNK)
-        return
-    with open(store.path(key), "rb") as f:
-        f.seek(offset)
-        while chunk := f.read(CHUNK):
-            yield chunk
-
-
 def _fetch(store: ObjectStore, key: str, entry: dict[str, Any], target: Path, progress: TransferProgress
            ) -> tuple[str, int]:
     """One file: skip if verified, else (resume and) stream into ``.part``, verify, rename over the target.
@@ -288,7 +274,7 @@ def _fetch(store: ObjectStore, key: str, entry: dict[str, Any], target: Path, pr
     try:
         with os.fdopen(os.open(part, flags, 0o644), "ab" if offset else "wb") as out:
             if offset < size:
-                for chunk in _chunks(store, key, offset):
+                for chunk in store.read_from(key, offset, chunk=CHUNK):
                     out.write(chunk)
                     h.update(chunk)
                     moved += len(chunk)
@@ -357,7 +343,6 @@ def download(*, dataset: str, store: ObjectStore, to: Path, version: str | None 
     trusted = trusted_manifest(store, dataset, version, manifest_sha256=manifest_sha256)
     version, manifest, raw = trusted.version, trusted.manifest, trusted.raw
     files = plan(manifest, split)
-    prefix = layout.release(dataset, version)
     try:
         base = to.resolve()
         _inside(base, f"{dataset}/{version}")  # before mkdir, which would follow a symlinked <to>/<dataset>
@@ -371,7 +356,7 @@ def download(*, dataset: str, store: ObjectStore, to: Path, version: str | None 
     moved = 0
     errors: list[BaseException] = []
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="download") as pool:
-        futures = {pool.submit(_fetch, store, f"{prefix}/{f['key']}", f, target, progress): f
+        futures = {pool.submit(_fetch, store, layout.release_file(dataset, version, f['key']), f, target, progress): f
                    for f, target in sorted(targets, key=lambda ft: -int(ft[0]["size"]))}
         for fut in as_completed(futures):
             try:

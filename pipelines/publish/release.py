@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import tempfile
 import time
 import uuid
@@ -43,7 +42,6 @@ import yaml
 
 from pipelines.pace import Pace
 from pipelines.publish.card import render_card
-from pipelines.publish.cas import compare_and_swap, create_exclusive
 from pipelines.publish.catalog import list_releases, sync_dataset
 from pipelines.publish.content import ContentHash
 from pipelines.publish.croissant import build_croissant
@@ -54,7 +52,7 @@ from pipelines.publish.site import site_is_current, write_site
 from pipelines.publish.versions import version_key
 from pipelines.spec import DatasetSpec, default_schemas_dir, spec_hash
 from pipelines.spec.models import ImageModality, Keypoints
-from pipelines.storage import ObjectStore, layout, open_store
+from pipelines.storage import ObjectStore, Transfer, layout, open_store
 from pipelines.storage.splits import Codes, GroupCounts, SplitPlan, group_key_array, new_plan, strata_array
 
 FORMAT = "datadam-release/1"
@@ -96,7 +94,7 @@ class PublishResult:
 
 
 def manifest_key(ds: str, version: str) -> str:
-    return f"{layout.release(ds, version)}/manifest.json"
+    return layout.release_manifest(ds, version)
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -108,50 +106,6 @@ def _sha256_file(path: Path) -> str:
         while chunk := f.read(8 * 1024 * 1024):
             h.update(chunk)
     return h.hexdigest()
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """S3 managed transfers of release parts: multipart above ``chunk_bytes``, in parts of that size, parallel.
-
-    Large parts keep the part count low (S3 allows 10,000 per object; a 512 MB file is 8 parts of 64 MB).
-    S3 wants parts of at least 5 MB.
-    """
-
-    chunk_bytes: int = 64 * 1024 * 1024
-    concurrency: int = 8
-
-    def config(self) -> Any:
-        from boto3.s3.transfer import TransferConfig
-
-        return TransferConfig(multipart_threshold=self.chunk_bytes, multipart_chunksize=self.chunk_bytes,
-                              max_concurrency=self.concurrency, use_threads=True)
-
-
-def _s3_key(store: ObjectStore, key: str) -> str:
-    return f"{store.prefix}/{key}" if store.prefix else key
-
-
-def _upload(store: ObjectStore, local: Path, key: str, transfer: Transfer) -> None:
-    if store.scheme == "file":
-        store.upload_file(local, key)
-        return
-    store.boto.upload_file(str(local), store.bucket, _s3_key(store, key), Config=transfer.config())
-
-
-def _move(store: ObjectStore, src: str, dst: str, transfer: Transfer) -> None:
-    """Rename on a filesystem; on S3 a managed (multipart above the threshold) server-side copy, then a delete.
-
-    A single CopyObject stops at 5 GB; the managed copy uses UploadPartCopy in ``transfer``'s part size.
-    """
-    if store.scheme == "file":
-        target = Path(store.path(dst))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(store.path(src), target)
-        return
-    store.boto.copy({"Bucket": store.bucket, "Key": _s3_key(store, src)}, store.bucket, _s3_key(store, dst),
-                    Config=transfer.config())
-    store.boto.delete_object(Bucket=store.bucket, Key=_s3_key(store, src))
 
 
 def _quality_summary(quality: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +122,7 @@ def _clean_stale_staging(store: ObjectStore, ds: str, content_hash: str) -> None
 
     A staging prefix is ``<unix time>-<content hash>-<random>``; a live publisher of other content is younger.
     """
-    base = f"{layout.release(ds)}/.staging"
+    base = layout.release_staging(ds)
     now = time.time()
     seen: set[str] = set()
     for obj in store.list(base):
@@ -179,7 +133,7 @@ def _clean_stale_staging(store: ObjectStore, ds: str, content_hash: str) -> None
         stamp, _, rest = name.partition("-")
         old = not stamp.isdigit() or now - int(stamp) > STAGING_MAX_AGE_S
         if old or rest.startswith(content_hash[:16]):
-            store.delete_prefix(f"{base}/{name}")
+            store.delete_prefix(layout.release_staging(ds, name))
 
 
 class _SplitWriter:
@@ -243,7 +197,7 @@ class _SplitWriter:
         rel = f"data/{self.split}/part-{len(self.files):05d}.parquet"
         self.files.append({"key": rel, "split": self.split, "rows": self._rows, "row_groups": self._groups,
                            "size": self._path.stat().st_size, "sha256": _sha256_file(self._path)})
-        _upload(self.store, self._path, f"{self.staging}/{rel}", self.transfer)
+        self.store.upload_file(self._path, f"{self.staging}/{rel}", transfer=self.transfer)
         self._path.unlink()
         self._writer, self._path = None, None
 
@@ -343,14 +297,16 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
     # We hold the version and it has no manifest: whatever is under it was left by a dead holder, never published.
     store.delete_prefix(prefix)
     _clean_stale_staging(store, ds, content_hash)
-    staging = f"{layout.release(ds)}/.staging/{int(time.time())}-{content_hash[:16]}-{uuid.uuid4().hex[:8]}"
+    attempt = f"{int(time.time())}-{content_hash[:16]}-{uuid.uuid4().hex[:8]}"
+    staging = layout.release_staging(ds, attempt)
     try:
         written = _write_splits(store, rkey, spec, plan, staging=staging, batch_rows=batch_rows,
                                 part_bytes=part_bytes, version=version, s_hash=s_hash,
                                 row_group_rows=row_group_rows, row_group_bytes=row_group_bytes,
                                 transfer=transfer)
         for f in written.files:
-            _move(store, f"{staging}/{f['key']}", f"{prefix}/{f['key']}", transfer)
+            store.move(layout.release_staging(ds, f"{attempt}/{f['key']}"), layout.release_file(ds, version, f["key"]),
+                       transfer=transfer)
         # The newest release below ours, listed again: a racing publisher may have committed one meanwhile.
         older = [kv for kv in list_releases(store, ds).items() if version_key(kv[0]) < version_key(version)]
         previous = older[-1] if older else None
@@ -364,7 +320,7 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
         if not holds(store, held):
             raise PublishError(f"{store.uri(prefix)}: another publisher took over version {version} while this "
                                "one wrote it (this one was presumed dead); nothing was committed by this run")
-        if not create_exclusive(store, mkey, raw):  # the manifest is the commit: never overwritten
+        if not store.create_exclusive(mkey, raw):  # the manifest is the commit: never overwritten
             other = store.read_json(mkey)
             if other.get("content_hash") == content_hash:
                 return _existing(store, spec, version, other)
@@ -386,24 +342,25 @@ def _write_documents(store: ObjectStore, spec: DatasetSpec, run_id: str, *, pref
                      manifest: dict[str, Any], schema: pa.Schema) -> list[dict[str, Any]]:
     """The card, the Croissant file, and the run's QA report and quality.json; listed with their sha256s."""
     docs: list[dict[str, Any]] = []
+    ds, version = spec.id, str(manifest["version"])
     card = render_card(manifest, download_command=download_command(store, spec.id, manifest["version"])).encode()
-    store.write_bytes(f"{prefix}/README.md", card)
+    store.write_bytes(layout.release_file(ds, version, "README.md"), card)
     docs.append(_doc_entry("README.md", card))
     croissant = json.dumps(build_croissant(manifest, schema, url=store.uri(prefix)), ensure_ascii=False,
                            indent=2).encode()
-    store.write_bytes(f"{prefix}/croissant.json", croissant)
+    store.write_bytes(layout.release_file(ds, version, "croissant.json"), croissant)
     docs.append(_doc_entry("croissant.json", croissant))
-    vprefix = layout.run(spec.id, run_id, 'validate')
+    vprefix = layout.run(spec.id, run_id, "validate")
     for name in ("quality.json", "report.html"):
-        src = f"{vprefix}/{name}"
+        src = layout.validate_file(spec.id, run_id, name)
         if store.exists(src):
             data = store.read_bytes(src)
-            store.write_bytes(f"{prefix}/quality/{name}", data)
+            store.write_bytes(layout.release_file(ds, version, f"quality/{name}"), data)
             docs.append(_doc_entry(f"quality/{name}", data))
-    for obj in store.list(f"{vprefix}/data_docs"):  # the report links data_docs/ relatively
+    for obj in store.list(layout.validate_file(spec.id, run_id, "data_docs")):  # the report links data_docs/ relatively
         data = store.read_bytes(obj.key)
         rel = f"quality/{obj.key[len(vprefix) + 1:]}"
-        store.write_bytes(f"{prefix}/{rel}", data)
+        store.write_bytes(layout.release_file(ds, version, rel), data)
         docs.append(_doc_entry(rel, data))
     return docs
 
@@ -445,7 +402,7 @@ def _advance_latest(store: ObjectStore, ds: str, version: str, manifest_sha256: 
                 return None
         return encode_pointer(version, manifest_sha256)
 
-    compare_and_swap(store, key, update)
+    store.compare_and_swap(key, update)
     if conflict:
         raise PublishError(f"{store.uri(key)} records manifest sha256 {conflict[0]} for {ds} {version}, but its "
                            f"manifest.json hashes to {manifest_sha256}: the pointer or the manifest was changed "
@@ -742,8 +699,8 @@ def open_dataset(dataset_id: str, *, version: str | None = None, split: str | No
     if not files:
         raise PublishError(f"{dataset_id} {version} has no split {split!r}; "
                            f"splits: {sorted({f['split'] for f in manifest['files']})}")
-    base = store.path(f"{layout.release(dataset_id, version)}/data")
-    paths = [store.path(f"{layout.release(dataset_id, version)}/{f['key']}") for f in files]
+    base = store.path(layout.release_file(dataset_id, version, "data"))
+    paths = [store.path(layout.release_file(dataset_id, version, f['key'])) for f in files]
     part = pads.partitioning(pa.schema([pa.field("split", pa.string())]))
     return pads.dataset(paths, filesystem=store.fs, format="parquet", partitioning=part,
                         partition_base_dir=base)

@@ -1,7 +1,7 @@
 """Reserving a release version before writing it, so two publishers never own the same version.
 
 A publisher picks a candidate (``versions.next_version``) and creates ``releases/<ds>/.reservations/<version>.json``
-with a conditional create (``cas.create_exclusive``). Only the holder writes under ``releases/<ds>/<version>/``;
+with a conditional create (``ObjectStore.create_exclusive``). Only the holder writes under ``releases/<ds>/<version>/``;
 the others move on to the next candidate (different content) or stop with a clear refusal (identical content
 being published right now). The reservation stays after the commit: it records who published the version.
 
@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pipelines.publish.cas import compare_and_swap, create_exclusive
 from pipelines.publish.versions import next_version
 from pipelines.storage import ObjectStore, StorageError, layout
 
@@ -64,7 +63,7 @@ class Reservation:
 
 def reservation_key(dataset: str, version: str) -> str:
     layout.release(dataset, version)  # checks the version is one key segment
-    return f"{layout.release(dataset)}/{RESERVATIONS}/{version}.json"
+    return layout.release_reservation(dataset, version)
 
 
 def _decode(raw: bytes | None) -> dict[str, Any] | None:
@@ -92,7 +91,7 @@ def holds(store: ObjectStore, res: Reservation) -> bool:
 
 def _manifest_hash(store: ObjectStore, dataset: str, version: str) -> str | None:
     """The content hash of a committed version, "" when committed without one, None when not committed."""
-    key = f"{layout.release(dataset, version)}/manifest.json"
+    key = layout.release_manifest(dataset, version)
     if not store.exists(key):
         return None
     return str(store.read_json(key).get("content_hash") or "")
@@ -123,7 +122,7 @@ def reserve(store: ObjectStore, *, dataset: str, spec_version: str, published: I
         key = reservation_key(dataset, candidate)
         mine = Reservation(dataset=dataset, version=candidate, token=uuid.uuid4().hex, run_id=run_id,
                            content_hash=content_hash, reserved_at=time.time())
-        if create_exclusive(store, key, mine.encode()) or _take_over(store, key, mine, max_age_s=max_age_s):
+        if store.create_exclusive(key, mine.encode()) or _take_over(store, key, mine, max_age_s=max_age_s):
             # Read back: an S3 emulator that checks and writes without a lock can let two creates through.
             if not holds(store, mine):
                 taken.add(candidate)
@@ -171,7 +170,7 @@ def _take_over(store: ObjectStore, key: str, mine: Reservation, *, max_age_s: fl
             return None  # someone else got there first
         return mine.encode()
 
-    after = _decode(compare_and_swap(store, key, update))
+    after = _decode(store.compare_and_swap(key, update))
     return after is not None and after.get("token") == mine.token
 
 

@@ -25,7 +25,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.publish.card import aihub_metadata, datasheet, quality_rows, split_rows
-from pipelines.publish.cas import compare_and_swap
 from pipelines.publish.sample_view import (
     IMAGE_KINDS,
     LABEL_CSS,
@@ -132,7 +131,7 @@ def _write_if_newer(store: ObjectStore, key: str, html: str, revision: int) -> N
     def update(current: bytes | None) -> bytes | None:
         return None if _revision_of(current) >= revision else data
 
-    compare_and_swap(store, key, update)
+    store.compare_and_swap(key, update)
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
@@ -205,7 +204,7 @@ def _sample_batch(store: ObjectStore, manifest: dict[str, Any]) -> pa.Table | No
     f = next((x for x in files if x["split"] == "train" and x["rows"]), next((x for x in files if x["rows"]), None))
     if f is None:
         return None
-    key = f"{layout.release(manifest['dataset'], manifest['version'])}/{f['key']}"
+    key = layout.release_file(manifest['dataset'], manifest['version'], f['key'])
     with store.open_input(key) as fh:
         pf = pq.ParquetFile(fh)
         batch = next(pf.iter_batches(batch_size=SAMPLE_ROWS), None)
@@ -335,7 +334,7 @@ def write_site(store: ObjectStore, index: dict[str, Any], dataset: str) -> None:
     revision = int(index.get("revision", 0))
     entry = index["datasets"].get(dataset)
     if entry is not None:
-        manifest = store.read_json(f"{layout.release(dataset, entry['latest'])}/manifest.json")
+        manifest = store.read_json(layout.release_manifest(dataset, entry['latest']))
         _write_if_newer(store, f"catalog/datasets/{dataset}.html",
                         render_dataset_page(store, entry, manifest, revision=revision), revision)
     else:

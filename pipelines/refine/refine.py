@@ -141,8 +141,8 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
     Every text field annotators typed passes the text rules (:mod:`pipelines.refine.deid`); what was masked is
     counted by kind in ``summary.json`` (``masked``), which validate shows in the QA report.
     """
-    base = layout.run(spec.id, run_id, "refine")
-    records_key, quarantine_key = f"{base}/records.parquet", f"{base}/quarantine.parquet"
+    records_key = layout.records(spec.id, run_id)
+    quarantine_key = layout.run_file(spec.id, run_id, "refine", "quarantine.parquet")
     schema = record_schema(spec)
     annotations = _load_annotations(store, spec.id, run_id)
     qc = _load_qc(store, spec.id, run_id)
@@ -181,13 +181,14 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
                 n_out += len(rows)
     store.write_table(quarantine_key, pa.Table.from_pylist(quarantine, schema=QUARANTINE_SCHEMA))
-    restricted = layout.restricted_run(spec.id, run_id, "refine")
-    store.write_table(f"{restricted}/provenance.parquet", pa.Table.from_pylist(provenance, schema=PROVENANCE_MAP))
-    store.write_table(f"{restricted}/annotators.parquet", pa.Table.from_pylist(
+    store.write_table(layout.restricted_run_file(spec.id, run_id, "refine", "provenance.parquet"),
+                      pa.Table.from_pylist(provenance, schema=PROVENANCE_MAP))
+    store.write_table(layout.restricted_run_file(spec.id, run_id, "refine", "annotators.parquet"), pa.Table.from_pylist(
         [{"pseudonym": k, "annotator": v} for k, v in sorted(annotators.items())], schema=ANNOTATOR_MAP))
     if n_in != n_out + len(quarantine):  # an invariant, not an input check: fail loudly if it ever breaks
         raise RuntimeError(f"refine lost items: in={n_in} out={n_out} quarantined={len(quarantine)}")
-    store.write_json(f"{base}/summary.json", {"items_in": n_in, "records": n_out, "quarantined": len(quarantine),
-                                              "reasons": dict(reasons), "masked": dict(sorted(masked.items()))})
+    store.write_json(layout.refine_summary(spec.id, run_id),
+                     {"items_in": n_in, "records": n_out, "quarantined": len(quarantine),
+                      "reasons": dict(reasons), "masked": dict(sorted(masked.items()))})
     return RefineResult(records_key, quarantine_key, n_in, n_out, len(quarantine), dict(reasons),
                         dict(sorted(masked.items())))

@@ -1,8 +1,13 @@
-"""The storage layout of DESIGN.md, in one place. Stages build keys only through these functions."""
+"""The storage layout of DESIGN.md, in one place. Stages build keys only through these functions.
+
+``ARTIFACTS`` catalogues the run files stages hand each other (name, stage, file, what it holds); a test bans
+key-building outside ``pipelines/storage`` (tests/unit/test_storage_boundaries.py).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _RUN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,127}$")
 
@@ -42,63 +47,91 @@ def run(dataset: str, run_id: str, stage: str = "") -> str:
     return f"{base}/{_check(stage, 'stage')}" if stage else base
 
 
-# The artifacts one stage leaves for the next (DESIGN.md, storage layout).
-def collect_plan(dataset: str, run_id: str) -> str:
-    """A run's collect plan: its shards, its source and the source binding it ran with (if any)."""
-    return f"{run(dataset, run_id, 'collect')}/plan.json"
+def run_file(dataset: str, run_id: str, stage: str, name: str) -> str:
+    """A file a stage keeps in its run folder (``name`` may hold ``/``: ``data_docs/index.html``)."""
+    return f"{run(dataset, run_id, stage)}/{name}"
 
 
-def records(dataset: str, run_id: str) -> str:
-    """The refined canonical records of a run."""
-    return f"{run(dataset, run_id, 'refine')}/records.parquet"
+def restricted_run_file(dataset: str, run_id: str, stage: str, name: str) -> str:
+    """A file a stage keeps in its restricted run folder (it may hold personal data)."""
+    return f"{restricted_run(dataset, run_id, stage)}/{name}"
 
 
-def label_annotations(dataset: str, run_id: str) -> str:
-    """The run's annotations as pulled from Label Studio (``ANNOTATION_SCHEMA``)."""
-    return _pulled(dataset, run_id, "annotations.parquet")
+def validate_file(dataset: str, run_id: str, name: str) -> str:
+    """A file of a run's validation (``gx_result.json``, ``data_docs/...``)."""
+    return run_file(dataset, run_id, "validate", name)
 
 
-def label_qc(dataset: str, run_id: str) -> str:
-    """The run's per-item QC (``label.pull.QC_SCHEMA``): agreement, review, gold and the consensus refine releases."""
-    return _pulled(dataset, run_id, "qc.parquet")
+@dataclass(frozen=True)
+class RunArtifact:
+    """A file one stage of a run leaves for the stages after it: the catalogue's entry for it."""
+
+    name: str
+    stage: str
+    file: str
+    holds: str
+
+    def key(self, dataset: str, run_id: str) -> str:
+        return run_file(dataset, run_id, self.stage, self.file)
 
 
-def label_qc_summary(dataset: str, run_id: str) -> str:
-    """The run's QC summary: dataset agreement, gold accuracy, semantic accuracy, annotator scorecards."""
-    return _pulled(dataset, run_id, "qc_summary.json")
+# The artifacts stages exchange (DESIGN.md, storage layout), by name; the functions below are their key functions.
+ARTIFACTS: dict[str, RunArtifact] = {a.name: a for a in (
+    RunArtifact("collect_plan", "collect", "plan.json", "the run's shards, its source and its source binding (if any)"),
+    RunArtifact("records", "refine", "records.parquet", "the refined canonical records"),
+    RunArtifact("refine_summary", "refine", "summary.json", "counts of refine: items in, records, quarantined, masked"),
+    RunArtifact("label_annotations", "label_pull", "annotations.parquet",
+                "the annotations as pulled from Label Studio (``ANNOTATION_SCHEMA``)"),
+    RunArtifact("label_qc", "label_pull", "qc.parquet",
+                "per-item QC (``label.pull.QC_SCHEMA``): agreement, review, gold and the consensus refine releases"),
+    RunArtifact("label_qc_summary", "label_pull", "qc_summary.json",
+                "dataset agreement, gold accuracy, semantic accuracy, annotator scorecards"),
+    RunArtifact("quality", "validate", "quality.json", "the machine-readable quality report of the validation"),
+    RunArtifact("report", "validate", "report.html", "the QA report page of the validation"),
+    RunArtifact("gate_result", "gate", "result.json",
+                "the gate's outcome (what publish reads) and the quality.json it was decided on"),
+    RunArtifact("gate_decision", "gate", "decision.json", "the inspector's recorded decision"),
+    RunArtifact("gate_rework", "gate", "rework.json",
+                "the items an inspector sent back for rework (the gate writes it; the label stage re-opens them)"),
+)}
 
-
-def _pulled(dataset: str, run_id: str, name: str) -> str:
-    return f"{run(dataset, run_id, 'label_pull')}/{name}"
-
-
-def quality(dataset: str, run_id: str) -> str:
-    """The machine-readable quality report of a run's validation."""
-    return f"{run(dataset, run_id, 'validate')}/quality.json"
-
-
-def report(dataset: str, run_id: str) -> str:
-    """The QA report page of a run's validation."""
-    return f"{run(dataset, run_id, 'validate')}/report.html"
-
-
-def gate_result(dataset: str, run_id: str) -> str:
-    return f"{run(dataset, run_id, 'gate')}/result.json"
-
-
-def gate_decision(dataset: str, run_id: str) -> str:
-    """The inspector's recorded decision on a run."""
-    return f"{run(dataset, run_id, 'gate')}/decision.json"
-
-
-def gate_rework(dataset: str, run_id: str) -> str:
-    """The items an inspector sent back for rework (the gate writes it; the label stage re-opens them)."""
-    return f"{run(dataset, run_id, 'gate')}/rework.json"
+collect_plan = ARTIFACTS["collect_plan"].key
+records = ARTIFACTS["records"].key
+refine_summary = ARTIFACTS["refine_summary"].key
+label_annotations = ARTIFACTS["label_annotations"].key
+label_qc = ARTIFACTS["label_qc"].key
+label_qc_summary = ARTIFACTS["label_qc_summary"].key
+quality = ARTIFACTS["quality"].key
+report = ARTIFACTS["report"].key
+gate_result = ARTIFACTS["gate_result"].key
+gate_decision = ARTIFACTS["gate_decision"].key
+gate_rework = ARTIFACTS["gate_rework"].key
 
 
 def release(dataset: str, version: str = "") -> str:
     base = f"releases/{_check(dataset, 'dataset')}"
     return f"{base}/{_check(version, 'version')}" if version else base
+
+
+def release_file(dataset: str, version: str, name: str) -> str:
+    """A file of a release (``name`` may hold ``/``: ``data/train-00000.parquet``)."""
+    return f"{release(dataset, version)}/{name}"
+
+
+def release_manifest(dataset: str, version: str) -> str:
+    """A release's manifest: written last but ``LATEST``, it commits the release (``publish.integrity``)."""
+    return release_file(dataset, version, "manifest.json")
+
+
+def release_staging(dataset: str, name: str = "") -> str:
+    """Where a publisher writes a release's parts before moving them under the version (``name``: one attempt)."""
+    base = f"{release(dataset)}/.staging"
+    return f"{base}/{name}" if name else base
+
+
+def release_reservation(dataset: str, version: str) -> str:
+    """A publisher's claim on a version (``publish.reservation``)."""
+    return f"{release(dataset)}/.reservations/{version}.json"
 
 
 def latest(dataset: str) -> str:
@@ -109,6 +142,12 @@ def latest(dataset: str) -> str:
 def state(dataset: str, *parts: str) -> str:
     """Cross-run state of a dataset (collected-item index, label-project ids, last export cursor)."""
     return "/".join(["state", _check(dataset, "dataset"), *parts])
+
+
+def collected(dataset: str, run_id: str | None = None) -> str:
+    """The collected-item index of a dataset, or one run's share of it (``collect.dedupe``)."""
+    base = state(dataset, "collected")
+    return f"{base}/{safe_run_id(run_id)}" if run_id else base
 
 
 CATALOG_INDEX = "catalog/index.json"

@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 from pipelines.spec import DatasetSpec
 from pipelines.storage import ObjectStore, layout
-from pipelines.validate.stage import quality_key
 
 Status = Literal["approved", "rejected", "rework", "pending"]
 AUTOMATIC_BY = "datadam:validate"
@@ -68,21 +67,8 @@ class Decision:
     via: str = VIA_FILE
 
 
-def decision_key(dataset: str, run_id: str) -> str:
-    return layout.gate_decision(dataset, run_id)
-
-
-def result_key(dataset: str, run_id: str) -> str:
-    return layout.gate_result(dataset, run_id)
-
-
-def rework_key(dataset: str, run_id: str) -> str:
-    """The items an inspector sent back for rework, with the checks each failed."""
-    return layout.gate_rework(dataset, run_id)
-
-
 def _quality(store: ObjectStore, dataset: str, run_id: str) -> tuple[dict[str, Any], str]:
-    key = quality_key(dataset, run_id)
+    key = layout.quality(dataset, run_id)
     if not store.exists(key):
         raise GateError(f"{store.uri(key)}: run {run_id!r} has not been validated yet")
     raw = store.read_bytes(key)
@@ -116,7 +102,7 @@ def record_decision(*, store: ObjectStore, dataset: str, run_id: str, decision: 
     _, q_sha = _quality(store, dataset, run_id)
     rec = Decision(decision=decision, by=by.strip(), note=note,
                    at=at or datetime.now(UTC).isoformat(timespec="seconds"), quality_sha256=q_sha, via=via)
-    key = decision_key(dataset, run_id)
+    key = layout.gate_decision(dataset, run_id)
     history: list[dict[str, Any]] = []
     if store.exists(key):
         prev = store.read_json(key)
@@ -126,7 +112,7 @@ def record_decision(*, store: ObjectStore, dataset: str, run_id: str, decision: 
 
 
 def _read_decision(store: ObjectStore, dataset: str, run_id: str) -> Decision | None:
-    key = decision_key(dataset, run_id)
+    key = layout.gate_decision(dataset, run_id)
     if not store.exists(key):
         return None
     d = store.read_json(key)
@@ -184,12 +170,12 @@ def gate(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> GateResult:
         res = GateResult(status="pending", by="", note=note, automatic=False)
     if res.status == "rework":
         items = failing_items(quality)
-        store.write_json(rework_key(spec.id, run_id), {
+        store.write_json(layout.gate_rework(spec.id, run_id), {
             "dataset": spec.id, "run_id": run_id, "by": res.by, "note": res.note, "at": res.at,
             "quality_sha256": q_sha, "items": items,
             "run_wide_checks": [c for c in quality.get("checks_failed", [])
                                 if not any(c in checks for checks in items.values())]})
-    store.write_json(result_key(spec.id, run_id), {
+    store.write_json(layout.gate_result(spec.id, run_id), {
         **asdict(res), "dataset": spec.id, "run_id": run_id,
         "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "quality_sha256": q_sha, "records_sha256": quality.get("records_sha256"),
@@ -217,7 +203,6 @@ def inspector_brief(*, store: ObjectStore, dataset: str, run_id: str) -> str:
         GateError: The run has not been validated.
     """
     from pipelines.validate.report import format_value
-    from pipelines.validate.stage import report_key
 
     quality, _ = _quality(store, dataset, run_id)
     delivery = quality.get("delivery") or {}
@@ -238,7 +223,7 @@ def inspector_brief(*, store: ObjectStore, dataset: str, run_id: str) -> str:
     if items:
         lines.append(f"{len(items)} items fail a blocking check; *Send back for rework* re-opens them for "
                      "annotation in Label Studio and fails the run.")
-    report = store.uri(report_key(dataset, run_id))
+    report = store.uri(layout.report(dataset, run_id))
     lines += ["", f"Report: [{report}]({report})",
               "", "Approve publishes this run; Reject fails it and nothing is published. "
               "Write why in the note: it goes into the run and the release manifest."]
@@ -247,7 +232,7 @@ def inspector_brief(*, store: ObjectStore, dataset: str, run_id: str) -> str:
 
 def rework_summary(*, store: ObjectStore, dataset: str, run_id: str) -> str:
     """One line for a run sent back for rework: who, why, and which items to re-annotate (from rework.json)."""
-    key = rework_key(dataset, run_id)
+    key = layout.gate_rework(dataset, run_id)
     rework = store.read_json(key)
     items = sorted(rework["items"])
     shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")

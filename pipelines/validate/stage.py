@@ -75,22 +75,6 @@ class ValidationResult:
     delivery: str = "partial"
 
 
-def records_key(dataset: str, run_id: str) -> str:
-    return layout.records(dataset, run_id)
-
-
-def validate_prefix(dataset: str, run_id: str) -> str:
-    return layout.run(dataset, run_id, "validate")
-
-
-def quality_key(dataset: str, run_id: str) -> str:
-    return layout.quality(dataset, run_id)
-
-
-def report_key(dataset: str, run_id: str) -> str:
-    return layout.report(dataset, run_id)
-
-
 def _check_schema(schema: pa.Schema, spec: DatasetSpec, key: str) -> None:
     want = record_schema(spec)
     missing = [f.name for f in want if f.name not in schema.names]
@@ -103,7 +87,7 @@ def _check_schema(schema: pa.Schema, spec: DatasetSpec, key: str) -> None:
 
 def planned_items(store: ObjectStore, dataset: str, run_id: str) -> int | None:
     """Items the run planned to collect (``collect/plan.json``), if the run was planned by collect."""
-    key = f"{layout.run(dataset, run_id, 'collect')}/plan.json"
+    key = layout.collect_plan(dataset, run_id)
     if not store.exists(key):
         return None
     return int(store.read_json(key).get("items", 0))
@@ -129,7 +113,7 @@ def masked_counts(store: ObjectStore, dataset: str, run_id: str) -> dict[str, di
 
     Read from refine's ``summary.json`` (``masked``); empty when refine wrote none (an older run).
     """
-    key = f"{layout.run(dataset, run_id, 'refine')}/summary.json"
+    key = layout.refine_summary(dataset, run_id)
     if not store.exists(key):
         return {}
     masked = store.read_json(key).get("masked") or {}
@@ -183,7 +167,7 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
     """
     from pipelines.validate import _gx  # GX takes seconds to import: only when a validation runs
 
-    key = records_key(spec.id, run_id)
+    key = layout.records(spec.id, run_id)
     if not store.exists(key):
         raise ValidationError(f"{store.uri(key)}: no refined records for run {run_id!r}; run refine first")
     records_sha = store.sha256(key)
@@ -241,7 +225,6 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
         if outcome.value is not None:
             runner.run("validity", pd.DataFrame({"value": [outcome.value], "n_test": [outcome.n_test]}))
 
-    prefix = validate_prefix(spec.id, run_id)
     quality = _quality_doc(
         spec, run_id, checks, runner.tallies, items=items, batch_rows=batch_rows, records=key,
         records_sha256=records_sha, streamed=st, final=final, delivery_reason=why, planned=planned,
@@ -250,24 +233,25 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
     gx_result = runner.combined_result(run_name=layout.safe_run_id(run_id),
                                        meta={"datadam": {"dataset": spec.id, "run_id": run_id,
                                                          "records_sha256": records_sha}})
-    result_key = f"{prefix}/gx_result.json"
+    result_key = layout.validate_file(spec.id, run_id, "gx_result.json")
     store.write_json(result_key, runner.result_json(gx_result))
 
     docs_key = ""
     if data_docs:
-        docs_prefix = f"{prefix}/data_docs"
+        docs_prefix = layout.validate_file(spec.id, run_id, "data_docs")
         store.delete_prefix(docs_prefix)  # stale pages of an earlier validation of this run
         with tempfile.TemporaryDirectory(prefix="datadam-docs-") as tmp:
             index_html = runner.build_docs(gx_result, Path(tmp), run_name=layout.safe_run_id(run_id))
             for path in sorted(Path(tmp).rglob("*")):
                 if path.is_file():
-                    store.upload_file(path, f"{docs_prefix}/{path.relative_to(tmp).as_posix()}")
-        docs_key = f"{docs_prefix}/{index_html.name}"
+                    rel = path.relative_to(tmp).as_posix()
+                    store.upload_file(path, layout.validate_file(spec.id, run_id, f"data_docs/{rel}"))
+        docs_key = layout.validate_file(spec.id, run_id, f"data_docs/{index_html.name}")
 
-    q_key = f"{prefix}/quality.json"
+    q_key = layout.quality(spec.id, run_id)
     store.write_json(q_key, quality)
     thumbs = _thumbnails(store, quality.get("examples", {}))
-    r_key = report_key(spec.id, run_id)
+    r_key = layout.report(spec.id, run_id)
     store.write_text(r_key, render_report(quality, name=spec.name, name_en=spec.name_en,
                                           docs_href="data_docs/index.html" if docs_key else None,
                                           thumbnails=thumbs))

@@ -4,31 +4,17 @@ concurrent publisher's entry; the site is written next to it."""
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from pipelines.publish import publish, read_catalog, sync_dataset
-from pipelines.stack import StackInfo
-from pipelines.storage import ObjectStore, S3Settings, layout
+from pipelines.storage import ObjectStore, layout
 from pipelines.validate import gate, validate
 from tests.unit.validate import factories as f
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def s3_store(stack: StackInfo) -> Iterator[ObjectStore]:
-    settings = S3Settings(endpoint_url=stack.s3_endpoint, access_key=stack.s3_access_key,
-                          secret_key=stack.s3_secret_key, region=stack.s3_region)
-    store = ObjectStore(f"s3://{stack.s3_bucket}/it-catalog-{uuid.uuid4().hex[:8]}", s3=settings)
-    store.ensure_bucket()
-    yield store
-    for prefix in ("media", "runs", "releases", "catalog"):
-        store.delete_prefix(prefix)
 
 
 def test_the_endpoint_rejects_a_write_based_on_a_stale_etag(s3_store: ObjectStore, s3_client: Any) -> None:

@@ -4,34 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from pipelines.collect import collect_shard, deidentify_shard, plan_shards
-from pipelines.stack import StackInfo
-from pipelines.storage import ObjectStore, S3Settings, layout
+from pipelines.storage import ObjectStore, layout
 from tests.unit.collect.specs import AUDIO, IMAGE, TEXT, make
 
 pytestmark = pytest.mark.integration
 RUN = "manual__2026-11-23T00:00:00+00:00"
-
-
-@pytest.fixture
-def s3_store(stack: StackInfo) -> Iterator[ObjectStore]:
-    assert stack.s3_endpoint, "the stack's S3 endpoint is not running"
-    settings = S3Settings(
-        endpoint_url=stack.s3_endpoint,
-        access_key=stack.s3_access_key,
-        secret_key=stack.s3_secret_key,
-        region=stack.s3_region,
-    )
-    store = ObjectStore(f"s3://{stack.s3_bucket}/it-collect-{uuid.uuid4().hex[:8]}", s3=settings)
-    store.ensure_bucket()
-    yield store
-    for prefix in ("restricted", "media", "runs", "state"):
-        store.delete_prefix(prefix)
 
 
 @pytest.mark.parametrize("base", [IMAGE, TEXT, AUDIO], ids=["image-bbox", "text-classification", "audio-asr"])

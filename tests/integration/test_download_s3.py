@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +15,11 @@ from typer.testing import CliRunner
 from pipelines import cli_datasets
 from pipelines.publish import ChecksumError, download, publish
 from pipelines.stack import StackInfo
-from pipelines.storage import ObjectStore, S3Settings
+from pipelines.storage import ObjectStore
 from pipelines.validate import gate, validate
 from tests.unit.validate import factories as f
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def s3_store(stack: StackInfo) -> Iterator[ObjectStore]:
-    settings = S3Settings(endpoint_url=stack.s3_endpoint, access_key=stack.s3_access_key,
-                          secret_key=stack.s3_secret_key, region=stack.s3_region)
-    store = ObjectStore(f"s3://{stack.s3_bucket}/it-download-{uuid.uuid4().hex[:8]}", s3=settings)
-    store.ensure_bucket()
-    yield store
-    for prefix in ("media", "runs", "releases", "catalog"):
-        store.delete_prefix(prefix)
 
 
 @pytest.fixture

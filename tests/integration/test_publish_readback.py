@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import uuid
 import wave
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.publish import download, open_dataset, publish
-from pipelines.stack import StackInfo
-from pipelines.storage import ObjectStore, S3Settings
+from pipelines.storage import ObjectStore
 from pipelines.validate import gate, validate
 from tests.unit.validate import factories as f
 
@@ -32,17 +29,6 @@ pytestmark = pytest.mark.integration
 # Offline: loading local Parquet must not touch the Hub (read by `datasets` at import, so set before it).
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
-
-
-@pytest.fixture
-def s3_store(stack: StackInfo) -> Iterator[ObjectStore]:
-    settings = S3Settings(endpoint_url=stack.s3_endpoint, access_key=stack.s3_access_key,
-                          secret_key=stack.s3_secret_key, region=stack.s3_region)
-    store = ObjectStore(f"s3://{stack.s3_bucket}/it-readback-{uuid.uuid4().hex[:8]}", s3=settings)
-    store.ensure_bucket()
-    yield store
-    for prefix in ("media", "runs", "releases", "catalog"):
-        store.delete_prefix(prefix)
 
 
 def _release(store: ObjectStore, run: f.Run, tmp: Path) -> tuple[dict[str, Any], Path]:

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from pipelines.publish import open_dataset, publish
 from pipelines.stack import StackInfo
-from pipelines.storage import ObjectStore, S3Settings
+from pipelines.storage import ObjectStore
 from pipelines.validate import gate, validate
 from tests.unit.validate import factories as f
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def s3_store(stack: StackInfo) -> Iterator[ObjectStore]:
-    assert stack.s3_endpoint, "the stack's S3 endpoint is not running"
-    settings = S3Settings(endpoint_url=stack.s3_endpoint, access_key=stack.s3_access_key,
-                          secret_key=stack.s3_secret_key, region=stack.s3_region)
-    store = ObjectStore(f"s3://{stack.s3_bucket}/it-publish-{uuid.uuid4().hex[:8]}", s3=settings)
-    store.ensure_bucket()
-    yield store
-    for prefix in ("media", "runs", "releases", "catalog"):
-        store.delete_prefix(prefix)
 
 
 def test_an_image_dataset_is_validated_and_released_on_s3(

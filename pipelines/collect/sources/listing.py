@@ -133,7 +133,7 @@ class ListingSource(Source):
     def listing_key(self) -> str:
         if not self.run_id:
             raise ValueError(f"{type(self).__name__} needs the run id to plan or read its listing")
-        return f"{layout.restricted_run(self.spec.id, self.run_id, 'collect')}/listing.parquet"
+        return layout.restricted_run_file(self.spec.id, self.run_id, "collect", "listing.parquet")
 
     def plan_size(self, *, limit: int | None = None) -> int:
         """List the source, leave out what other runs collected, and fix the run's listing."""
@@ -185,8 +185,8 @@ class ListingSource(Source):
                 raise Reject(R.ARCHIVE_BOMB, f"archive of {entry.size} bytes > {MAX_ARCHIVE_BYTES}")
             data = self.fetch(entry)
             members = archive.list_members(data)
-            held = f"{layout.restricted_run(self.spec.id, self.run_id or '', 'collect')}/archives/" \
-                   f"{hashlib.sha256(data).hexdigest()}.zip"
+            held = layout.restricted_run_file(self.spec.id, self.run_id or "", "collect",
+                                              f"archives/{hashlib.sha256(data).hexdigest()}.zip")
             if not self.store.exists(held):  # content-addressed: a re-plan of the same archive writes nothing
                 self.store.write_bytes(held, data)
         except Reject as rej:

@@ -51,7 +51,7 @@ from pipelines.spec.models import (
     TextModality,
 )
 from pipelines.spec.models import RecordsSource as RecordsConfig
-from pipelines.storage.store import ObjectStore, S3Settings, boto_client
+from pipelines.storage.store import ObjectStore, S3Reader, S3Settings
 
 MAX_RECORDS_FILE_BYTES = 2 * 1024**3
 _TRUE = frozenset({"true", "1", "yes", "y", "예", "네", "o"})
@@ -210,13 +210,12 @@ class RecordsSource(ListingSource):
         if self.config.media_root:
             bucket, prefix = split_s3_uri(self.config.media_root)
             self.media_root = (bucket, prefix if not prefix or prefix.endswith("/") else f"{prefix}/")
-            around = prefix.rstrip("/")  # media_root holding the storage root is as bad as inside it
-            holds_store = not around or store.prefix == around or store.prefix.startswith(f"{around}/")
-            if self._in_storage(bucket, prefix) or (store.scheme == "s3" and bucket == store.bucket and holds_store):
+            # media_root holding the storage root is as bad as inside it
+            if store.overlaps_s3(bucket, prefix):
                 raise CollectError(f"{spec.id}: source.media_root {self.config.media_root!r} overlaps the storage "
                                    f"root {store.root}, whose restricted/ originals no source may read")
         self._http: httpx.Client | None = None
-        self._s3: Any = None
+        self._s3 = S3Reader(self.s3)
 
     def files(self) -> list[Path]:
         pattern = str(Path(self.config.path).expanduser())
@@ -324,17 +323,12 @@ class RecordsSource(ListingSource):
         return Entry(uri=uri, locator=(base / rel).absolute().as_posix(), ext=ext_of(ref), meta=meta,
                      text=transcript)
 
-    def _in_storage(self, bucket: str, key: str) -> bool:
-        store = self.store
-        inside_prefix = not store.prefix or key == store.prefix or key.startswith(f"{store.prefix}/")
-        return store.scheme == "s3" and bucket == store.bucket and inside_prefix
-
     def _outside_root(self, ref: str) -> tuple[str, str] | None:
         """(reason, why) when an ``s3://`` media reference lies outside the source's own root."""
         bucket, key = split_s3_uri(ref)
         if ".." in key.split("/") or "\\" in key:
             return R.SOURCE_PATH_TRAVERSAL, f"media reference {ref!r} climbs out of its prefix"
-        if self._in_storage(bucket, key):
+        if self.store.holds_s3(bucket, key):
             return R.SOURCE_OUTSIDE_ROOT, f"media reference {ref!r} points into the storage root"
         if self.media_root is None:
             return R.SOURCE_OUTSIDE_ROOT, f"media reference {ref!r}: s3:// media needs source.media_root"
@@ -366,8 +360,6 @@ class RecordsSource(ListingSource):
             refused = self._outside_root(ref)  # again at fetch: a listing is data, not a licence
             if refused is not None:
                 raise Reject(*refused)
-            if self._s3 is None:
-                self._s3 = boto_client(self.s3)
             bucket, key = split_s3_uri(ref)
             return get_limited(self._s3, bucket, key, limit=limit)
         path = Path(ref)
@@ -381,6 +373,4 @@ class RecordsSource(ListingSource):
         if self._http is not None:
             self._http.close()
             self._http = None
-        if self._s3 is not None:
-            self._s3.close()
-            self._s3 = None
+        self._s3.close()

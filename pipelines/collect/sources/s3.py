@@ -1,4 +1,4 @@
-"""Objects under an S3 prefix (``source: {kind: s3, uri: s3://bucket/prefix}``), read with boto3.
+"""Objects under an S3 prefix (``source: {kind: s3, uri: s3://bucket/prefix}``), read through ``storage.S3Reader``.
 
 The endpoint and credentials are the storage's S3 settings (``ObjectStore.s3_settings``): in a DAG they come
 from the ``datadam_s3`` Airflow connection, elsewhere from the standard AWS environment. ``source.connection``
@@ -8,7 +8,7 @@ names that connection for the orchestration; this stage never reads connections 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 from urllib.parse import urlparse
 
 from pipelines.collect import reasons as R
@@ -16,10 +16,7 @@ from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.listing import Entry, ListingSource, ext_of
 from pipelines.spec.models import DatasetSpec
 from pipelines.spec.models import S3Source as S3Config
-from pipelines.storage.store import ObjectStore, S3Settings, boto_client
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3.client import S3Client
+from pipelines.storage.store import ObjectStore, ObjectTooLarge, S3Reader, S3Settings
 
 _CHUNK = 1024 * 1024
 
@@ -30,22 +27,12 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return p.netloc, p.path.lstrip("/")
 
 
-def get_limited(client: S3Client, bucket: str, key: str, *, limit: int) -> bytes:
+def get_limited(reader: S3Reader, bucket: str, key: str, *, limit: int) -> bytes:
     """An object's bytes, streamed, at most ``limit`` (``media.oversize`` past it)."""
-    obj = client.get_object(Bucket=bucket, Key=key)
-    if obj.get("ContentLength", 0) > limit:
-        obj["Body"].close()
-        raise Reject(R.MEDIA_OVERSIZE, f"s3://{bucket}/{key}: {obj['ContentLength']} bytes > {limit}")
-    buf = bytearray()
-    body = obj["Body"]
     try:
-        for chunk in body.iter_chunks(_CHUNK):
-            buf += chunk
-            if len(buf) > limit:
-                raise Reject(R.MEDIA_OVERSIZE, f"s3://{bucket}/{key}: more than {limit} bytes")
-    finally:
-        body.close()
-    return bytes(buf)
+        return reader.get_limited(bucket, key, limit=limit, chunk=_CHUNK)
+    except ObjectTooLarge as exc:
+        raise Reject(R.MEDIA_OVERSIZE, str(exc)) from None
 
 
 class S3Source(ListingSource):
@@ -61,29 +48,17 @@ class S3Source(ListingSource):
         self.bucket, prefix = split_s3_uri(self.config.uri)
         # s3://bucket/photos means the folder photos/, not every key starting with "photos"
         self.prefix = prefix if not prefix or prefix.endswith("/") else f"{prefix}/"
-        self._client: S3Client | None = None
-
-    @property
-    def client(self) -> S3Client:
-        if self._client is None:
-            self._client = boto_client(self.s3)
-        return self._client
+        self.reader = S3Reader(self.s3)
 
     def entries(self) -> Iterator[Entry]:
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
-        for page in pages:  # S3 lists keys in UTF-8 binary order: stable between runs
-            for obj in page.get("Contents", []):
-                key = obj["Key"]
-                if key.endswith("/"):
-                    continue
-                size = int(obj.get("Size", 0))
-                yield Entry(uri=f"s3://{self.bucket}/{key}", locator=key, ext=ext_of(key), size=size,
-                            fingerprint=f"size={size};etag={obj.get('ETag', '').strip(chr(34))}")
+        for key, size, etag in self.reader.list(self.bucket, self.prefix):  # UTF-8 binary order: stable between runs
+            if key.endswith("/"):
+                continue
+            yield Entry(uri=f"s3://{self.bucket}/{key}", locator=key, ext=ext_of(key), size=size,
+                        fingerprint=f"size={size};etag={etag}")
 
     def fetch(self, entry: Entry) -> bytes:
-        return get_limited(self.client, self.bucket, entry.locator, limit=self.limit_for(entry))
+        return get_limited(self.reader, self.bucket, entry.locator, limit=self.limit_for(entry))
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self.reader.close()

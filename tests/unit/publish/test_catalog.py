@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from pipelines.publish import publish, read_catalog, rebuild_catalog, search, sync_dataset
-from pipelines.publish.cas import compare_and_swap
 from pipelines.storage import ObjectStore, layout, open_store
+from pipelines.storage.cas import compare_and_swap
 from tests.unit.publish.test_publish import approve
 from tests.unit.validate import factories as f
 

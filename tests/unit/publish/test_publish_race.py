@@ -17,10 +17,10 @@ import pytest
 
 from pipelines.publish import PublishError, PublishResult, download, publish, read_catalog
 from pipelines.publish import release as release_mod
-from pipelines.publish.cas import create_exclusive
 from pipelines.publish.integrity import read_latest
 from pipelines.publish.reservation import Reservation, ReservationError, reservation_key, reserve
 from pipelines.storage import ObjectStore, layout, open_store
+from pipelines.storage.cas import create_exclusive
 from tests.unit.publish.test_publish import approve
 from tests.unit.validate import factories as f
 

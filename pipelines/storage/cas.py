@@ -26,17 +26,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from pipelines.storage import ObjectStore, StorageError
+from pipelines.storage.store import ObjectStore, StorageError
 
 Update = Callable[[bytes | None], bytes | None]
 
 
 class ConflictError(StorageError):
     """The object kept changing under us for every attempt."""
-
-
-def _s3_key(store: ObjectStore, key: str) -> str:
-    return f"{store.prefix}/{key.lstrip('/')}" if store.prefix else key.lstrip("/")
 
 
 @contextlib.contextmanager
@@ -57,7 +53,7 @@ def _s3_read(store: ObjectStore, key: str) -> tuple[bytes | None, str | None]:
     from botocore.exceptions import ClientError
 
     try:
-        obj = store.boto.get_object(Bucket=store.bucket, Key=_s3_key(store, key))
+        obj = store.boto.get_object(Bucket=store.bucket, Key=store._s3_key(key))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             return None, None
@@ -76,10 +72,10 @@ def _s3_conditional_put(store: ObjectStore, key: str, data: bytes, etag: str | N
     ctype = _CONTENT_TYPES.get(key.rsplit(".", 1)[-1], "application/octet-stream")
     try:
         if etag is None:
-            store.boto.put_object(Bucket=store.bucket, Key=_s3_key(store, key), Body=data, IfNoneMatch="*",
+            store.boto.put_object(Bucket=store.bucket, Key=store._s3_key(key), Body=data, IfNoneMatch="*",
                                   ContentType=ctype)
         else:
-            store.boto.put_object(Bucket=store.bucket, Key=_s3_key(store, key), Body=data, IfMatch=etag,
+            store.boto.put_object(Bucket=store.bucket, Key=store._s3_key(key), Body=data, IfMatch=etag,
                                   ContentType=ctype)
     except ClientError as exc:
         err = exc.response.get("Error", {})
@@ -99,7 +95,7 @@ def create_exclusive(store: ObjectStore, key: str, data: bytes) -> bool:
     Returns:
         True when this call created it; False when the key was already taken (nothing was written).
     """
-    if store.scheme == "file":
+    if store.is_local:
         target = Path(store.path(key))
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}-{random.getrandbits(64):016x}.tmp")
@@ -134,7 +130,7 @@ def compare_and_swap(store: ObjectStore, key: str, update: Update, *, attempts: 
     Raises:
         ConflictError: Every attempt lost a race.
     """
-    if store.scheme == "file":
+    if store.is_local:
         with _file_lock(store, key):
             current = store.read_bytes(key) if store.exists(key) else None
             new = update(current)
