@@ -107,7 +107,7 @@ def _assert_bound(out: dict[str, Any], *, given: str, kind: str, spec_bytes: byt
     assert sum(c["quarantined"] for c in counts) == len(PHOTOS) - COLLECTED
     version = store.read_pointer(layout.latest(SPEC_ID))
     assert version is not None
-    manifest: dict[str, Any] = store.read_json(f"{layout.release(SPEC_ID, version)}/manifest.json")
+    manifest: dict[str, Any] = store.read_json(layout.release_manifest(SPEC_ID, version))
     assert manifest["rows"]["total"] == COLLECTED
     assert manifest["source"]["bound_at_run"] is True and manifest["source"]["binding"]["given"] == given
     assert manifest["spec"]["version"] == load_catalog().get(SPEC_ID).version
