@@ -198,27 +198,27 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
         final, why = _delivery(spec, delivery, planned, items)
         facts = RunFacts(items=items, final=final, planned=planned)
         checks = plan_checks(spec, items=items, facts=facts)
-        index = build_run_index(pf, spec, batch_rows=batch_rows)
         runner = _gx.GxRunner(dataset=spec.id, checks=checks)
         frames = {f for f in needed_frames(spec) if f in runner.frames}
         dims = [d for d in spec.planned_shares if d != "label"]
         st = _Streamed(label_counts=Counter(), dim_counts={d: Counter() for d in dims}, by_annotator={},
                        examples={})
-        offset = 0
-        for batch in pf.iter_batches(batch_size=batch_rows):
-            window = index.window(offset, offset + batch.num_rows)
-            offset += batch.num_rows
-            st.batches += 1
-            before = _failing(runner)
-            for name, table in build_frames(batch, spec, frames, window).items():
-                runner.run(name, _gx.to_pandas(table))
-            _keep_examples(st, batch, spec, _failing(runner) - before, runner)
-            st.label_counts.update(observed_labels(batch, spec))
-            for d in dims:
-                st.dim_counts[d].update(value_counts(batch, d))
-            _agreement(st, batch)
-            if trainer is not None:
-                trainer.collect(batch, window.splits())
+        with build_run_index(pf, spec, batch_rows=batch_rows) as index:
+            offset = 0
+            for batch in pf.iter_batches(batch_size=batch_rows):
+                window = index.window(offset, offset + batch.num_rows)
+                offset += batch.num_rows
+                st.batches += 1
+                before = _failing(runner)
+                for name, table in build_frames(batch, spec, frames, window).items():
+                    runner.run(name, _gx.to_pandas(table))
+                _keep_examples(st, batch, spec, _failing(runner) - before, runner)
+                st.label_counts.update(observed_labels(batch, spec))
+                for d in dims:
+                    st.dim_counts[d].update(value_counts(batch, d))
+                _agreement(st, batch)
+                if trainer is not None:
+                    trainer.collect(batch, window.splits())
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
     runner.run("observed", pd.DataFrame({"label": pd.Series(sorted(st.label_counts, key=str), dtype=object)}))
