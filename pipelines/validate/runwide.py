@@ -35,7 +35,7 @@ from pipelines.spec import DatasetSpec
 from pipelines.validate.checks import content_kind
 
 NO_SPLIT = -1
-MEMORY_LIMIT = "256MB"  # DuckDB's share; past it, its aggregations, joins and sorts spill to the temp directory
+MEMORY_LIMIT = "128MB"  # DuckDB's share; past it, its aggregations, joins and sorts spill to the temp directory
 _THREADS = 2
 
 
@@ -160,7 +160,8 @@ class RunIndex:
 def _connect(tmp: Path) -> Any:
     import duckdb
 
-    con = duckdb.connect(str(tmp / "run.duckdb"))
+    # In memory, but under the memory limit its tables and operators spill to the temp directory.
+    con = duckdb.connect(":memory:")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute(f"SET temp_directory = '{(tmp / 'spill').as_posix()}'")
     con.execute(f"SET threads = {_THREADS}")

@@ -153,7 +153,7 @@ class _Streamed:
     dim_counts: dict[str, Counter[Any]]
     agree_sum: float = 0.0
     agree_n: int = 0
-    by_annotator: dict[str, list[float]] | None = None
+    by_annotator: dict[str, list[float]] | None = None  # annotator -> [sum of agreement, items]
     examples: dict[str, dict[str, Any]] | None = None
     batches: int = 0
 
@@ -337,19 +337,27 @@ def _overlay(row: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def _agreement(st: _Streamed, batch: pa.RecordBatch) -> None:
-    """Mean item agreement overall and per annotator (over the overlap items each one worked on)."""
+    """Mean item agreement overall and per annotator (over the overlap items each one worked on).
+
+    Kept as a running sum and count per annotator: nothing grows with the run.
+    """
     agree = batch.column(batch.schema.get_field_index("qc_agreement"))
     mask = pc.is_valid(agree)
     if not pc.any(mask).as_py():
         return
     assert st.by_annotator is not None
-    values = agree.filter(mask).to_pylist()
-    people = batch.column(batch.schema.get_field_index("qc_annotators")).filter(mask).to_pylist()
-    for v, who in zip(values, people, strict=True):
-        st.agree_sum += float(v)
-        st.agree_n += 1
-        for person in who or []:
-            st.by_annotator.setdefault(str(person), []).append(float(v))
+    values = pc.cast(agree.filter(mask), pa.float64())
+    st.agree_sum += float(pc.sum(values).as_py())
+    st.agree_n += len(values)
+    people = batch.column(batch.schema.get_field_index("qc_annotators")).filter(mask)
+    who = pc.cast(pc.list_flatten(people), pa.string())
+    per = pa.table({"who": who, "v": pc.take(values, pc.list_parent_indices(people))}) \
+        .group_by("who").aggregate([("v", "sum"), ("v", "count")])
+    for name, total, n in zip(per["who"].to_pylist(), per["v_sum"].to_pylist(), per["v_count"].to_pylist(),
+                              strict=True):
+        acc = st.by_annotator.setdefault(str(name), [0.0, 0.0])
+        acc[0] += float(total)
+        acc[1] += float(n)
 
 
 def _shares(spec: DatasetSpec, st: _Streamed) -> dict[str, list[dict[str, Any]]]:
@@ -475,7 +483,7 @@ def _quality_doc(spec: DatasetSpec, run_id: str, checks: list[Check], tallies: d
     not_measured = [r["id"] for r in rows if r["status"] == "not_measured"]
     # A final delivery cannot be approved automatically on a target nobody measured.
     blocking_unmeasured = [r["id"] for r in rows if r["status"] == "not_measured" and r["blocking"] and final]
-    by_annotator = {who: {"items": len(v), "mean_agreement": sum(v) / len(v)}
+    by_annotator = {who: {"items": int(v[1]), "mean_agreement": v[0] / v[1]}
                     for who, v in sorted((streamed.by_annotator or {}).items())}
     return {
         "dataset": spec.id, "spec_version": spec.version, "spec_hash": spec_hash(spec), "run_id": run_id,
