@@ -6,11 +6,12 @@ de-identification and refine wrote beside it); writes under ``runs/<ds>/<run>/va
 QA report), ``gx_result.json`` (GX's ExpectationSuiteValidationResult over the whole run) and ``data_docs/``
 (GX Data Docs, built locally and uploaded: GX 1.x has no S3 store backend).
 
-Memory is bounded by one record batch (``batch_rows``) plus a few numbers per record: a first pass over small
-columns builds the run index (hashes of ids and contents, each record's planned split; ``runwide.py``), then
-every row-level expectation runs per batch and the unexpected counts are summed, which gives the counts and
-the verdict of a whole-frame run. Run-level checks (volume, completeness, shares, agreement, the baseline model)
-are evaluated once on small summary frames built from counters kept while streaming.
+Memory is bounded by one record batch (``batch_rows``): a first pass over small columns writes the run index into
+DuckDB, which finds duplicate ids and contents, ranks the split groups and finds leaking content out of core,
+spilling to a temporary directory (``runwide.py``, ADR 0022); then every row-level expectation runs per batch, with
+each record's run-wide facts read back in record order, and the unexpected counts are summed, which gives the
+counts and the verdict of a whole-frame run. Run-level checks (volume, completeness, shares, agreement, the baseline
+model) are evaluated once on small summary frames built from counters kept while streaming.
 """
 
 from __future__ import annotations
