@@ -7,6 +7,10 @@ time and also measures uniqueness, split leakage, shares and the other run-level
 baseline does not. A baseline that exceeds ``--baseline-mem-gb`` of RSS or ``--timeout`` seconds is stopped and
 reported as such: on a shared machine a 10M-record frame may not fit.
 
+Ours keeps no per-record state in Python: run-wide facts (duplicates, split ranks, leakage) are DuckDB queries under a
+memory limit that spill to disk (docs/adr/0022-run-wide-checks-in-duckdb.md), so its peak RSS should be flat in N; the
+last line compares the peaks of the sizes run.
+
 Run: .venv/bin/python bench/bench_validate.py                  # 1M and 10M records
      .venv/bin/python bench/bench_validate.py --rows 200000    # a quick look
 """
@@ -191,6 +195,7 @@ def main() -> None:
     spec = bench_spec()
     gb = 2**30
     print(f"{'records':>11} | {'side':<26} | {'seconds':>8} | {'records/s':>10} | {'peak RSS':>9} | note")
+    peaks: dict[int, int] = {}  # ours, per run size: each measured in its own fresh process
     for rows in args.rows:
         with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
             root = str(Path(tmp) / "root")
@@ -208,6 +213,8 @@ def main() -> None:
             else:
                 print(f"{rows:>11,} | {name:<26} | {'—':>8} | {'—':>10} | {r['peak_rss'] / gb:>7.2f} GB | "
                       f"did not finish: {r['why']}")
+        if ours["ok"]:
+            peaks[rows] = ours["peak_rss"]
         if ours["ok"] and whole["ok"]:
             print(f"{rows:>11,} | ratio ours / baseline      | time x{ours['seconds'] / whole['seconds']:.2f} | "
                   f"peak RSS x{ours['peak_rss'] / whole['peak_rss']:.2f}")
@@ -217,6 +224,13 @@ def main() -> None:
             print(f"{rows:>11,} | ratio: the whole-frame baseline did not finish at this size; ours did, in "
                   f"{ours['peak_rss'] / gb:.2f} GB")
         sys.stdout.flush()
+    if len(peaks) > 1:
+        small, large = min(peaks), max(peaks)
+        grow = peaks[large] / peaks[small]
+        print(f"peak RSS of datadam: {peaks[large] / gb:.2f} GB at {large:,} records / {peaks[small] / gb:.2f} GB at "
+              f"{small:,} = x{grow:.2f} for x{large / small:.0f} the records (goal: flat, at most 1 GiB)")
+        ratio(f"validate peak RSS, {large:,} / {small:,} records", grow, goal=None,
+              detail=f"{peaks[large] / gb:.2f} GB at {large:,}; at most 1 GiB: {max(peaks.values()) <= gb}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+import pyarrow as pa
 from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -33,6 +34,7 @@ _RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": PARTIA
 # Frames with an item id ask GX for the ids of the failing rows too (the first PARTIAL of each batch).
 _RESULT_FORMAT_IDS = {**_RESULT_FORMAT, "unexpected_index_column_names": ["item_id"]}
 _SITE = "datadam"
+_NARROW_INTS = (pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16(), pa.uint32())  # exact in int64
 # Column-aggregate expectations: evaluated once on a summary frame, never summed over batches.
 _SET_EXPECTATIONS = frozenset({"ExpectColumnDistinctValuesToContainSet"})
 
@@ -303,6 +305,13 @@ class GxRunner:
 
 
 def to_pandas(table: Any) -> pd.DataFrame:
-    """pyarrow -> pandas for GX (which rejects Arrow tables)."""
+    """pyarrow -> pandas for GX (which rejects Arrow tables).
+
+    Narrow integer columns become int64: GX's range check is vectorised only for int64 and float64 columns and
+    calls a Python function per value otherwise (a string length is int32). The values are the same.
+    """
+    narrow = [i for i, f in enumerate(table.schema) if f.type in _NARROW_INTS]
+    for i in narrow:
+        table = table.set_column(i, table.schema.field(i).name, table.column(i).cast(pa.int64()))
     df: pd.DataFrame = table.to_pandas()
     return df

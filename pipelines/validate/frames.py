@@ -114,8 +114,8 @@ def item_frame(batch: pa.RecordBatch, spec: DatasetSpec, window: RunWindow | Non
         null_ids = pa.nulls(batch.num_rows, pa.string())
         cols["dup_item_id"] = pc.if_else(pa.array(window.dup_id_mask()), ids, null_ids)
         cols["dup_content"] = pc.if_else(pa.array(window.dup_content_mask()), ids, null_ids)
-        cols["leak_splits"] = pa.array(window.leak_labels(), pa.string())
-        cols["split"] = pa.array(window.splits(), pa.string())
+        cols["leak_splits"] = window.leak_array()
+        cols["split"] = window.split_array()
     return pa.table(cols)
 
 

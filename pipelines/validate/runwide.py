@@ -1,19 +1,28 @@
 """Run-wide facts that no single batch can see: duplicate ids and contents, and the planned split of every record.
 
-One pass over a few small columns (id, content, split columns) before the batches stream through GX. It keeps a
-few numbers per record (64-bit hashes of the id and of the content, a group number, a split code: 22 bytes),
-never the records, plus one entry per distinct group (publish's group table when the spec stratifies); finding
-duplicates sorts one copy of a hash column. Hashes are pandas' 64-bit SipHash: a collision in a run of 10^7
-records has a probability of about 3e-6, and would only flag two records for an inspector to look at.
+One pass over a few small columns (id, content, split columns) before the batches stream through GX writes one
+narrow row per record into a DuckDB database in a temporary directory: the record's number, 64-bit hashes of its
+id and content (DuckDB's ``hash``), and its split (computed per batch for hash-threshold plans) or its group and
+stratum (stratified plans, ranked afterwards). Duplicates, the hash-rank of the groups and leakage are then
+DuckDB queries under a ``memory_limit``, spilling to that directory: Python holds no per-record or per-group
+state, so memory does not grow with the run (docs/adr/0022-run-wide-checks-in-duckdb.md). The facts of every
+record come back in record order, one window per streamed batch.
 
-Splits are planned exactly as publish plans them, by the shared planner (``pipelines.storage.splits``):
-the leakage check asks "would publishing this run put the same content in two splits?".
+A 64-bit hash collision in a run of 10^7 records has a probability of about 3e-6, and would only flag two records
+for an inspector to look at.
+
+Splits are planned exactly as publish plans them, by the shared planner (``pipelines.storage.splits``); the
+stratified hash-rank is the same arithmetic as ``rank_table`` written in SQL (a unit test compares the two).
+The leakage check asks "would publishing this run put the same content in two splits?".
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -25,18 +34,9 @@ import pyarrow.parquet as pq
 from pipelines.spec import DatasetSpec
 from pipelines.validate.checks import content_kind
 
-U64 = npt.NDArray[np.uint64]
 NO_SPLIT = -1
-
-
-def hash_strings(values: pa.Array) -> tuple[U64, npt.NDArray[np.bool_]]:
-    """64-bit hashes of a string column and a mask of the non-null entries."""
-    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
-
-    valid = np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool)
-    filled = pc.fill_null(values, "").to_numpy(zero_copy_only=False)
-    hashes: U64 = pd.util.hash_array(np.asarray(filled, dtype=object), categorize=False)
-    return hashes, valid
+MEMORY_LIMIT = "128MB"  # DuckDB's share; past it, its aggregations, joins and sorts spill to the temp directory
+_THREADS = 2
 
 
 def content_of(batch: pa.RecordBatch, spec: DatasetSpec) -> pa.Array | None:
@@ -49,159 +49,231 @@ def content_of(batch: pa.RecordBatch, spec: DatasetSpec) -> pa.Array | None:
     return None
 
 
-@dataclass
-class RunIndex:
-    """What the streamed checks read per record; arrays are in record order.
-
-    Attributes:
-        id_hash: Hash of each record's item_id.
-        content_hash: Hash of each record's content (meaningless where ``content_valid`` is False).
-        content_valid: The record has content to compare.
-        split_code: Index into ``split_names`` of each record's planned split.
-        split_names: The planned splits (publish's order).
-        dup_ids: Sorted id hashes seen more than once.
-        dup_content: Sorted content hashes seen more than once.
-        leaks: Content hash -> the planned splits it occurs in, for content in more than one split.
-        split_counts: Records per planned split.
-        split_method: Publish's split method for this spec.
-    """
-
-    id_hash: U64
-    content_hash: U64
-    content_valid: npt.NDArray[np.bool_]
-    split_code: npt.NDArray[np.int8]
-    split_names: list[str]
-    dup_ids: U64 = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
-    dup_content: U64 = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
-    leaks: dict[int, str] = field(default_factory=dict)
-    split_counts: dict[str, int] = field(default_factory=dict)
-    split_method: str = ""
-
-    def window(self, start: int, stop: int) -> RunWindow:
-        return RunWindow(self, start, stop)
-
-
 @dataclass(frozen=True)
 class RunWindow:
     """The run-wide facts of one batch of records (rows ``start:stop`` of the run)."""
 
-    index: RunIndex
     start: int
     stop: int
+    dup_id: npt.NDArray[np.bool_]
+    dup_content: npt.NDArray[np.bool_]
+    leak: pa.Array  # string: the splits a record's content is planned into ("test|train"), null when one
+    split_code: npt.NDArray[np.int8]
+    split_names: list[str]
 
     def dup_id_mask(self) -> npt.NDArray[np.bool_]:
-        return np.isin(self.index.id_hash[self.start:self.stop], self.index.dup_ids)
+        return self.dup_id
 
     def dup_content_mask(self) -> npt.NDArray[np.bool_]:
-        valid = self.index.content_valid[self.start:self.stop]
-        return valid & np.isin(self.index.content_hash[self.start:self.stop], self.index.dup_content)
+        return self.dup_content
+
+    def leak_array(self) -> pa.Array:
+        return self.leak
 
     def leak_labels(self) -> list[str | None]:
-        if not self.index.leaks:
-            return [None] * (self.stop - self.start)
-        valid = self.index.content_valid[self.start:self.stop]
-        hashes = self.index.content_hash[self.start:self.stop]
-        return [self.index.leaks.get(int(h)) if ok else None for h, ok in zip(hashes, valid, strict=True)]
+        out: list[str | None] = self.leak.to_pylist()
+        return out
+
+    def split_array(self) -> pa.Array:
+        codes = self.split_code.astype(np.int64)
+        return pa.array(self.split_names, pa.string()).take(pa.array(codes, mask=codes < 0))
 
     def splits(self) -> list[str | None]:
-        names = self.index.split_names
-        return [names[c] if c >= 0 else None for c in self.index.split_code[self.start:self.stop]]
+        out: list[str | None] = self.split_array().to_pylist()
+        return out
 
 
-def _duplicates(hashes: U64) -> U64:
-    """The values seen more than once (one sorted copy of the hashes, then only the few repeated ones)."""
-    if hashes.size < 2:
-        return np.zeros(0, dtype=np.uint64)
-    s = np.sort(hashes)
-    repeated = s[1:][s[1:] == s[:-1]]
-    del s
-    dups: U64 = np.unique(repeated)
-    return dups
+@dataclass
+class RunIndex:
+    """The run's facts in DuckDB and a cursor over them in record order; a context manager (removes its files).
+
+    Attributes:
+        split_names: The planned splits (publish's order).
+        split_method: Publish's split method for this spec.
+        split_counts: Records per planned split.
+        duplicate_ids: Distinct ids seen more than once.
+        duplicate_contents: Distinct contents seen more than once.
+        leaking_contents: Distinct contents planned into more than one split.
+    """
+
+    split_names: list[str]
+    split_method: str
+    split_counts: dict[str, int] = field(default_factory=dict)
+    duplicate_ids: int = 0
+    duplicate_contents: int = 0
+    leaking_contents: int = 0
+    _con: Any = None
+    _tmp: Path | None = None
+    _reader: Any = None
+    _buf: pa.RecordBatch | None = None
+    _pos: int = 0
+    _at: int = 0
+
+    def window(self, start: int, stop: int) -> RunWindow:
+        """The facts of records ``start:stop``; windows are read in order, each after the one before."""
+        if start != self._at:
+            raise ValueError(f"run index read out of order: at record {self._at}, asked for {start}")
+        parts: list[pa.RecordBatch] = []
+        need = stop - start
+        while need > 0:
+            if self._buf is None or self._pos >= self._buf.num_rows:
+                self._buf, self._pos = self._reader.read_next_batch(), 0
+                continue
+            take = min(need, self._buf.num_rows - self._pos)
+            parts.append(self._buf.slice(self._pos, take))
+            self._pos += take
+            need -= take
+        self._at = stop
+        t = pa.Table.from_batches(parts, schema=self._reader.schema) if parts else None
+
+        def col(name: str) -> pa.ChunkedArray:
+            assert t is not None
+            return t.column(name)
+
+        if t is None:
+            return RunWindow(start, stop, np.zeros(0, bool), np.zeros(0, bool), pa.array([], pa.string()),
+                             np.zeros(0, np.int8), self.split_names)
+        return RunWindow(
+            start, stop,
+            dup_id=col("dup_id").to_numpy().astype(bool),
+            dup_content=col("dup_content").to_numpy().astype(bool),
+            leak=col("leak").combine_chunks(),
+            split_code=pc.fill_null(col("code"), NO_SPLIT).to_numpy().astype(np.int8),
+            split_names=self.split_names,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> RunIndex:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _connect(tmp: Path) -> Any:
+    import duckdb
+
+    # In memory, but under the memory limit its tables and operators spill to the temp directory.
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = '{(tmp / 'spill').as_posix()}'")
+    con.execute(f"SET threads = {_THREADS}")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def rank_sql(dataset: str, plan: dict[str, float]) -> tuple[str, list[Any]]:
+    """``splits.rank_table`` as one query over ``pairs(g, s, n)``: each group's split code, same arithmetic.
+
+    A group joins the stratum most of its items are in (ties: the smallest); within a stratum, groups in order of
+    ``hash_unit`` (ties: by key) fill the splits by item count; a group goes where the midpoint of its items falls.
+    Strings compare by bytes (DuckDB's default collation), as Arrow's sort does.
+    """
+    bounds, acc = [], 0.0
+    for r in plan.values():  # the same float additions as splits.cut_codes
+        acc += r
+        bounds.append(acc)
+    cut = " + ".join("(p >= ?::DOUBLE)::INTEGER" for _ in bounds)
+    sql = f"""
+        WITH totals AS (
+            SELECT g, s, n, sum(n) OVER (PARTITION BY g)::BIGINT AS total,
+                   row_number() OVER (PARTITION BY g ORDER BY n DESC, s ASC) AS k
+            FROM pairs),
+        units AS (
+            SELECT g, s, total,
+                   ('0x' || left(sha256(? || g), 16))::UBIGINT::DOUBLE / 18446744073709551616.0::DOUBLE AS u
+            FROM totals WHERE k = 1),
+        placed AS (
+            SELECT g, ((sum(total) OVER (PARTITION BY s ORDER BY u, g ROWS UNBOUNDED PRECEDING) - total)::DOUBLE
+                       + total::DOUBLE / 2.0::DOUBLE)
+                      / (sum(total) OVER (PARTITION BY s))::DOUBLE AS p
+            FROM units)
+        SELECT g, least({cut}, {len(bounds) - 1})::TINYINT AS code FROM placed"""
+    return sql, [f"{dataset}\x1f", *bounds]
 
 
 def build_run_index(pf: pq.ParquetFile, spec: DatasetSpec, *, batch_rows: int) -> RunIndex:
-    """Hash ids and contents and plan the splits of every record of the run, one pass over small columns."""
-    from pipelines.storage.splits import group_keys, new_plan, rank_groups, split_columns, strata
+    """One pass over small columns into DuckDB; duplicates, group ranks and leaks as out-of-core queries."""
+    from pipelines.storage.splits import group_key_array, new_plan, split_columns, strata_array
 
     plan = new_plan(spec)
     names = list(plan.plan)
+    stratified = bool(plan.stratify_by)
     columns = list(dict.fromkeys(["item_id", *split_columns(spec)]))
     kind = content_kind(spec)
     if kind is not None:
         columns.append("media" if kind == "media" else "text")
-    n = int(pf.metadata.num_rows)
-    # Filled in place: no list of per-batch parts concatenated at the end (which would hold everything twice).
-    index = RunIndex(id_hash=np.zeros(n, dtype=np.uint64), content_hash=np.zeros(n, dtype=np.uint64),
-                     content_valid=np.zeros(n, dtype=bool), split_code=np.full(n, NO_SPLIT, dtype=np.int8),
-                     split_names=names, split_method=plan.method)
-    members: Counter[tuple[str, str | None]] = Counter()
-    # Groups are numbered as first seen; a record keeps its group's number (4 bytes), never the key itself.
-    group_ids: dict[str, int] = {}
-    group_code: list[int] = []  # hash-threshold plans: the split of each numbered group
-    per_item = spec.splits.group_by is None and not plan.stratify_by
-    gids = np.zeros(0 if per_item else n, dtype=np.int32)
-    at = 0
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
-        end = at + batch.num_rows
-        index.id_hash[at:end] = hash_strings(batch.column(batch.schema.get_field_index("item_id")))[0]
-        content = content_of(batch, spec)
-        if content is not None:
-            index.content_hash[at:end], index.content_valid[at:end] = hash_strings(content)
-        groups = group_keys(spec, batch)
-        if per_item:
-            # Every record is its own group: its split depends on its id only; nothing to remember.
-            index.split_code[at:end] = [names.index(plan.split_of(g)) for g in groups]
+    tmp = Path(tempfile.mkdtemp(prefix="datadam-runwide-"))
+    index = RunIndex(split_names=names, split_method=plan.method, _tmp=tmp)
+    try:
+        con = index._con = _connect(tmp)
+        con.execute("CREATE TABLE recs (rn BIGINT, idh UBIGINT, ch UBIGINT, g VARCHAR, s VARCHAR, code TINYINT)")
+        at = 0
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
+            n = batch.num_rows
+            content = content_of(batch, spec)
+            groups = group_key_array(spec, batch)
+            part = pa.table({
+                "rn": pa.array(np.arange(at, at + n, dtype=np.int64)),
+                "id": batch.column(batch.schema.get_field_index("item_id")),
+                "c": content if content is not None else pa.nulls(n, pa.string()),
+                "g": groups if stratified else pa.nulls(n, pa.string()),
+                "s": strata_array(spec, batch) if stratified else pa.nulls(n, pa.string()),
+                "code": pa.nulls(n, pa.int8()) if stratified or not names else pa.array(plan.codes(groups)),
+            })  # fmt: skip
+            # A null id hashes as "" (two records without an id share one); a record without content has none.
+            con.register("part", part)
+            con.execute("INSERT INTO recs SELECT rn, hash(coalesce(id, '')), "
+                        "CASE WHEN c IS NULL THEN NULL ELSE hash(c) END, g, s, code FROM part")
+            con.unregister("part")
+            at += n
+        if stratified and names:
+            con.execute("CREATE TABLE pairs AS SELECT g, coalesce(s, '') AS s, count(*)::BIGINT AS n "
+                        "FROM recs GROUP BY g, coalesce(s, '')")
+            sql, params = rank_sql(spec.id, plan.plan)
+            con.execute(f"CREATE TABLE grp AS {sql}", params)
+            con.execute("CREATE VIEW coded AS SELECT r.rn, r.idh, r.ch, grp.code FROM recs r "
+                        "LEFT JOIN grp ON r.g = grp.g")
         else:
-            if plan.stratify_by:
-                members.update(zip(groups, strata(spec, batch), strict=True))
-            for k, g in enumerate(groups, start=at):
-                gid = group_ids.get(g)
-                if gid is None:
-                    gid = group_ids[g] = len(group_ids)
-                    if not plan.stratify_by:
-                        group_code.append(names.index(plan.split_of(g)))
-                gids[k] = gid
-        at = end
-    if plan.stratify_by:
-        plan.assigned = rank_groups(spec.id, members, plan.plan)
-        group_code = [names.index(plan.assigned[g]) for g in group_ids]  # dicts keep first-seen order
-    if not per_item and n:
-        index.split_code[:] = np.asarray(group_code, dtype=np.int8)[gids]
-    del gids, members, group_ids
-    index.dup_ids = _duplicates(index.id_hash)
-    every = bool(index.content_valid.all())
-    hashes = index.content_hash if every else index.content_hash[index.content_valid]
-    index.dup_content = _duplicates(hashes)
-    if index.dup_content.size:
+            con.execute("CREATE VIEW coded AS SELECT rn, idh, ch, code FROM recs")
+        con.execute("CREATE TABLE split_names (code TINYINT, name VARCHAR)")
+        if names:
+            con.executemany("INSERT INTO split_names VALUES (?, ?)", list(enumerate(names)))
+        con.execute("CREATE TABLE dup_id AS SELECT idh FROM recs GROUP BY idh HAVING count(*) > 1")
+        con.execute("CREATE TABLE dup_c AS SELECT ch FROM recs WHERE ch IS NOT NULL GROUP BY ch HAVING count(*) > 1")
         # Only content seen twice can sit in two splits: look at those records only.
-        shared = np.isin(index.content_hash, index.dup_content) & index.content_valid
-        index.leaks = _leaks(index.content_hash[shared], index.split_code[shared], names)
-    counts = np.bincount(index.split_code[index.split_code >= 0].astype(np.int64), minlength=len(names))
-    index.split_counts = {n: int(c) for n, c in zip(names, counts, strict=True)}
+        con.execute("CREATE TABLE leak AS SELECT c.ch, array_to_string(list_sort(list(DISTINCT sn.name)), '|') "
+                    "AS label FROM coded c JOIN dup_c USING (ch) JOIN split_names sn USING (code) "
+                    "GROUP BY c.ch HAVING count(DISTINCT c.code) > 1")
+        index.duplicate_ids = _count(con, "dup_id")
+        index.duplicate_contents = _count(con, "dup_c")
+        index.leaking_contents = _count(con, "leak")
+        counts = dict(con.execute("SELECT code, count(*) FROM coded WHERE code >= 0 GROUP BY code").fetchall())
+        index.split_counts = {name: int(counts.get(i, 0)) for i, name in enumerate(names)}
+        index._reader = con.sql(
+            "SELECT c.rn, d.idh IS NOT NULL AS dup_id, dc.ch IS NOT NULL AS dup_content, l.label AS leak, c.code "
+            "FROM coded c LEFT JOIN dup_id d ON c.idh = d.idh LEFT JOIN dup_c dc ON c.ch = dc.ch "
+            "LEFT JOIN leak l ON c.ch = l.ch ORDER BY c.rn").to_arrow_reader(max(1, batch_rows))
+    except BaseException:
+        index.close()
+        raise
     return index
 
 
-def _leaks(hashes: U64, codes: npt.NDArray[np.int8], names: list[str]) -> dict[int, str]:
-    """Content hashes planned into more than one split, with the splits (``test|train``)."""
-    if hashes.size == 0:
-        return {}
-    order = np.argsort(hashes, kind="stable")
-    h, c = hashes[order], codes[order].astype(np.int16)
-    starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
-    lo = np.minimum.reduceat(c, starts)
-    hi = np.maximum.reduceat(c, starts)
-    out: dict[int, str] = {}
-    for s, a, b in zip(starts, lo, hi, strict=True):
-        if a != b:
-            end = s + 1
-            while end < h.size and h[end] == h[s]:
-                end += 1
-            out[int(h[s])] = "|".join(sorted({names[int(x)] for x in c[s:end]}))
-    return out
+def _count(con: Any, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
 
 
 def describe(index: RunIndex) -> dict[str, Any]:
     """The split plan's summary for quality.json."""
     return {"method": index.split_method, "records": index.split_counts,
-            "duplicate_ids": int(index.dup_ids.size), "duplicate_contents": int(index.dup_content.size),
-            "leaking_contents": len(index.leaks)}
+            "duplicate_ids": index.duplicate_ids, "duplicate_contents": index.duplicate_contents,
+            "leaking_contents": index.leaking_contents}

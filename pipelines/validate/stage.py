@@ -6,11 +6,12 @@ de-identification and refine wrote beside it); writes under ``runs/<ds>/<run>/va
 QA report), ``gx_result.json`` (GX's ExpectationSuiteValidationResult over the whole run) and ``data_docs/``
 (GX Data Docs, built locally and uploaded: GX 1.x has no S3 store backend).
 
-Memory is bounded by one record batch (``batch_rows``) plus a few numbers per record: a first pass over small
-columns builds the run index (hashes of ids and contents, each record's planned split; ``runwide.py``), then
-every row-level expectation runs per batch and the unexpected counts are summed, which gives the counts and
-the verdict of a whole-frame run. Run-level checks (volume, completeness, shares, agreement, the baseline model)
-are evaluated once on small summary frames built from counters kept while streaming.
+Memory is bounded by one record batch (``batch_rows``): a first pass over small columns writes the run index into
+DuckDB, which finds duplicate ids and contents, ranks the split groups and finds leaking content out of core,
+spilling to a temporary directory (``runwide.py``, ADR 0022); then every row-level expectation runs per batch, with
+each record's run-wide facts read back in record order, and the unexpected counts are summed, which gives the
+counts and the verdict of a whole-frame run. Run-level checks (volume, completeness, shares, agreement, the baseline
+model) are evaluated once on small summary frames built from counters kept while streaming.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ class _Streamed:
     dim_counts: dict[str, Counter[Any]]
     agree_sum: float = 0.0
     agree_n: int = 0
-    by_annotator: dict[str, list[float]] | None = None
+    by_annotator: dict[str, list[float]] | None = None  # annotator -> [sum of agreement, items]
     examples: dict[str, dict[str, Any]] | None = None
     batches: int = 0
 
@@ -182,27 +183,27 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
         final, why = _delivery(spec, delivery, planned, items)
         facts = RunFacts(items=items, final=final, planned=planned)
         checks = plan_checks(spec, items=items, facts=facts)
-        index = build_run_index(pf, spec, batch_rows=batch_rows)
         runner = _gx.GxRunner(dataset=spec.id, checks=checks)
         frames = {f for f in needed_frames(spec) if f in runner.frames}
         dims = [d for d in spec.planned_shares if d != "label"]
         st = _Streamed(label_counts=Counter(), dim_counts={d: Counter() for d in dims}, by_annotator={},
                        examples={})
-        offset = 0
-        for batch in pf.iter_batches(batch_size=batch_rows):
-            window = index.window(offset, offset + batch.num_rows)
-            offset += batch.num_rows
-            st.batches += 1
-            before = _failing(runner)
-            for name, table in build_frames(batch, spec, frames, window).items():
-                runner.run(name, _gx.to_pandas(table))
-            _keep_examples(st, batch, spec, _failing(runner) - before, runner)
-            st.label_counts.update(observed_labels(batch, spec))
-            for d in dims:
-                st.dim_counts[d].update(value_counts(batch, d))
-            _agreement(st, batch)
-            if trainer is not None:
-                trainer.collect(batch, window.splits())
+        with build_run_index(pf, spec, batch_rows=batch_rows) as index:
+            offset = 0
+            for batch in pf.iter_batches(batch_size=batch_rows):
+                window = index.window(offset, offset + batch.num_rows)
+                offset += batch.num_rows
+                st.batches += 1
+                before = _failing(runner)
+                for name, table in build_frames(batch, spec, frames, window).items():
+                    runner.run(name, _gx.to_pandas(table))
+                _keep_examples(st, batch, spec, _failing(runner) - before, runner)
+                st.label_counts.update(observed_labels(batch, spec))
+                for d in dims:
+                    st.dim_counts[d].update(value_counts(batch, d))
+                _agreement(st, batch)
+                if trainer is not None:
+                    trainer.collect(batch, window.splits())
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
     runner.run("observed", pd.DataFrame({"label": pd.Series(sorted(st.label_counts, key=str), dtype=object)}))
@@ -321,19 +322,27 @@ def _overlay(row: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def _agreement(st: _Streamed, batch: pa.RecordBatch) -> None:
-    """Mean item agreement overall and per annotator (over the overlap items each one worked on)."""
+    """Mean item agreement overall and per annotator (over the overlap items each one worked on).
+
+    Kept as a running sum and count per annotator: nothing grows with the run.
+    """
     agree = batch.column(batch.schema.get_field_index("qc_agreement"))
     mask = pc.is_valid(agree)
     if not pc.any(mask).as_py():
         return
     assert st.by_annotator is not None
-    values = agree.filter(mask).to_pylist()
-    people = batch.column(batch.schema.get_field_index("qc_annotators")).filter(mask).to_pylist()
-    for v, who in zip(values, people, strict=True):
-        st.agree_sum += float(v)
-        st.agree_n += 1
-        for person in who or []:
-            st.by_annotator.setdefault(str(person), []).append(float(v))
+    values = pc.cast(agree.filter(mask), pa.float64())
+    st.agree_sum += float(pc.sum(values).as_py())
+    st.agree_n += len(values)
+    people = batch.column(batch.schema.get_field_index("qc_annotators")).filter(mask)
+    who = pc.cast(pc.list_flatten(people), pa.string())
+    per = pa.table({"who": who, "v": pc.take(values, pc.list_parent_indices(people))}) \
+        .group_by("who").aggregate([("v", "sum"), ("v", "count")])
+    for name, total, n in zip(per["who"].to_pylist(), per["v_sum"].to_pylist(), per["v_count"].to_pylist(),
+                              strict=True):
+        acc = st.by_annotator.setdefault(str(name), [0.0, 0.0])
+        acc[0] += float(total)
+        acc[1] += float(n)
 
 
 def _shares(spec: DatasetSpec, st: _Streamed) -> dict[str, list[dict[str, Any]]]:
@@ -459,7 +468,7 @@ def _quality_doc(spec: DatasetSpec, run_id: str, checks: list[Check], tallies: d
     not_measured = [r["id"] for r in rows if r["status"] == "not_measured"]
     # A final delivery cannot be approved automatically on a target nobody measured.
     blocking_unmeasured = [r["id"] for r in rows if r["status"] == "not_measured" and r["blocking"] and final]
-    by_annotator = {who: {"items": len(v), "mean_agreement": sum(v) / len(v)}
+    by_annotator = {who: {"items": int(v[1]), "mean_agreement": v[0] / v[1]}
                     for who, v in sorted((streamed.by_annotator or {}).items())}
     return {
         "dataset": spec.id, "spec_version": spec.version, "spec_hash": spec_hash(spec), "run_id": run_id,
