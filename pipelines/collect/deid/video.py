@@ -1,13 +1,18 @@
-"""Faces and licence plates in video: every frame searched with the image detectors, masked, re-encoded.
+"""Faces and licence plates in video: frames searched with the image detectors, masked, re-encoded.
 
 A clip is decoded one frame at a time, in passes. The first runs the detectors of the image path (CenterFace
-for faces, see ``faces.py``) on every frame and keeps only what they found (a few integers per region); the
-second masks each frame with the regions found on it and on its neighbours (``DILATION_FRAMES`` either side: a
-detector misses a face on one frame now and then, rarely on three in a row) and encodes it, cutting keyframes
-for annotation (``keyframe_fps``) from the masked frames; the third runs the re-check detectors (Haar cascades,
+for faces, see ``faces.py``) on every ``DETECT_EVERY``-th frame, on both sides of a scene cut, and on every frame
+between two searched frames that disagree (a face came, went, moved far, or scored just under the threshold on
+either), and carries what two agreeing searches found over the frames between them (the box spanning both
+positions); it keeps only the regions (a few integers each; at most ``DETECT_EVERY`` decoded frames are held). The
+second masks each frame with the regions of it and of its neighbours (``DILATION_FRAMES`` either side: a detector
+misses a face on one frame now and then, rarely on three in a row) and encodes it, cutting keyframes for
+annotation (``keyframe_fps``) from the masked frames; the third runs the re-check detectors (Haar cascades,
 unlike CenterFace) on every frame of the new clip and on every keyframe. What the re-check finds is masked too
 (on the frames ``RECHECK_DILATION_S`` around it: re-encoding makes the cascades see faces in compression
 blocks, on and off for a few frames) and the last two passes repeat, at most ``MASK_ROUNDS`` times in all.
+docs/adr/0021-video-first-pass-searches-every-eighth-frame.md has the choice and how it was checked against
+searching every frame.
 
 Detection runs on a copy whose long side is at most ``VIDEO_DETECT_MAX_SIDE``, upright only and without the
 upscaled pass of the image path: camera frames are upright, and four turned passes per frame would cost four
@@ -30,6 +35,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from pipelines.collect.deid.faces import CENTERFACE_THRESHOLD, centerface
 from pipelines.collect.deid.image import KINDS, Region, find_regions, mask_regions, recheck_regions
 from pipelines.collect.video import (
     Frame,
@@ -60,6 +66,11 @@ THUMB_SIZE = (64, 36)
 CARRY_REACH = 1.0
 CARRY_SIZE_RATIO = 1.5
 CARRY_MARGIN = 0.1
+# A face CenterFace scores between WEAK_THRESHOLD and its threshold on a searched frame is not masked, but the
+# frames on either side are all searched: the detector flickers on small faces and profiles, and a face found on
+# the frames between two searches but on neither would otherwise be missed.
+WEAK_THRESHOLD = 0.1
+WEAK = "centerface_weak"
 RECHECK_DILATION_S = 0.25  # regions a re-check finds are masked this long either side (at least DILATION_FRAMES)
 MASK_ROUNDS = 4
 KEYFRAME_JPEG_QUALITY = 95
@@ -100,8 +111,14 @@ class VideoDeid:
     added: list[tuple[int, Region]] = field(default_factory=list)  # regions the re-checks found and masked too
 
 
-def _detector(targets: Iterable[str], *, recheck: bool = False) -> Callable[[Frame], list[Region]] | None:
-    """The first pass (``recheck=False``) or the re-check on one BGR frame, on a copy of at most ``*_MAX_SIDE``."""
+def _detector(
+    targets: Iterable[str], *, recheck: bool = False, weak: bool = False
+) -> Callable[[Frame], list[Region]] | None:
+    """The first pass (``recheck=False``) or the re-check on one BGR frame, on a copy of at most ``*_MAX_SIDE``.
+
+    ``weak=True`` (the strided first pass) also returns faces CenterFace scores from ``WEAK_THRESHOLD`` up to its
+    own threshold, as regions of detector ``WEAK``: not masked, but a sign that the frames around may hold a face.
+    """
     kinds = [k for k in KINDS if k in set(targets)]
     if not kinds:
         return None
@@ -114,8 +131,14 @@ def _detector(targets: Iterable[str], *, recheck: bool = False) -> Callable[[Fra
         small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
             if scale < 1 else frame
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        found = (recheck_regions(rgb, targets=kinds, params=VIDEO_HAAR_PARAMS) if recheck
-                 else find_regions(rgb, targets=kinds, rotations=(), upscale_below=0))
+        if recheck:
+            found = recheck_regions(rgb, targets=kinds, params=VIDEO_HAAR_PARAMS)
+        elif weak and "faces" in kinds:
+            found = [Region("faces", b.x, b.y, b.w, b.h, b.detector if b.score >= CENTERFACE_THRESHOLD else WEAK)
+                     for b in centerface(rgb, threshold=WEAK_THRESHOLD, rotations=(), upscale_below=0)]
+            found += find_regions(rgb, targets=[k for k in kinds if k != "faces"]) if len(kinds) > 1 else []
+        else:
+            found = find_regions(rgb, targets=kinds, rotations=(), upscale_below=0)
         if scale == 1:
             return found
         return [Region(r.kind, int(r.x / scale), int(r.y / scale), round(r.w / scale), round(r.h / scale),
@@ -132,25 +155,30 @@ def scan_video(
     ``every=1`` searches every frame (the re-check, and the reference the strided first pass is measured
     against); ``every=k`` searches every k-th frame, the frames on either side of a scene cut and, wherever two
     searched frames disagree (not as many regions of each kind, or a region without a nearby partner of about
-    its size on the other), every frame between them. Between two searched frames that agree, each region covers
+    its size on the other) or either holds a weak face (a score from ``WEAK_THRESHOLD``), every frame between
+    them. Between two searched frames that agree, each region covers
     the box spanning it and its partner (``detector="carried"``).
 
     Raises:
         VideoError: the clip cannot be opened or no frame decodes.
     """
-    detect = _detector(targets, recheck=recheck)
+    detect = _detector(targets, recheck=recheck, weak=every > 1)
     found: dict[int, list[Region]] = {}
+    unsure: set[int] = set()  # searched frames with a weak face
     carried: list[tuple[int, Region]] = []
     frames, size = 0, (0, 0)
 
     def search(i: int, frame: Frame) -> None:
-        found[i] = detect(frame) if detect is not None else []
+        regions = detect(frame) if detect is not None else []
+        found[i] = [r for r in regions if r.detector != WEAK]
+        if len(found[i]) < len(regions):
+            unsure.add(i)
 
     def bridge(a: int, b: int, buffered: dict[int, Frame]) -> None:
         """Cover the frames strictly between searched frames ``a`` and ``b``, searching more of them if needed."""
         if b - a <= 1:
             return
-        spans = _spans(found[a], found[b])
+        spans = None if a in unsure or b in unsure else _spans(found[a], found[b])
         if spans is not None:
             carried.extend((f, r) for f in range(a + 1, b) for r in spans)
             return
@@ -366,5 +394,6 @@ def detector_settings() -> dict[str, Any]:
     return {"detect_max_side": VIDEO_DETECT_MAX_SIDE, "recheck_max_side": VIDEO_RECHECK_MAX_SIDE,
             "recheck_haar_params": [VIDEO_HAAR_PARAMS[0], VIDEO_HAAR_PARAMS[1], list(VIDEO_HAAR_PARAMS[2])],
             "dilation_frames": DILATION_FRAMES, "detect_every": DETECT_EVERY, "scene_cut_diff": SCENE_CUT_DIFF,
-            "carry_reach": CARRY_REACH, "carry_size_ratio": CARRY_SIZE_RATIO, "carry_margin": CARRY_MARGIN,
+            "carry_reach": CARRY_REACH, "carry_size_ratio": CARRY_SIZE_RATIO,
+            "carry_margin": CARRY_MARGIN, "weak_threshold": WEAK_THRESHOLD,
             "recheck_dilation_s": RECHECK_DILATION_S, "mask_rounds": MASK_ROUNDS}

@@ -14,6 +14,9 @@ import cv2
 import numpy as np
 from skimage import data as skimage_data
 
+from pipelines.collect.deid.image import Region, _padded
+from pipelines.collect.deid.video import VideoScan, frame_regions
+
 GROUND_TRUTH = json.loads((Path(__file__).parents[2] / "data" / "faces" / "ground_truth.json").read_text())
 
 
@@ -92,3 +95,18 @@ def encode(frames_: list[np.ndarray], path: Path, fps: float = 30.0) -> bytes:
         writer.write(f)
     writer.release()
     return path.read_bytes()
+
+
+def unmasked(every: VideoScan, strided: VideoScan) -> list[tuple[int, Region]]:
+    """The boxes the per-frame scan (``every``) found that the strided scan's mask does not wholly cover: its
+    regions on that frame and its neighbours, padded as ``mask_regions`` pads them."""
+    masked = frame_regions(strided.regions)
+    out = []
+    for i, r in every.regions:
+        cover = np.zeros((every.height, every.width), dtype=bool)
+        for m in masked(i):
+            x0, y0, x1, y1 = _padded(m, every.width, every.height)
+            cover[y0:y1, x0:x1] = True
+        if not cover[r.y: r.y + r.h, r.x: r.x + r.w].all():
+            out.append((i, r))
+    return out

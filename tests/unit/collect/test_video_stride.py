@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.collect.deid.image import _padded
-from pipelines.collect.deid.video import DETECT_EVERY, VIDEO_DETECT_MAX_SIDE, frame_regions, scan_video
+from pipelines.collect.deid.video import DETECT_EVERY, VIDEO_DETECT_MAX_SIDE, scan_video
 from tests.unit.collect import moving_faces as M
 
 pytestmark = pytest.mark.unit
@@ -53,16 +52,7 @@ def test_the_strided_scan_masks_every_face_the_per_frame_scan_finds(name: str, t
     every = scan_video(data, ext="mp4", targets=["faces"])
     strided = scan_video(data, ext="mp4", targets=["faces"], every=DETECT_EVERY)
     assert every.searched == every.frames == strided.frames == N
-    masked = frame_regions(strided.regions)
-    w, h = SIZE
-    missed = []
-    for i, r in every.regions:
-        cover = np.zeros((h, w), dtype=bool)
-        for m in masked(i):
-            x0, y0, x1, y1 = _padded(m, w, h)
-            cover[y0:y1, x0:x1] = True
-        if not cover[r.y: r.y + r.h, r.x: r.x + r.w].all():
-            missed.append((i, r))
+    missed = M.unmasked(every, strided)
     faces_per_frame = len(every.regions) / N
     print(f"\n{name}: {len(every.regions)} faces found searching all {N} frames ({faces_per_frame:.1f} a frame), "
           f"strided search ran on {strided.searched} frames, {len(missed)} of those faces not masked")
