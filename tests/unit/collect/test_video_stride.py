@@ -41,8 +41,16 @@ def _enter_leave_and_cut() -> list[np.ndarray]:
     ], scenes={0: "coffee", 27: "rocket"})
 
 
+def _steady() -> list[np.ndarray]:
+    return M.frames(N, SIZE, [
+        M.Track(M.astronaut(), 120, (0, 40), (8, 2), range(N)),
+        M.Track(M.astronaut(), 150, (760, 300), (-5, -1), range(N), wiggle=20),
+    ])
+
+
 CLIPS: dict[str, Callable[[], list[np.ndarray]]] = {"sizes_and_speeds": _sizes_and_speeds,
-                                                    "enter_leave_and_cut": _enter_leave_and_cut}
+                                                    "enter_leave_and_cut": _enter_leave_and_cut,
+                                                    "steady": _steady}
 
 
 @pytest.mark.parametrize("name", list(CLIPS))
@@ -56,8 +64,10 @@ def test_the_strided_scan_masks_every_face_the_per_frame_scan_finds(name: str, t
     faces_per_frame = len(every.regions) / N
     print(f"\n{name}: {len(every.regions)} faces found searching all {N} frames ({faces_per_frame:.1f} a frame), "
           f"strided search ran on {strided.searched} frames, {len(missed)} of those faces not masked")
-    assert faces_per_frame >= 3  # the clip has faces the detector finds, on (nearly) every frame
+    assert faces_per_frame >= 2  # the clip has faces the detector finds (two or more tracks), on (nearly) every frame
     assert missed == []  # where the detector flickers (small faces, a profile) the scan searches most frames
+    if name == "steady":  # faces it is sure of are carried between searches
+        assert strided.searched <= N // 2 and any(r.detector == "carried" for _, r in strided.regions)
 
 
 def test_a_clip_without_faces_is_searched_every_k_th_frame_and_at_a_cut(tmp_path: Path) -> None:
