@@ -8,11 +8,12 @@ frames/s of each, the ratio to the per-frame pass, the real-time figure (frames/
 inverse, time / real time), and how many faces the per-frame pass found that the strided pass did not mask (must
 be 0).
 
-Run: .venv/bin/python bench/bench_video_stride.py
+Run: .venv/bin/python bench/bench_video_stride.py [--clip "no face"]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -38,6 +39,10 @@ def main() -> None:
             M.Track(M.cameraman(), 90, (900, 400), (-4, -1), range(20, 130), wiggle=30),
         ], scenes={0: "coffee", 90: "rocket"}),
     }
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clip", choices=list(clips), action="append", help="only these clips (default: all)")
+    args = ap.parse_args()
+    clips = {k: v for k, v in clips.items() if not args.clip or k in args.clip}
     print(f"720p: {SIZE[0]}x{SIZE[1]}, {N} frames at {FPS:g} fps; strided pass every {DETECT_EVERY} frames")
     for name, frames in clips.items():
         with tempfile.TemporaryDirectory() as tmp:
