@@ -1,13 +1,18 @@
-"""Faces and licence plates in video: every frame searched with the image detectors, masked, re-encoded.
+"""Faces and licence plates in video: frames searched with the image detectors, masked, re-encoded.
 
 A clip is decoded one frame at a time, in passes. The first runs the detectors of the image path (CenterFace
-for faces, see ``faces.py``) on every frame and keeps only what they found (a few integers per region); the
-second masks each frame with the regions found on it and on its neighbours (``DILATION_FRAMES`` either side: a
-detector misses a face on one frame now and then, rarely on three in a row) and encodes it, cutting keyframes
-for annotation (``keyframe_fps``) from the masked frames; the third runs the re-check detectors (Haar cascades,
+for faces, see ``faces.py``) on every ``DETECT_EVERY``-th frame, on both sides of a scene cut, and on every frame
+between two searched frames that disagree (a face came, went, moved far, or scored just under the threshold on
+either), and carries what two agreeing searches found over the frames between them (the box spanning both
+positions); it keeps only the regions (a few integers each; at most ``DETECT_EVERY`` decoded frames are held). The
+second masks each frame with the regions of it and of its neighbours (``DILATION_FRAMES`` either side: a detector
+misses a face on one frame now and then, rarely on three in a row) and encodes it, cutting keyframes for
+annotation (``keyframe_fps``) from the masked frames; the third runs the re-check detectors (Haar cascades,
 unlike CenterFace) on every frame of the new clip and on every keyframe. What the re-check finds is masked too
 (on the frames ``RECHECK_DILATION_S`` around it: re-encoding makes the cascades see faces in compression
 blocks, on and off for a few frames) and the last two passes repeat, at most ``MASK_ROUNDS`` times in all.
+docs/adr/0021-video-first-pass-searches-every-eighth-frame.md has the choice and how it was checked against
+searching every frame.
 
 Detection runs on a copy whose long side is at most ``VIDEO_DETECT_MAX_SIDE``, upright only and without the
 upscaled pass of the image path: camera frames are upright, and four turned passes per frame would cost four
@@ -28,7 +33,9 @@ from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
+from pipelines.collect.deid.faces import CENTERFACE_THRESHOLD, centerface
 from pipelines.collect.deid.image import KINDS, Region, find_regions, mask_regions, recheck_regions
 from pipelines.collect.video import (
     Frame,
@@ -47,6 +54,23 @@ VIDEO_DETECT_MAX_SIDE = 960
 VIDEO_RECHECK_MAX_SIDE = 640
 VIDEO_HAAR_PARAMS = (1.2, 4, (30, 30))
 DILATION_FRAMES = 1
+# The first pass searches every DETECT_EVERY-th frame, both sides of a scene cut (grey 64x36 thumbnails of two
+# frames differing by more than SCENE_CUT_DIFF on average, of 255), and every frame between two searched ones that
+# disagree. Between two that agree (as many regions of each kind, each with a partner of about its size, heights
+# within CARRY_SIZE_RATIO, centres at most CARRY_REACH box sizes further apart than touching boxes) a region
+# covers the box spanning it and its partner, grown by CARRY_MARGIN of that box each side for a
+# path that is not straight. tests/unit/collect/test_video_stride.py checks it against searching every frame.
+DETECT_EVERY = 8
+SCENE_CUT_DIFF = 30.0
+THUMB_SIZE = (64, 36)
+CARRY_REACH = 1.0
+CARRY_SIZE_RATIO = 1.5
+CARRY_MARGIN = 0.1
+# A face CenterFace scores between WEAK_THRESHOLD and its threshold on a searched frame is not masked, but the
+# frames on either side are all searched: the detector flickers on small faces and profiles, and a face found on
+# the frames between two searches but on neither would otherwise be missed.
+WEAK_THRESHOLD = 0.1
+WEAK = "centerface_weak"
 RECHECK_DILATION_S = 0.25  # regions a re-check finds are masked this long either side (at least DILATION_FRAMES)
 MASK_ROUNDS = 4
 KEYFRAME_JPEG_QUALITY = 95
@@ -61,6 +85,7 @@ class VideoScan:
     width: int
     height: int
     regions: list[tuple[int, Region]]
+    searched: int = 0  # frames the detectors ran on (``frames`` when every frame was searched)
 
 
 def compact(regions: Iterable[tuple[int, Region]]) -> dict[str, list[list[int]]]:
@@ -86,8 +111,14 @@ class VideoDeid:
     added: list[tuple[int, Region]] = field(default_factory=list)  # regions the re-checks found and masked too
 
 
-def _detector(targets: Iterable[str], *, recheck: bool = False) -> Callable[[Frame], list[Region]] | None:
-    """The first pass (``recheck=False``) or the re-check on one BGR frame, on a copy of at most ``*_MAX_SIDE``."""
+def _detector(
+    targets: Iterable[str], *, recheck: bool = False, weak: bool = False
+) -> Callable[[Frame], list[Region]] | None:
+    """The first pass (``recheck=False``) or the re-check on one BGR frame, on a copy of at most ``*_MAX_SIDE``.
+
+    ``weak=True`` (the strided first pass) also returns faces CenterFace scores from ``WEAK_THRESHOLD`` up to its
+    own threshold, as regions of detector ``WEAK``: not masked, but a sign that the frames around may hold a face.
+    """
     kinds = [k for k in KINDS if k in set(targets)]
     if not kinds:
         return None
@@ -100,8 +131,14 @@ def _detector(targets: Iterable[str], *, recheck: bool = False) -> Callable[[Fra
         small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
             if scale < 1 else frame
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        found = (recheck_regions(rgb, targets=kinds, params=VIDEO_HAAR_PARAMS) if recheck
-                 else find_regions(rgb, targets=kinds, rotations=(), upscale_below=0))
+        if recheck:
+            found = recheck_regions(rgb, targets=kinds, params=VIDEO_HAAR_PARAMS)
+        elif weak and "faces" in kinds:
+            found = [Region("faces", b.x, b.y, b.w, b.h, b.detector if b.score >= CENTERFACE_THRESHOLD else WEAK)
+                     for b in centerface(rgb, threshold=WEAK_THRESHOLD, rotations=(), upscale_below=0)]
+            found += find_regions(rgb, targets=[k for k in kinds if k != "faces"]) if len(kinds) > 1 else []
+        else:
+            found = find_regions(rgb, targets=kinds, rotations=(), upscale_below=0)
         if scale == 1:
             return found
         return [Region(r.kind, int(r.x / scale), int(r.y / scale), round(r.w / scale), round(r.h / scale),
@@ -110,25 +147,119 @@ def _detector(targets: Iterable[str], *, recheck: bool = False) -> Callable[[Fra
     return detect
 
 
-def scan_video(src: bytes | Path, *, ext: str, targets: Iterable[str], recheck: bool = False) -> VideoScan:
-    """Run the detectors (the first pass, or the re-check) on every frame of a clip (encoded bytes or a file).
+def scan_video(
+    src: bytes | Path, *, ext: str, targets: Iterable[str], recheck: bool = False, every: int = 1
+) -> VideoScan:
+    """Run the detectors (the first pass, or the re-check) on a clip (encoded bytes or a file).
+
+    ``every=1`` searches every frame (the re-check, and the reference the strided first pass is measured
+    against); ``every=k`` searches every k-th frame, the frames on either side of a scene cut and, wherever two
+    searched frames disagree (not as many regions of each kind, or a region without a nearby partner of about
+    its size on the other) or either holds a weak face (a score from ``WEAK_THRESHOLD``), every frame between
+    them. Between two searched frames that agree, each region covers
+    the box spanning it and its partner (``detector="carried"``).
 
     Raises:
         VideoError: the clip cannot be opened or no frame decodes.
     """
-    detect = _detector(targets, recheck=recheck)
-    regions: list[tuple[int, Region]] = []
+    detect = _detector(targets, recheck=recheck, weak=every > 1)
+    found: dict[int, list[Region]] = {}
+    unsure: set[int] = set()  # searched frames with a weak face
+    carried: list[tuple[int, Region]] = []
     frames, size = 0, (0, 0)
+
+    def search(i: int, frame: Frame) -> None:
+        regions = detect(frame) if detect is not None else []
+        found[i] = [r for r in regions if r.detector != WEAK]
+        if len(found[i]) < len(regions):
+            unsure.add(i)
+
+    def bridge(a: int, b: int, buffered: dict[int, Frame]) -> None:
+        """Cover the frames strictly between searched frames ``a`` and ``b``, searching more of them if needed."""
+        if b - a <= 1:
+            return
+        spans = None if a in unsure or b in unsure else _spans(found[a], found[b])
+        if spans is not None:
+            carried.extend((f, r) for f in range(a + 1, b) for r in spans)
+            return
+        for m in range(a + 1, b):
+            search(m, buffered[m])
+
     with open_clip(src, ext=ext) as clip:
         fps = clip.info.fps
-        for frame in clip.frames():
+        last = -1  # the last searched frame
+        buffered: dict[int, Frame] = {}  # frames after ``last``, kept until the next searched frame covers them
+        prev_thumb: NDArray[np.float32] | None = None
+        for i, frame in enumerate(clip.frames()):
             size = (frame.shape[1], frame.shape[0])
-            if detect is not None:
-                regions += [(frames, r) for r in detect(frame)]
-            frames += 1
+            frames = i + 1
+            if every <= 1:
+                search(i, frame)
+                continue
+            thumb = _thumb(frame)
+            cut = prev_thumb is not None and float(np.abs(thumb - prev_thumb).mean()) > SCENE_CUT_DIFF
+            prev_thumb = thumb
+            if cut and i - 1 > last:  # the last frame before the cut is searched, and nothing is carried over it
+                search(i - 1, buffered[i - 1])
+                bridge(last, i - 1, buffered)
+                last, buffered = i - 1, {}
+            buffered[i] = frame
+            if last < 0 or cut or i - last >= every:
+                search(i, frame)
+                if last >= 0:
+                    bridge(last, i, buffered)
+                last, buffered = i, {}
+        if every > 1 and frames - 1 > last >= 0:
+            search(frames - 1, buffered[frames - 1])
+            bridge(last, frames - 1, buffered)
     if frames == 0:
         raise VideoError("no frame decodes")
-    return VideoScan(frames=frames, fps=fps, width=size[0], height=size[1], regions=regions)
+    regions = [(i, r) for i in sorted(found) for r in found[i]] + carried
+    return VideoScan(frames=frames, fps=fps, width=size[0], height=size[1],
+                     regions=sorted(regions, key=lambda fr: fr[0]), searched=len(found))
+
+
+def _thumb(frame: Frame) -> NDArray[np.float32]:
+    """A small grey copy of a frame, for the scene-cut test."""
+    small = cv2.resize(frame, THUMB_SIZE, interpolation=cv2.INTER_AREA)
+    return np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), dtype=np.float32)
+
+
+def _near(a: Region, b: Region) -> bool:
+    """Same kind, heights within CARRY_SIZE_RATIO, the centres at most CARRY_REACH box sizes further apart than
+    touching boxes."""
+    reach = max(a.w, a.h, b.w, b.h) * CARRY_REACH
+    return (a.kind == b.kind and max(a.h, b.h) <= CARRY_SIZE_RATIO * min(a.h, b.h)
+            and abs((a.x + a.w / 2) - (b.x + b.w / 2)) <= (a.w + b.w) / 2 + reach
+            and abs((a.y + a.h / 2) - (b.y + b.h / 2)) <= (a.h + b.h) / 2 + reach)
+
+
+def _spans(before: list[Region], after: list[Region]) -> list[Region] | None:
+    """The boxes covering the frames between two searched frames, or None when they disagree (a region on
+    either one without a near partner on the other, or not as many of a kind: something came, went, or moved
+    too far to pair)."""
+    if sorted(r.kind for r in before) != sorted(r.kind for r in after) \
+            or any(not any(_near(a, b) for b in after) for a in before) \
+            or any(not any(_near(a, b) for a in before) for b in after):
+        return None
+    out = []
+    for a in before:
+        for b in after:
+            if _near(a, b):
+                x0, y0 = min(a.x, b.x), min(a.y, b.y)
+                x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
+                mx, my = round((x1 - x0) * CARRY_MARGIN), round((y1 - y0) * CARRY_MARGIN)
+                out.append(Region(a.kind, max(0, x0 - mx), max(0, y0 - my), x1 - x0 + 2 * mx, y1 - y0 + 2 * my,
+                                  detector="carried", action=a.action))
+    return out
+
+
+def frame_regions(regions: Iterable[tuple[int, Region]]) -> Callable[[int], list[Region]]:
+    """What is masked on frame ``i``: the regions of that frame and of ``DILATION_FRAMES`` either side."""
+    by_frame: dict[int, list[Region]] = defaultdict(list)
+    for i, r in regions:
+        by_frame[i].append(r)
+    return lambda i: [r for j in range(i - DILATION_FRAMES, i + DILATION_FRAMES + 1) for r in by_frame.get(j, ())]
 
 
 def deid_video(
@@ -170,7 +301,7 @@ def deid_video(
             info = clip.info
         scan = VideoScan(frames=info.declared_frames, fps=info.fps, width=info.width, height=info.height, regions=[])
         return VideoDeid(data=data, scan=scan, masked_frames=0, reencoded=False, keyframes=[])
-    scan = scan_video(src, ext=ext, targets=targets)
+    scan = scan_video(src, ext=ext, targets=targets, every=DETECT_EVERY)
     reencode = bool(scan.regions) or personal
     wanted = keyframe_indices(scan.frames, scan.fps, keyframe_fps) if keyframe_fps else []
     if not reencode and not wanted:
@@ -215,9 +346,7 @@ def _write_masked(
 ) -> tuple[int, list[Path]]:
     """Mask every frame of ``src`` (regions of the frame and its neighbours), write it to ``out_path`` (when
     given) and the ``wanted`` frames as keyframe JPEGs; returns (frames masked, keyframe files)."""
-    by_frame: dict[int, list[Region]] = defaultdict(list)
-    for i, r in regions:
-        by_frame[i].append(r)
+    near_frame = frame_regions(regions)
     slots = {frame: n for n, frame in enumerate(wanted)}
     keyframes: list[Path] = []
     masked = decoded = 0
@@ -230,7 +359,7 @@ def _write_masked(
             else None
         )
         for i, decoded_frame in enumerate(clip.frames()):
-            near = [r for j in range(i - DILATION_FRAMES, i + DILATION_FRAMES + 1) for r in by_frame.get(j, ())]
+            near = near_frame(i)
             frame = mask_regions(decoded_frame, near) if near else decoded_frame
             masked += bool(near)
             if write is not None:
@@ -264,5 +393,7 @@ def detector_settings() -> dict[str, Any]:
     """The video-specific detection settings, for the audit record."""
     return {"detect_max_side": VIDEO_DETECT_MAX_SIDE, "recheck_max_side": VIDEO_RECHECK_MAX_SIDE,
             "recheck_haar_params": [VIDEO_HAAR_PARAMS[0], VIDEO_HAAR_PARAMS[1], list(VIDEO_HAAR_PARAMS[2])],
-            "dilation_frames": DILATION_FRAMES,
+            "dilation_frames": DILATION_FRAMES, "detect_every": DETECT_EVERY, "scene_cut_diff": SCENE_CUT_DIFF,
+            "carry_reach": CARRY_REACH, "carry_size_ratio": CARRY_SIZE_RATIO,
+            "carry_margin": CARRY_MARGIN, "weak_threshold": WEAK_THRESHOLD,
             "recheck_dilation_s": RECHECK_DILATION_S, "mask_rounds": MASK_ROUNDS}
