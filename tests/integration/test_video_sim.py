@@ -21,7 +21,7 @@ SPEC = "livestock-behaviour-video"  # the shortest bbox clips of the catalog (10
 
 def test_a_video_bbox_spec_releases_per_frame_boxes(stack: StackInfo, tmp_path: Path) -> None:
     root = (tmp_path / "storage").as_uri()
-    res = CliRunner().invoke(app, ["sweep", "--only", SPEC, "--items", "4", "--storage", root])
+    res = CliRunner().invoke(app, ["sweep", "--only", SPEC, "--items", "3", "--storage", root])
     summary_line = next(line for line in res.output.splitlines() if line.startswith("summary: "))
     doc = json.loads(Path(summary_line.removeprefix("summary: ").strip()).read_text(encoding="utf-8"))
     run = doc["runs"][0]
