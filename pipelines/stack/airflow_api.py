@@ -115,15 +115,18 @@ class AirflowApi:
         resp.raise_for_status()
         return str(resp.json()["dag_run_id"])
 
-    def put_connection(self, conn_id: str, *, conn_type: str, login: str, password: str,
-                       extra: dict[str, Any] | None = None) -> None:
-        """Create (or replace) the connection ``conn_id`` in the metadata DB, as an admin does in the UI."""
+    def create_connection(self, conn_id: str, *, conn_type: str, login: str, password: str,
+                          extra: dict[str, Any] | None = None) -> None:
+        """Create the connection ``conn_id`` in the metadata DB, as an admin does in the UI (409 if it exists)."""
         body = {"connection_id": conn_id, "conn_type": conn_type, "login": login, "password": password,
                 "extra": json.dumps(extra or {})}
-        resp = self._http.post("/connections", json=body)
-        if resp.status_code == 409:
-            resp = self._http.patch(f"/connections/{quote(conn_id)}", json=body)
-        resp.raise_for_status()
+        self._http.post("/connections", json=body).raise_for_status()
+
+    def delete_connection(self, conn_id: str) -> None:
+        """Delete the connection ``conn_id`` (gone already is fine)."""
+        resp = self._http.delete(f"/connections/{quote(conn_id)}")
+        if resp.status_code != 404:
+            resp.raise_for_status()
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         """``GET /dags/{dag_id}/dagRuns/{run_id}`` (``state``, ``start_date``, ``end_date`` ...)."""

@@ -41,7 +41,6 @@ SPEC_ID = "traffic-light-state"  # png, rgb, 32x16 to 640x480
 # quarantined, so items in = items out + quarantined is checked on the stack too
 PHOTOS = ("chelsea.png", "coffee.png", "astronaut.png", "camera.png")
 COLLECTED = 2
-CONNECTION = "contractor_delivery_s3"
 
 
 def _photos(folder: Path) -> list[Path]:
@@ -133,15 +132,18 @@ def test_the_trigger_forms_source_param_binds_a_run_to_an_s3_prefix_through_a_co
     prefix = f"contractor-{uuid.uuid4().hex[:8]}/photos"
     for path in _photos(tmp_path / "upload"):
         s3_client.put_object(Bucket=stack.s3_bucket, Key=f"{prefix}/{path.name}", Body=path.read_bytes())
-    # the admin stores the contractor's key as a connection; the trigger names only its id
-    airflow.put_connection(CONNECTION, conn_type="aws", login=stack.s3_access_key, password=stack.s3_secret_key,
-                           extra={"endpoint_url": stack.s3_endpoint, "region_name": stack.s3_region})
-    given = f"s3://{stack.s3_bucket}/{prefix}?connection={CONNECTION}"
+    # the admin stores the contractor's key as a connection; the trigger names only its id. The id is this run's
+    # own: the metadata DB outlives the stack, and a row another stack's Fernet key encrypted cannot be read back.
+    connection = f"contractor_s3_{uuid.uuid4().hex[:8]}"
+    airflow.create_connection(connection, conn_type="aws", login=stack.s3_access_key, password=stack.s3_secret_key,
+                              extra={"endpoint_url": stack.s3_endpoint, "region_name": stack.s3_region})
+    given = f"s3://{stack.s3_bucket}/{prefix}?connection={connection}"
     try:
         out = _bound_run(production_stack, airflow, given)
         manifest = _assert_bound(out, given=given, kind="s3", spec_bytes=spec_bytes)
     finally:
+        airflow.delete_connection(connection)
         for name in PHOTOS:
             s3_client.delete_object(Bucket=stack.s3_bucket, Key=f"{prefix}/{name}")
-    assert manifest["source"]["binding"]["source"]["connection"] == CONNECTION
+    assert manifest["source"]["binding"]["source"]["connection"] == connection
     assert stack.s3_secret_key not in json.dumps(manifest)
