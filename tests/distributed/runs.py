@@ -54,6 +54,11 @@ class RunOutcome:
         return ti
 
 
+def task_state(api: AirflowApi, dag_id: str, run_id: str, task_id: str) -> str | None:
+    """The state of a run's (unmapped) task, None before the scheduler made its instance."""
+    return next((ti.state for ti in api.task_instances(dag_id, run_id) if ti.task_id == task_id), None)
+
+
 def failure_report(info: production.ProductionInfo, outcome: RunOutcome) -> str:
     """Failed tasks with the tail of their logs, for a failing assertion to show."""
     lines = [f"{outcome.dag_id} run {outcome.run_id}: {outcome.state} after {outcome.seconds:.0f} s"]

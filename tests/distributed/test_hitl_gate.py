@@ -22,7 +22,7 @@ from pipelines.cli_qa import qa_app
 from pipelines.stack import production
 from pipelines.stack.airflow_api import AirflowApi
 from pipelines.storage import ObjectStore, S3Settings, layout, open_store
-from tests.distributed.runs import RunOutcome, failure_report, trigger_and_wait
+from tests.distributed.runs import RunOutcome, failure_report, task_state, trigger_and_wait
 
 pytestmark = [pytest.mark.distributed, pytest.mark.timeout(2400)]
 
@@ -50,10 +50,6 @@ class GatedRun:
     run_id: str
 
 
-def _gate_state(api: AirflowApi, run_id: str) -> str | None:
-    return next((ti.state for ti in api.task_instances(DATASET, run_id) if ti.task_id == "gate"), None)
-
-
 @pytest.fixture(scope="module")
 def gated_run(production_stack: production.ProductionInfo, airflow: AirflowApi, all_dags: int,
               monkeypatch_module: pytest.MonkeyPatch) -> GatedRun:
@@ -61,9 +57,9 @@ def gated_run(production_stack: production.ProductionInfo, airflow: AirflowApi, 
     storage = f"s3://{stack.s3_bucket}/hitl-{uuid.uuid4().hex[:8]}"
     held = trigger_and_wait(production_stack, airflow, dag_id=DATASET, items=ITEMS, storage=storage,
                             conf={"delivery": "final"},
-                            until=lambda run_id: _gate_state(airflow, run_id) == "awaiting_input")
+                            until=lambda run_id: task_state(airflow, DATASET, run_id, "gate") == "awaiting_input")
     run_id = held.run_id
-    gate_state = _gate_state(airflow, run_id)
+    gate_state = task_state(airflow, DATASET, run_id, "gate")
     report = failure_report(production_stack, held)
     request = airflow.hitl_detail(DATASET, run_id, "gate") if gate_state == "awaiting_input" else {}
 

@@ -13,44 +13,26 @@ for byte; the plan and the release manifest record the binding, without keys.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-import skimage.data
 
 from pipelines.label import LabelStudioSettings
 from pipelines.label.client import LabelStudioClient
 from pipelines.label.tasks import project_title
 from pipelines.spec import load_catalog
-from pipelines.spec.catalog import default_schemas_dir
 from pipelines.stack import production
 from pipelines.stack.airflow_api import AirflowApi
-from pipelines.storage import ObjectStore, S3Settings, layout, open_store
+from pipelines.storage import S3Settings, open_store
 from sim.annotators import simulate
 from sim.specs import delete_projects
-from tests.distributed.runs import FAST_WAITS, RUN_TIMEOUT_S
+from tests.bound_delivery import PHOTOS, SPEC_ID, assert_bound_release, copy_photos, spec_file_bytes
+from tests.distributed.runs import FAST_WAITS, RUN_TIMEOUT_S, task_state
 
 pytestmark = [pytest.mark.distributed, pytest.mark.timeout(2400)]
-
-SPEC_ID = "traffic-light-state"  # png, rgb, 32x16 to 640x480
-# chelsea and coffee are collected; astronaut (512x512, taller than allowed) and camera (grayscale) are
-# quarantined, so items in = items out + quarantined is checked on the stack too
-PHOTOS = ("chelsea.png", "coffee.png", "astronaut.png", "camera.png")
-COLLECTED = 2
-
-
-def _photos(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True)
-    src = Path(skimage.data.__file__).parent
-    return [Path(shutil.copy(src / name, folder / name)) for name in PHOTOS]
-
-
-def _gate_state(api: AirflowApi, run_id: str) -> str | None:
-    return next((ti.state for ti in api.task_instances(SPEC_ID, run_id) if ti.task_id == "gate"), None)
 
 
 def _bound_run(info: production.ProductionInfo, api: AirflowApi, source: str) -> dict[str, Any]:
@@ -72,7 +54,7 @@ def _bound_run(info: production.ProductionInfo, api: AirflowApi, source: str) ->
     state = gate = None
     while time.monotonic() < deadline:
         state = str(api.dag_run(SPEC_ID, run_id).get("state"))
-        gate = _gate_state(api, run_id)
+        gate = task_state(api, SPEC_ID, run_id, "gate")
         if state in ("success", "failed") or gate == "awaiting_input":
             break
         project = client.find_project(project_title(spec))
@@ -93,31 +75,16 @@ def _bound_run(info: production.ProductionInfo, api: AirflowApi, source: str) ->
 def _assert_bound(out: dict[str, Any], *, given: str, kind: str, spec_bytes: bytes) -> dict[str, Any]:
     assert out["gate"] == "awaiting_input", out  # the inspector was asked (no metadata on bare photographs)
     assert out["approved"] == 200 and out["state"] == "success", out
-    spec_file = next(default_schemas_dir().glob(f"datasets/*/{SPEC_ID}.yaml"))
-    assert spec_file.read_bytes() == spec_bytes, "a bound run must not touch the spec file"
-    store: ObjectStore = out["store"]
-    run_id = out["run_id"]
-    plan = store.read_json(layout.collect_plan(SPEC_ID, run_id))
-    assert plan["items"] == len(PHOTOS) and plan["binding"]["given"] == given and plan["source"]["kind"] == kind
-    counts = [store.read_json(o.key) for o in store.list(layout.run(SPEC_ID, run_id, "collect"))
-              if "/summary-" in o.key]
-    assert sum(c["items_in"] for c in counts) == len(PHOTOS)
-    assert sum(c["items_out"] for c in counts) == COLLECTED
-    assert sum(c["quarantined"] for c in counts) == len(PHOTOS) - COLLECTED
-    version = store.read_pointer(layout.latest(SPEC_ID))
-    assert version is not None
-    manifest: dict[str, Any] = store.read_json(layout.release_manifest(SPEC_ID, version))
-    assert manifest["rows"]["total"] == COLLECTED
-    assert manifest["source"]["bound_at_run"] is True and manifest["source"]["binding"]["given"] == given
-    assert manifest["spec"]["version"] == load_catalog().get(SPEC_ID).version
+    assert spec_file_bytes() == spec_bytes, "a bound run must not touch the spec file"
+    manifest = assert_bound_release(out["store"], out["run_id"], given=given, kind=kind)
     assert manifest["gate"]["by"] == production.INSPECTOR_USER and manifest["gate"]["via"] == "airflow hitl"
     return manifest
 
 
 def test_the_trigger_forms_source_param_binds_a_run_to_a_contractors_folder(
         production_stack: production.ProductionInfo, airflow: AirflowApi, all_dags: int, tmp_path: Path) -> None:
-    spec_bytes = next(default_schemas_dir().glob(f"datasets/*/{SPEC_ID}.yaml")).read_bytes()
-    _photos(tmp_path / "delivery")  # the workers run on this machine: a folder they can read
+    spec_bytes = spec_file_bytes()
+    copy_photos(tmp_path / "delivery")  # the workers run on this machine: a folder they can read
     given = (tmp_path / "delivery").as_uri()
     out = _bound_run(production_stack, airflow, given)
     manifest = _assert_bound(out, given=given, kind="local", spec_bytes=spec_bytes)
@@ -128,9 +95,9 @@ def test_the_trigger_forms_source_param_binds_a_run_to_an_s3_prefix_through_a_co
         production_stack: production.ProductionInfo, airflow: AirflowApi, all_dags: int, tmp_path: Path,
         s3_client: Any) -> None:
     stack = production_stack.stack
-    spec_bytes = next(default_schemas_dir().glob(f"datasets/*/{SPEC_ID}.yaml")).read_bytes()
+    spec_bytes = spec_file_bytes()
     prefix = f"contractor-{uuid.uuid4().hex[:8]}/photos"
-    for path in _photos(tmp_path / "upload"):
+    for path in copy_photos(tmp_path / "upload"):
         s3_client.put_object(Bucket=stack.s3_bucket, Key=f"{prefix}/{path.name}", Body=path.read_bytes())
     # the admin stores the contractor's key as a connection; the trigger names only its id. The id is this run's
     # own: the metadata DB outlives the stack, and a row another stack's Fernet key encrypted cannot be read back.

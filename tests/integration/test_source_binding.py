@@ -12,7 +12,6 @@ as in production.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 import uuid
@@ -20,32 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import skimage.data
 
 from pipelines.cli_run import RunSummary, run_one
 from pipelines.label import LabelStudioSettings
 from pipelines.label.client import LabelStudioClient
 from pipelines.label.tasks import project_title
 from pipelines.spec import load_catalog
-from pipelines.spec.catalog import default_schemas_dir
 from pipelines.stack import StackInfo
 from pipelines.storage import ObjectStore, layout, open_store
 from pipelines.validate import record_decision
 from sim.annotators import simulate
 from sim.specs import delete_projects
+from tests.bound_delivery import PHOTOS, SPEC_ID, assert_bound_release, copy_photos, spec_file_bytes
 
 pytestmark = pytest.mark.integration
-SPEC_ID = "traffic-light-state"  # png, rgb, 32x16 to 640x480; faces and licence plates are masked
-# RGB photographs within 640x480 are collected; astronaut.png (512x512) is taller than the spec allows and
-# camera.png is grayscale: both are quarantined, so items in = items out + quarantined is exercised too.
-PHOTOS = ("chelsea.png", "coffee.png", "astronaut.png", "camera.png")
-COLLECTED = 2
-
-
-def _copy_photos(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True)
-    src = Path(skimage.data.__file__).parent
-    return [Path(shutil.copy(src / name, folder / name)) for name in PHOTOS]
 
 
 def _annotate_and_approve(stack: StackInfo, store: ObjectStore, runner: threading.Thread) -> bool:
@@ -87,36 +74,21 @@ def _run_bound(stack: StackInfo, root: Path, source: str) -> tuple[RunSummary, O
 
 def _assert_recorded(summary: RunSummary, store: ObjectStore, approved: bool, *, given: str, kind: str,
                      spec_bytes: bytes) -> dict[str, Any]:
-    spec_file = next(default_schemas_dir().glob(f"datasets/*/{SPEC_ID}.yaml"))
     assert summary.state == "success", f"{summary.reason}; log: {summary.log}\n{summary.log.read_text()[-3000:]}"
     assert approved, "the gate should have waited for an inspector (bare photographs carry no metadata)"
-    assert spec_file.read_bytes() == spec_bytes, "a bound run must not touch the spec file"
+    assert spec_file_bytes() == spec_bytes, "a bound run must not touch the spec file"
     assert summary.source == given
-    run_id = summary.run_id or ""
-    plan = store.read_json(layout.collect_plan(SPEC_ID, run_id))
-    assert plan["items"] == len(PHOTOS)
-    assert plan["binding"]["given"] == given and plan["source"]["kind"] == kind
-    counts = [store.read_json(o.key) for o in store.list(layout.run(SPEC_ID, run_id, "collect"))
-              if "/summary-" in o.key]
-    assert sum(c["items_in"] for c in counts) == len(PHOTOS)
-    assert sum(c["items_out"] for c in counts) == COLLECTED
-    assert sum(c["quarantined"] for c in counts) == len(PHOTOS) - COLLECTED
-
+    manifest = assert_bound_release(store, summary.run_id or "", given=given, kind=kind)
     version = store.read_pointer(layout.latest(SPEC_ID))
     assert version is not None
-    manifest = store.read_json(f"{layout.release(SPEC_ID, version)}/manifest.json")
-    assert manifest["rows"]["total"] == COLLECTED
-    assert manifest["source"]["bound_at_run"] is True and manifest["source"]["kind"] == kind
-    assert manifest["source"]["binding"]["given"] == given
-    assert manifest["spec"]["version"] == load_catalog().get(SPEC_ID).version
-    card = store.read_bytes(f"{layout.release(SPEC_ID, version)}/README.md").decode()
+    card = store.read_bytes(layout.release_file(SPEC_ID, version, "README.md")).decode()
     assert f"bound at run time: `{given}`" in card
     return dict(manifest)
 
 
 def test_a_shipped_image_spec_runs_on_a_contractors_folder_of_photographs(stack: StackInfo, tmp_path: Path) -> None:
-    spec_bytes = next(default_schemas_dir().glob(f"datasets/*/{SPEC_ID}.yaml")).read_bytes()
-    _copy_photos(tmp_path / "delivery")
+    spec_bytes = spec_file_bytes()
+    copy_photos(tmp_path / "delivery")
     given = (tmp_path / "delivery").as_uri()
     summary, store, approved = _run_bound(stack, tmp_path, given)
     manifest = _assert_recorded(summary, store, approved, given=given, kind="local", spec_bytes=spec_bytes)
@@ -125,9 +97,9 @@ def test_a_shipped_image_spec_runs_on_a_contractors_folder_of_photographs(stack:
 
 def test_a_shipped_image_spec_runs_on_an_s3_prefix_through_the_connection_it_names(
         stack: StackInfo, tmp_path: Path, s3_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec_bytes = next(default_schemas_dir().glob(f"datasets/*/{SPEC_ID}.yaml")).read_bytes()
+    spec_bytes = spec_file_bytes()
     prefix = f"contractor-{uuid.uuid4().hex[:8]}/photos"
-    for path in _copy_photos(tmp_path / "upload"):
+    for path in copy_photos(tmp_path / "upload"):
         s3_client.put_object(Bucket=stack.s3_bucket, Key=f"{prefix}/{path.name}", Body=path.read_bytes())
     # The contractor's key lives in its own connection; the storage root is file://, so nothing else in the run
     # knows the S3 endpoint: the listing can only succeed through this connection.
