@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipelines.annotations import REGISTRY
+from pipelines.label.tasks import target_kind
 from pipelines.spec.models import DatasetSpec
 
 IOU_MATCH = 0.5  # a box/polygon/segment pair counts as the same object from this IoU on (COCO's AP50)
@@ -710,6 +711,7 @@ def run_qc(spec: DatasetSpec, anns: Iterable[Ann], verdicts: Iterable[Verdict] =
     reference, never part of the consensus. Cancelled (skipped) annotations count on scorecards only.
     """
     t = spec.annotation.type
+    tracks = t == "bbox" and target_kind(spec) == "video"  # VideoRectangle tracks (label/config.py)
     by_item: dict[str, list[Ann]] = defaultdict(list)
     for a in anns:
         by_item[a.item_id].append(a)
@@ -738,7 +740,6 @@ def run_qc(spec: DatasetSpec, anns: Iterable[Ann], verdicts: Iterable[Verdict] =
                 card.lead_time_n += 1
         done = [a for a in people if not a.was_cancelled]
         values = [extract(t, a.result) for a in done]
-        tracks = any(r.get("type") == "videorectangle" for a in done for r in a.result)
         c = consensus(t, values, tracks=tracks) if values else None
         regions = consensus_result(t, [a.result for a in done], c) if c else None
         if c is None and gold:  # nobody but the gold author answered: the known answer stands
