@@ -20,19 +20,22 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pydantic
 
 from pipelines.collect import reasons as R
-from pipelines.collect.dedupe import STATE_SCHEMA, other_runs_matches, state_key, state_prefix, text_minhash
+from pipelines.collect.dedupe import STATE_SCHEMA, other_runs_matches, text_minhash
 from pipelines.collect.dicom import dataset_key
 from pipelines.collect.intake import Accepted, check_item
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources import RawItem, make_item_id, make_source
 from pipelines.pace import Pace
 from pipelines.pii.text import mask_uri
-from pipelines.spec.models import DatasetSpec, ImageModality, TextModality
+from pipelines.spec.models import DatasetSpec, ImageModality, Source, TextModality
 from pipelines.storage import layout
 from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore, S3Settings, StorageError
+
+_SOURCE: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Source)
 
 STAGE = "collect"
 # Items per shard by modality: a shard is one Airflow task, so a few minutes of work.
@@ -93,10 +96,6 @@ def write_quarantine(store: ObjectStore, *, dataset: str, run_id: str, stage: st
     return key
 
 
-def plan_key(dataset: str, run_id: str) -> str:
-    return layout.collect_plan(dataset, run_id)
-
-
 def plan_shards(
     *, spec: DatasetSpec, store: ObjectStore, run_id: str, items: int | None = None,
     binding: dict[str, Any] | None = None, s3: S3Settings | None = None,
@@ -126,7 +125,7 @@ def plan_shards(
     if isinstance(spec.modality, ImageModality) and "dicom" in spec.modality.formats:
         dataset_key(store, spec.id)  # before shards run in parallel: they must all read the same key
     store.write_json(
-        plan_key(spec.id, run_id),
+        layout.collect_plan(spec.id, run_id),
         {
             "dataset": spec.id,
             "run_id": run_id,
@@ -144,12 +143,21 @@ def plan_shards(
 def _drop_stale_parts(store: ObjectStore, dataset: str, run_id: str, *, keep: int) -> None:
     # A re-planned run with fewer shards must not leave parts of the old plan behind for later stages to read.
     prefixes = (layout.run(dataset, run_id, STAGE), layout.restricted_run(dataset, run_id, STAGE),
-                layout.run(dataset, run_id, "deidentify"), state_prefix(dataset, run_id))
+                layout.run(dataset, run_id, "deidentify"), layout.collected(dataset, run_id))
     for prefix in prefixes:
         for obj in store.list(prefix):
             m = _PART_RE.search(obj.key)
             if m and int(m.group(1)) >= keep:
                 store.delete(obj.key)
+
+
+def spec_as_planned(spec: DatasetSpec, store: ObjectStore, run_id: str) -> DatasetSpec:
+    """The spec collect works with: with the source ``plan_shards`` recorded when the run was bound at run time
+    (docs/adr/0018), so shards read what was planned without binding (and checking the delivery) again."""
+    plan = store.read_json(layout.collect_plan(spec.id, run_id))
+    if not plan.get("binding"):
+        return spec
+    return spec.model_copy(update={"source": _SOURCE.validate_python(plan["source"])})
 
 
 def collect_shard(
@@ -242,7 +250,7 @@ def collect_shard(
     quarantined = [entry for _, entry in sorted(quarantine, key=lambda t: t[0])]
     # state/ is read by every later run: URIs with identifiers masked (the originals stay in the manifests)
     state_rows = [{**r, "source_uri": mask_uri(r["source_uri"])} for r in state_rows]
-    store.write_table(state_key(spec.id, run_id, n), rows_to_table(state_rows, STATE_SCHEMA))
+    store.write_table(layout.collected_part(spec.id, run_id, n), rows_to_table(state_rows, STATE_SCHEMA))
     store.write_table(manifest_key, rows_to_table(rows, ITEM_SCHEMA))
     write_quarantine(store, dataset=spec.id, run_id=run_id, stage=STAGE, shard=n, rows=quarantined)
     if items_in != len(rows) + len(quarantined):  # an invariant of this loop: fail loudly if it ever breaks

@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
@@ -30,6 +30,9 @@ from pipelines.orchestration.settings import gate_mode, inspectors, open_run_sto
 from pipelines.orchestration.triggers import LabelProgressTrigger, StorageKeyTrigger
 from pipelines.spec import DatasetSpec, load_catalog
 from pipelines.spec.models import label_set
+
+if TYPE_CHECKING:
+    from pipelines.storage import S3Settings
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 # Caps concurrent Label Studio API calls across DAGs and workers; every stack creates it (stack/pools.py).
@@ -103,17 +106,22 @@ def _spec(spec_id: str) -> DatasetSpec:
     return load_catalog().get(spec_id)
 
 
-def _collect_args(spec_id: str, params: dict[str, Any]) -> dict[str, Any]:
-    """What plan and collect work with: the spec with the run's ``source`` param bound (the spec file and its
-    version untouched, docs/adr/0018) and the S3 credentials of the connection an s3 source names."""
+def _source_s3(spec: DatasetSpec) -> S3Settings | None:
+    """The S3 credentials of the connection an s3 source names."""
     from pipelines.orchestration.settings import source_s3_settings
+
+    return source_s3_settings(spec.source.connection) if spec.source.kind == "s3" else None
+
+
+def _collect_args(spec_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What plan works with: the spec with the run's ``source`` param bound (the spec file and its version
+    untouched, docs/adr/0018; checked here once, collect reads the planned source), the binding's record and the
+    source's S3 credentials."""
     from pipelines.spec.binding import bind_source, bound_spec
 
-    spec = _spec(spec_id)
-    binding = bind_source(spec, params["source"]) if params.get("source") else None
-    spec = bound_spec(spec, binding)
-    s3 = source_s3_settings(spec.source.connection) if spec.source.kind == "s3" else None
-    return {"spec": spec, "binding": binding.record() if binding else None, "s3": s3}
+    binding = bind_source(_spec(spec_id), params["source"]) if params.get("source") else None
+    spec = bound_spec(_spec(spec_id), binding)
+    return {"spec": spec, "binding": binding.record() if binding else None, "s3": _source_s3(spec)}
 
 
 def _out(result: Any) -> dict[str, Any]:
@@ -374,10 +382,11 @@ def build_dag(spec: DatasetSpec) -> DAG:
         @_no_retry_on_user_error
         def collect(shard: dict[str, Any], **context: Any) -> dict[str, Any]:
             from pipelines.collect import collect_shard
+            from pipelines.collect.shards import spec_as_planned
 
             store = open_run_store(context["params"])
-            args = _collect_args(spec_id, context["params"])
-            return _out(collect_shard(spec=args["spec"], s3=args["s3"], store=store, run_id=context["run_id"],
+            spec = spec_as_planned(_spec(spec_id), store, context["run_id"])
+            return _out(collect_shard(spec=spec, s3=_source_s3(spec), store=store, run_id=context["run_id"],
                                       shard=shard))
 
         @task(task_id="deidentify")
