@@ -90,8 +90,9 @@ def keypoints(spec: DatasetSpec, result: list[dict[str, Any]], media: MediaFacts
     """
     a = spec.annotation
     assert isinstance(a, Keypoints)
-    if any("item_index" in r for r in result):  # drawn on a video's keyframes
-        from pipelines.refine.video import keyframe_poses
+    from pipelines.refine.video import keyframe_poses, on_keyframes
+
+    if on_keyframes(result):  # drawn on a video's keyframes
         return keyframe_poses(spec, result, media)
     boxes: list[_Object] = []
     for r in regions(result, "rectanglelabels", "label"):

@@ -112,9 +112,9 @@ def item_frame(batch: pa.RecordBatch, spec: DatasetSpec, window: RunWindow | Non
     ids = _col(batch, "item_id")
     if window is not None:
         null_ids = pa.nulls(batch.num_rows, pa.string())
-        cols["dup_item_id"] = pc.if_else(pa.array(window.dup_id_mask()), ids, null_ids)
-        cols["dup_content"] = pc.if_else(pa.array(window.dup_content_mask()), ids, null_ids)
-        cols["leak_splits"] = window.leak_array()
+        cols["dup_item_id"] = pc.if_else(pa.array(window.dup_id), ids, null_ids)
+        cols["dup_content"] = pc.if_else(pa.array(window.dup_content), ids, null_ids)
+        cols["leak_splits"] = window.leak
         cols["split"] = window.split_array()
     return pa.table(cols)
 

@@ -61,19 +61,6 @@ class RunWindow:
     split_code: npt.NDArray[np.int8]
     split_names: list[str]
 
-    def dup_id_mask(self) -> npt.NDArray[np.bool_]:
-        return self.dup_id
-
-    def dup_content_mask(self) -> npt.NDArray[np.bool_]:
-        return self.dup_content
-
-    def leak_array(self) -> pa.Array:
-        return self.leak
-
-    def leak_labels(self) -> list[str | None]:
-        out: list[str | None] = self.leak.to_pylist()
-        return out
-
     def split_array(self) -> pa.Array:
         codes = self.split_code.astype(np.int64)
         return pa.array(self.split_names, pa.string()).take(pa.array(codes, mask=codes < 0))
