@@ -176,7 +176,6 @@ class ProductionInfo:
         stack: The local stack providing Label Studio and the S3 endpoint.
         config: PostgreSQL, Redis and worker settings in use.
         workers: Celery node names of the running workers.
-        admin_password: Password of the ``admin`` user.
         passwords: Password of every user (``admin``, ``inspector``, ``contractor``).
         env: Environment for ``airflow`` CLI calls against this topology.
         started: Processes this call started.
@@ -188,7 +187,6 @@ class ProductionInfo:
     stack: StackInfo
     config: ProductionConfig
     workers: tuple[str, ...]
-    admin_password: str = field(repr=False)
     env: Mapping[str, str] = field(repr=False)
     started: tuple[str, ...] = ()
     admin_user: str = ADMIN_USER
@@ -196,8 +194,7 @@ class ProductionInfo:
 
     def api_token(self, *, user: str = ADMIN_USER, timeout: float = 30.0) -> str:
         """A JWT for the REST API from ``POST /auth/token`` (SimpleAuthManager) as ``user``."""
-        password = self.admin_password if user == self.admin_user else self.passwords[user]
-        return airflow_api.token(self.api_url, username=user, password=password, timeout=timeout)
+        return airflow_api.token(self.api_url, username=user, password=self.passwords[user], timeout=timeout)
 
     def api(self, *, user: str = ADMIN_USER) -> airflow_api.AirflowApi:
         """A REST API client logged in as ``user`` (default ``admin``)."""
@@ -694,7 +691,6 @@ def up(
         stack=stack,
         config=cfg,
         workers=tuple(celery_hostname(n) for n in worker_names(workers)),
-        admin_password=secrets.airflow_admin_password,
         passwords=user_passwords(secrets),
         env={**_clean_os_env(), **common},
         started=tuple(fresh),
