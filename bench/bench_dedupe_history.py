@@ -33,8 +33,8 @@ def _history(root: str, runs: int, per: int) -> None:
     import numpy as np
     import pyarrow as pa
 
-    from pipelines.collect.dedupe import STATE_SCHEMA, state_key
-    from pipelines.storage import open_store
+    from pipelines.collect.dedupe import STATE_SCHEMA
+    from pipelines.storage import layout, open_store
 
     store = open_store(root)
     rng = np.random.default_rng(1)
@@ -52,15 +52,15 @@ def _history(root: str, runs: int, per: int) -> None:
             "minhash": pa.array([m.tobytes() for m in minhash], pa.binary()),
             "fingerprint": pa.array([None] * per, pa.string()),
         }).cast(STATE_SCHEMA)
-        store.write_table(state_key("bench", f"r{r:04d}", 0), table)
+        store.write_table(layout.collected_part("bench", f"r{r:04d}", 0), table)
 
 
 def _phase(root: str, mode: str, shard: int) -> dict[str, float]:
     import numpy as np
     import pyarrow as pa
 
-    from pipelines.collect.dedupe import DedupeIndex, other_runs_matches, state_prefix
-    from pipelines.storage import open_store
+    from pipelines.collect.dedupe import DedupeIndex, other_runs_matches
+    from pipelines.storage import layout, open_store
 
     store = open_store(root)
     rng = np.random.default_rng(2)
@@ -73,7 +73,7 @@ def _phase(root: str, mode: str, shard: int) -> dict[str, float]:
         index = other_runs_matches(store, "bench", run_id="new", candidates=candidates)
     else:
         index = DedupeIndex()
-        for key in sorted(o.key for o in store.list(state_prefix("bench"))):
+        for key in sorted(o.key for o in store.list(layout.collected("bench"))):
             for row in store.read_table(key).to_pylist():
                 index.add(row["item_id"], sha=row["content_sha256"], phash=row["phash"], minhash=row["minhash"])
     for i, m in enumerate(minhash):

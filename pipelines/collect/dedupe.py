@@ -75,18 +75,6 @@ STATE_SCHEMA = pa.schema(
 DROPPED_SCHEMA = pa.schema([pa.field("item_id", pa.string(), nullable=False), pa.field("reason", pa.string())])
 
 
-def state_prefix(dataset: str, run_id: str | None = None) -> str:
-    return layout.collected(dataset, run_id)
-
-
-def state_key(dataset: str, run_id: str, shard: int) -> str:
-    return f"{state_prefix(dataset, run_id)}/part-{shard:05d}.parquet"
-
-
-def dropped_key(dataset: str, run_id: str, shard: int) -> str:
-    return f"{state_prefix(dataset, run_id)}/dropped-{shard:05d}.parquet"
-
-
 # -------------------------------------------------------------------------------------------- signatures
 
 
@@ -279,7 +267,7 @@ def _shares_a_key(table: pa.Table) -> NDArray[np.bool_]:
 
 def _state_files(store: ObjectStore, dataset: str, name_prefix: str) -> list[tuple[str, str]]:
     """(run folder, key) of the state files whose names start with ``name_prefix``."""
-    base = state_prefix(dataset)
+    base = layout.collected(dataset)
     out = []
     for obj in store.list(base):
         rel = obj.key[len(base) + 1 :].split("/")

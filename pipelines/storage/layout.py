@@ -150,4 +150,14 @@ def collected(dataset: str, run_id: str | None = None) -> str:
     return f"{base}/{safe_run_id(run_id)}" if run_id else base
 
 
+def collected_part(dataset: str, run_id: str, shard: int) -> str:
+    """The items one collect shard of a run saw (kept and refused), for dedupe and incremental runs."""
+    return f"{collected(dataset, run_id)}/part-{shard:05d}.parquet"
+
+
+def collected_dropped(dataset: str, run_id: str, shard: int) -> str:
+    """The items de-identification of one shard dropped as duplicates of a lower shard's."""
+    return f"{collected(dataset, run_id)}/dropped-{shard:05d}.parquet"
+
+
 CATALOG_INDEX = "catalog/index.json"

@@ -23,10 +23,8 @@ from pipelines.collect import reasons as R
 from pipelines.collect.dedupe import (
     DROPPED_SCHEMA,
     Duplicate,
-    dropped_key,
     lower_shards_kept,
     signatures,
-    state_key,
 )
 from pipelines.collect.deid.dicom import deid_dicom
 from pipelines.collect.deid.image import deid_image, detector_versions, has_personal_metadata, regions_in
@@ -310,7 +308,7 @@ def _cross_shard_duplicates(
     spec: DatasetSpec, store: ObjectStore, run_id: str, shard: int
 ) -> Callable[[str], Duplicate | None]:
     """item id -> the lower-shard item of this run it duplicates (collect only saw its own shard)."""
-    own = state_key(spec.id, run_id, shard)
+    own = layout.collected_part(spec.id, run_id, shard)
     if shard == 0 or not store.exists(own):  # runs collected before the index existed have nothing to compare
         return lambda item_id: None
     sigs = signatures(store.read_table(own))
@@ -379,7 +377,7 @@ def deidentify_shard(*, spec: DatasetSpec, store: ObjectStore, run_id: str, shar
     q_key = quarantine_key(spec.id, run_id, STAGE, shard)
     store.write_table(manifest_key, rows_to_table(out_rows, ITEM_SCHEMA))
     write_quarantine(store, dataset=spec.id, run_id=run_id, stage=STAGE, shard=shard, rows=quarantine)
-    store.write_table(dropped_key(spec.id, run_id, shard), rows_to_table(dropped, DROPPED_SCHEMA))
+    store.write_table(layout.collected_dropped(spec.id, run_id, shard), rows_to_table(dropped, DROPPED_SCHEMA))
     if len(rows) != len(out_rows) + len(quarantine):  # an invariant of the loop above
         raise RuntimeError(
             f"deidentify lost items: in={len(rows)} out={len(out_rows)} quarantined={len(quarantine)}"

@@ -19,17 +19,15 @@ from pipelines.collect import reasons as R
 from pipelines.collect.dedupe import (
     STATE_SCHEMA,
     DedupeIndex,
-    dropped_key,
     image_phash,
     jaccard,
     other_runs_matches,
     phash_distance,
-    state_key,
     text_minhash,
 )
 from pipelines.collect.sources import make_item_id
 from pipelines.spec import parse_spec
-from pipelines.storage import open_store
+from pipelines.storage import layout, open_store
 from pipelines.storage.store import ObjectStore
 from tests.unit.collect.specs import IMAGE, TEXT, make
 
@@ -104,7 +102,7 @@ def test_near_duplicate_text_in_a_shard_is_quarantined_naming_the_kept_item(tmp_
     uri = path.absolute().as_uri()
     assert f"near-duplicate of item {make_item_id(spec.id, uri + '#t0')}" in q["t2"]["detail"]
     assert f"same content as item {make_item_id(spec.id, uri + '#t1')}" in q["t3"]["detail"]
-    state = store.read_table(state_key(spec.id, "r1", 0)).to_pylist()
+    state = store.read_table(layout.collected_part(spec.id, "r1", 0)).to_pylist()
     assert [s["outcome"] for s in state] == [None, None, R.DEDUPE_NEAR, R.DEDUPE_EXACT]
 
 
@@ -122,7 +120,7 @@ def test_duplicates_across_shards_are_caught_by_deidentify_in_run_order(tmp_path
     assert (d1.items_out, d1.quarantined, d1.reasons) == (0, 2, {R.DEDUPE_NEAR: 2})
     for q in store.read_table(d1.quarantine_key).to_pylist():
         assert q["stage"] == "deidentify" and "lower shard" in q["detail"]
-    dropped = store.read_table(dropped_key(spec.id, "r1", 1)).column("item_id").to_pylist()
+    dropped = store.read_table(layout.collected_dropped(spec.id, "r1", 1)).column("item_id").to_pylist()
     assert sorted(dropped) == sorted(q["item_id"] for q in store.read_table(d1.quarantine_key).to_pylist())
 
 
@@ -168,7 +166,7 @@ def test_signatures_are_stored_for_later_runs(tmp_path: Path) -> None:
     spec = make(IMAGE, source={"items": 6})
     [s] = plan_shards(spec=spec, store=store, run_id="r1")
     collect_shard(spec=spec, store=store, run_id="r1", shard=s)
-    state = store.read_table(state_key(spec.id, "r1", 0)).to_pylist()
+    state = store.read_table(layout.collected_part(spec.id, "r1", 0)).to_pylist()
     assert len(state) == 6 and all(len(r["phash"]) == 32 and r["content_sha256"] for r in state)
     assert np.all([r["minhash"] is None for r in state])
 
@@ -181,7 +179,7 @@ def _history(store: ObjectStore, dataset: str, texts: dict[str, list[str]]) -> l
                  "position": i, "outcome": None, "content_sha256": hashlib.sha256(t.encode()).hexdigest(),
                  "phash": None, "minhash": text_minhash(t),
                  "fingerprint": None} for i, t in enumerate(run_texts)]
-        store.write_table(state_key(dataset, run, 0), pa.Table.from_pylist(rows, schema=STATE_SCHEMA))
+        store.write_table(layout.collected_part(dataset, run, 0), pa.Table.from_pylist(rows, schema=STATE_SCHEMA))
         kept += rows
     return kept
 
