@@ -7,6 +7,7 @@ content for exact dedupe) or raises ``Reject`` with a reason code; nothing here 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -38,6 +39,8 @@ from pipelines.spec.models import (
     AudioModality,
     DatasetSpec,
     ImageModality,
+    MultimodalModality,
+    SingleModality,
     TextModality,
     TimeseriesModality,
     VideoModality,
@@ -79,6 +82,8 @@ class Accepted:
     phash: bytes | None = None  # perceptual hash of an image, or of sampled frames of a clip (near-duplicate key)
     fps: float | None = None  # frames per second of a clip
     frames: int | None = None  # frames of a multi-frame DICOM
+    # A multimodal item's components other than the primary one, in the spec's order: (kind, what intake learnt).
+    components: tuple[tuple[str, Accepted], ...] = ()
 
 
 def check_item(spec: DatasetSpec, raw: RawItem) -> Accepted:
@@ -88,19 +93,67 @@ def check_item(spec: DatasetSpec, raw: RawItem) -> Accepted:
         Reject: the item fails a check; ``reason`` is the code to quarantine it with.
     """
     mod = spec.modality
+    if isinstance(mod, MultimodalModality):
+        return check_multimodal(raw, mod)
     if not raw.data:
         raise Reject(R.MEDIA_EMPTY, "the item has zero bytes")
+    return _check_single(mod, raw.data, raw.ext)
+
+
+def _check_single(mod: SingleModality, data: bytes, ext: str) -> Accepted:
     if isinstance(mod, ImageModality):
-        return check_image(raw.data, mod)
+        return check_image(data, mod)
     if isinstance(mod, AudioModality):
-        return check_audio(raw.data, mod)
+        return check_audio(data, mod)
     if isinstance(mod, TextModality):
-        return check_text(raw.data, raw.ext, mod)
+        return check_text(data, ext, mod)
     if isinstance(mod, TimeseriesModality):
-        return check_timeseries(raw.data, raw.ext, mod)
-    if isinstance(mod, VideoModality):
-        return check_video(raw.data, mod)
-    raise Reject(R.MEDIA_FORMAT, f"no intake checks for modality {mod.kind!r} yet")
+        return check_timeseries(data, ext, mod)
+    return check_video(data, mod)
+
+
+# -------------------------------------------------------------------------------------------- multimodal
+
+
+def check_multimodal(raw: RawItem, mod: MultimodalModality) -> Accepted:
+    """Check every component file of a multimodal item against its component modality (docs/adr/0024).
+
+    The result is the primary component's (``media_*`` columns of the manifest), with the text of a text
+    component and the other components in ``components``; its content hash covers every component, so an exact
+    duplicate is one whose every component repeats. A component failing its checks rejects the item with the
+    component's reason, the detail naming the component.
+
+    Raises:
+        Reject: ``multimodal.component_missing`` / ``multimodal.component_extra`` when the files are not one per
+            component, or the reason of the first component that fails.
+    """
+    declared = [c.kind for c in mod.components]
+    got = [c.kind for c in raw.components]
+    missing = [k for k in declared if k not in got]
+    if missing:
+        raise Reject(R.MULTIMODAL_MISSING, f"no {', '.join(missing)} file for this item (it has {got or 'none'})")
+    extra = sorted({k for k in got if k not in declared or got.count(k) > 1})
+    if extra:
+        raise Reject(R.MULTIMODAL_EXTRA, f"more than one {', '.join(extra)} file for this item")
+    by_kind = {c.kind: c for c in raw.components}
+    learnt: dict[str, Accepted] = {}
+    for kind in declared:
+        comp = by_kind[kind]
+        if not comp.data:
+            raise Reject(R.MEDIA_EMPTY, f"{kind} component: zero bytes")
+        try:
+            learnt[kind] = _check_single(mod.component(kind), comp.data, comp.ext)
+        except Reject as rej:
+            raise Reject(rej.reason, f"{kind} component: {rej.detail}") from None
+    primary = mod.primary
+    digest = hashlib.sha256(b"multimodal:")
+    for kind in declared:
+        digest.update(f"{kind}:{learnt[kind].content_sha256}:".encode())
+    text = learnt["text"].text if "text" in learnt and primary != "text" else None
+    head = learnt[primary]
+    others = tuple((k, learnt[k]) for k in declared if k not in (primary, "text"))
+    return dataclasses.replace(head, content_sha256=digest.hexdigest(), text=head.text if text is None else text,
+                               components=others)
 
 
 # ------------------------------------------------------------------------------------------------ images

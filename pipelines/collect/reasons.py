@@ -56,6 +56,10 @@ TEXT_TOO_LONG = "text.too_long"
 TIMESERIES_CHANNELS = "timeseries.channels"
 TIMESERIES_DURATION = "timeseries.duration"
 
+# Multimodal items: the component files of one item (docs/adr/0024).
+MULTIMODAL_MISSING = "multimodal.component_missing"  # a component the spec declares has no file
+MULTIMODAL_EXTRA = "multimodal.component_extra"  # a second file of one component, or a file of no component
+
 DEDUPE_EXACT = "dedupe.exact"
 DEDUPE_NEAR = "dedupe.near"  # detail names the kept item it nearly duplicates
 

@@ -220,8 +220,11 @@ def collect_shard(
             continue
         row = _row(spec, store, raw, acc, item_id=item_id, shard=n, collected_at=earlier.get(item_id, at),
                    collector=collector)
+        # a multimodal item's text (a question, a script line) is no near-duplicate signature of the item: its primary
+        # component's pHash is
         sig = {"sha": acc.content_sha256, "phash": acc.phash,
-               "minhash": text_minhash(acc.text) if acc.text is not None else None}
+               "minhash": text_minhash(acc.text) if acc.text is not None and not acc.components
+               and not raw.components else None}
         # Text has no media file in restricted/: keep its raw bytes until pass 2 decides (a shard's texts are small).
         text_bytes = raw.data if row["media_key"] is None else None
         accepted.append(_Candidate(order, item_id, raw.ext, sig, seen, row, text_bytes))
@@ -284,11 +287,19 @@ def _row(
 ) -> dict[str, Any]:
     original_sha = hashlib.sha256(raw.data).hexdigest()
     media_key: str | None = None
-    if not isinstance(spec.modality, TextModality):
+    if not isinstance(spec.modality, TextModality):  # (a multimodal item's primary component is never its text)
         # Text lives in the manifest's `text` column; media files go to restricted/ until de-identified.
-        media_key = layout.restricted(spec.id, f"{original_sha}.{acc.ext}")
-        if not store.exists(media_key):
-            store.write_bytes(media_key, raw.data)
+        media_key = _keep(store, spec.id, raw.data, acc.ext)
+    components: list[dict[str, Any]] | None = None
+    if acc.components:  # a multimodal item's other media components, kept like the primary's file
+        files = {c.kind: c.data for c in raw.components}
+        components = []
+        for kind, part in acc.components:
+            sha = hashlib.sha256(files[kind]).hexdigest()
+            components.append({"kind": kind, "key": _keep(store, spec.id, files[kind], part.ext), "sha256": sha,
+                               "original_sha256": sha, "ext": part.ext, "width": part.width,
+                               "height": part.height, "duration_s": part.duration_s,
+                               "sample_rate": part.sample_rate, "channels": part.channels})
     return {
         "item_id": item_id,
         "dataset": spec.id,
@@ -310,7 +321,15 @@ def _row(
         "license": raw.license or spec.license,
         "collector": collector,
         "deid": None,
+        "components": components,
     }
+
+
+def _keep(store: ObjectStore, dataset: str, data: bytes, ext: str) -> str:
+    key = layout.original(dataset, hashlib.sha256(data).hexdigest(), ext)
+    if not store.exists(key):
+        store.write_bytes(key, data)
+    return key
 
 
 @dataclass(frozen=True)

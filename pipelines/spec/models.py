@@ -254,6 +254,38 @@ class MultimodalModality(_Model):
         _unique([c.kind for c in v], "component kinds")
         return v
 
+    @property
+    def primary(self) -> str:
+        """The component an item is shown and addressed by: video, else image, else audio, else timeseries, else
+        text (docs/adr/0024). Its media fill the item manifest's ``media_*`` columns."""
+        kinds = {c.kind for c in self.components}
+        return next(k for k in PRIMARY_ORDER if k in kinds)
+
+    def component(self, kind: str) -> ImageModality | VideoModality | AudioModality | TextModality | \
+            TimeseriesModality:
+        """The component of ``kind`` (KeyError when the item has none)."""
+        for c in self.components:
+            if c.kind == kind:
+                return c
+        raise KeyError(f"no {kind} component among {[c.kind for c in self.components]}")
+
+    def kind_of_ext(self, ext: str) -> str | None:
+        """The component a file with extension ``ext`` is (first declared wins), or None when none takes it."""
+        ext = ext.lower().lstrip(".")
+        for c in self.components:
+            if any(ext in FORMAT_EXTS.get(f, (f,)) for f in c.formats):
+                return c.kind
+        return None
+
+
+# Which component of a multimodal item is its primary one, in order of preference.
+PRIMARY_ORDER: tuple[str, ...] = ("video", "image", "audio", "timeseries", "text")
+# The file extensions of each spec format (where they are not the format's own name).
+FORMAT_EXTS: dict[str, tuple[str, ...]] = {
+    "jpeg": ("jpg", "jpeg", "jpe"), "tiff": ("tif", "tiff"), "dicom": ("dcm", "dicom"),
+    "frames": ("zip",), "pcm": ("pcm", "raw"),
+}
+
 
 Modality = Annotated[
     ImageModality | VideoModality | AudioModality | TextModality | TimeseriesModality | MultimodalModality,

@@ -31,6 +31,11 @@ def restricted(dataset: str, *parts: str) -> str:
     return "/".join(["restricted", _check(dataset, "dataset"), *parts])
 
 
+def original(dataset: str, sha256: str, ext: str) -> str:
+    """A collected original (or a component file of a multimodal item), content-addressed, under ``restricted/``."""
+    return restricted(dataset, f"{_check(sha256, 'sha256')}.{_check(ext.lstrip('.'), 'extension')}")
+
+
 def restricted_run(dataset: str, run_id: str, stage: str = "") -> str:
     """A run's stage output that holds personal data (un-masked manifests): under ``restricted/``, never ``runs/``."""
     base = f"{restricted(dataset, 'runs')}/{safe_run_id(run_id)}"

@@ -16,6 +16,24 @@ import pyarrow as pa
 
 TS = pa.timestamp("us", tz="UTC")
 
+# A component of a multimodal item other than the primary (``media_*`` columns) and the text (``text``): the audio
+# of a video + audio item, say (docs/adr/0024). ``key``/``sha256`` follow the item: restricted/ after collect,
+# media/ after de-identification.
+COMPONENT_TYPE = pa.struct(
+    [
+        pa.field("kind", pa.string(), nullable=False),  # image | video | audio | timeseries
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("sha256", pa.string(), nullable=False),
+        pa.field("original_sha256", pa.string()),
+        pa.field("ext", pa.string()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("duration_s", pa.float64()),
+        pa.field("sample_rate", pa.int32()),
+        pa.field("channels", pa.int32()),
+    ]
+)
+
 ITEM_SCHEMA = pa.schema(
     [
         pa.field("item_id", pa.string(), nullable=False),  # stable across runs: derived from the source identity
@@ -38,6 +56,7 @@ ITEM_SCHEMA = pa.schema(
         pa.field("license", pa.string()),
         pa.field("collector", pa.string()),  # collector name and version
         pa.field("deid", pa.string()),  # JSON audit record written by de-identification
+        pa.field("components", pa.list_(COMPONENT_TYPE)),  # multimodal items: the other media components
     ]
 )
 

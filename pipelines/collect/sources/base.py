@@ -29,6 +29,17 @@ def make_item_id(dataset: str, source_uri: str) -> str:
 
 
 @dataclass(frozen=True)
+class RawComponent:
+    """One component file of a multimodal item: its kind (a component of the spec's modality), bytes, extension
+    and where it came from."""
+
+    kind: str
+    data: bytes
+    ext: str
+    source_uri: str
+
+
+@dataclass(frozen=True)
 class RawItem:
     """One item as a source yields it, before any check.
 
@@ -47,6 +58,8 @@ class RawItem:
         reject: a reason code the source itself decided on (path traversal, symlink escape, archive bomb,
             oversize download ...); ``error`` then says why.
         fingerprint: what the source knew of the item before fetching it (size, mtime, ETag), for the record.
+        components: a multimodal item's component files, one per component kind (``data`` and ``ext`` are then
+            the primary component's).
     """
 
     index: int
@@ -60,6 +73,7 @@ class RawItem:
     error: str | None = None
     reject: str | None = None
     fingerprint: str | None = None
+    components: tuple[RawComponent, ...] = ()
 
 
 class Source(ABC):

@@ -22,7 +22,7 @@ import zipfile
 from abc import abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.dataset as pads
@@ -31,7 +31,7 @@ from pipelines.collect import reasons as R
 from pipelines.collect.dedupe import collected_elsewhere
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources import archive
-from pipelines.collect.sources.base import RawItem, Source, make_item_id
+from pipelines.collect.sources.base import RawComponent, RawItem, Source, make_item_id
 from pipelines.spec.models import (
     AudioModality,
     DatasetSpec,
@@ -62,8 +62,11 @@ LISTING_SCHEMA = pa.schema(
         pa.field("meta", pa.string()),  # JSON: values of the spec's schema columns
         pa.field("text", pa.string()),  # text supplied with a media item (a transcript)
         pa.field("archive", pa.string()),  # storage key of the archive copy the run holds, for members
+        pa.field("parts", pa.string()),  # JSON: a multimodal item's component files (docs/adr/0024)
     ]
 )
+# What of an entry a multimodal item's ``parts`` keeps, per component file.
+_PART_FIELDS = ("uri", "locator", "member", "ext", "size", "fingerprint", "archive")
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,51 @@ class Entry:
     meta: dict[str, Any] = field(default_factory=dict)
     text: str | None = None
     archive: str | None = None
+    # a multimodal item: its component files, (component kind, entry) in the spec's order
+    parts: tuple[tuple[str, Entry], ...] = ()
+
+
+def group_components(mod: MultimodalModality, entries: list[Entry]) -> list[Entry]:
+    """One entry per multimodal item: the files sharing a name stem in one folder (``scene01.mp4``,
+    ``scene01.wav``, ``scene01.json``), sorted by stem (docs/adr/0024).
+
+    The item's URI is the stem's (``…/scene01``), so its id is the same whichever components arrive. A group
+    without a file of some component, with two of one, or with a file no component takes is kept with
+    ``multimodal.component_missing`` / ``multimodal.component_extra`` and quarantined; a refused file
+    (a symbolic link, an oversize one ...) refuses its group with its own reason.
+    """
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        groups.setdefault(stem_uri(e.uri), []).append(e)
+    declared = [c.kind for c in mod.components]
+    out: list[Entry] = []
+    for stem in sorted(groups):
+        files = groups[stem]
+        kinds = [mod.kind_of_ext(e.ext) or "" for e in files]
+        parts = tuple(sorted(zip(kinds, files, strict=True),
+                             key=lambda p: (declared.index(p[0]) if p[0] in declared else len(declared), p[1].uri)))
+        primary = next((e for k, e in parts if k == mod.primary), files[0])
+        names = ", ".join(e.uri.rsplit("/", 1)[-1] for e in files)
+        reject = next(((e.reject, e.detail) for e in files if e.reject), None)
+        if reject is None and "" in kinds:
+            strays = [e.uri.rsplit("/", 1)[-1] for k, e in parts if not k]
+            reject = (R.MULTIMODAL_EXTRA, f"{', '.join(strays)}: no component of {declared} takes this file")
+        if reject is None and len(set(kinds)) < len(kinds):
+            reject = (R.MULTIMODAL_EXTRA, f"more than one file of a component among {names}")
+        missing = [k for k in declared if k not in kinds]
+        if reject is None and missing:
+            reject = (R.MULTIMODAL_MISSING, f"no {', '.join(missing)} file beside {names}")
+        out.append(replace(primary, uri=stem, size=sum(e.size or 0 for e in files) or None,
+                           reject=reject[0] if reject else None, detail=reject[1] if reject else None,
+                           parts=parts))
+    return out
+
+
+def stem_uri(uri: str) -> str:
+    """A file's URI without its extension (query and fragment dropped): the key of its multimodal item."""
+    base = uri.split("?", 1)[0].split("#", 1)[0]
+    head, _, name = base.rpartition("/")
+    return f"{head}/{name.rsplit('.', 1)[0]}" if "." in name else base
 
 
 def max_item_bytes(spec: DatasetSpec) -> int:
@@ -105,7 +153,13 @@ def ext_of(name: str) -> str:
 
 
 class ListingSource(Source):
-    """A source whose items are listed at planning and fetched by shards."""
+    """A source whose items are listed at planning and fetched by shards.
+
+    A source listing files (``groups_files``) groups a multimodal spec's files into items (``group_components``);
+    a records source lists one item per record and does not.
+    """
+
+    groups_files: ClassVar[bool] = True
 
     @abstractmethod
     def entries(self) -> Iterator[Entry]:
@@ -143,7 +197,7 @@ class ListingSource(Source):
         batch: list[dict[str, Any]] = []
         with self.store.parquet_writer(self.listing_key(), LISTING_SCHEMA) as writer:
             try:
-                for entry in self._expanded():
+                for entry in self._listed():
                     if limit is not None and n >= limit:
                         break
                     if entry.uri in seen or make_item_id(self.spec.id, entry.uri) in skip:
@@ -167,7 +221,16 @@ class ListingSource(Source):
             "fingerprint": e.fingerprint, "reject": e.reject, "detail": e.detail, "payload": e.payload,
             "meta": json.dumps(e.meta, ensure_ascii=False, sort_keys=True, default=str), "text": e.text,
             "archive": e.archive,
+            "parts": json.dumps([{"kind": k, **{f: getattr(p, f) for f in _PART_FIELDS}} for k, p in e.parts])
+            if e.parts else None,
         }
+
+    def _listed(self) -> Iterator[Entry]:
+        """The run's items: each entry, or for a multimodal spec each group of component files."""
+        if isinstance(self.spec.modality, MultimodalModality) and self.groups_files:
+            yield from group_components(self.spec.modality, list(self._expanded()))
+        else:
+            yield from self._expanded()
 
     def _expanded(self) -> Iterator[Entry]:
         for entry in self.entries():
@@ -210,6 +273,20 @@ class ListingSource(Source):
         # members of one archive are listed together: the archive is opened once and held while they are read
         opened: tuple[str, zipfile.ZipFile] | None = None
         holding = contextlib.ExitStack()
+
+        def read(e: Entry) -> bytes:
+            nonlocal opened
+            if e.payload is not None:
+                return e.payload
+            if e.member is not None:
+                which = e.archive or e.locator
+                if opened is None or opened[0] != which:
+                    holding.close()
+                    opened = None
+                    opened = (which, holding.enter_context(self._open_archive(e)))
+                return archive.read_member(opened[1], e.member, limit=max_item_bytes(self.spec))
+            return self.fetch(e)
+
         try:
             for r in rows:
                 entry = Entry(uri=r["uri"], locator=r["locator"], ext=r["ext"] or "", size=r["size"],
@@ -221,18 +298,15 @@ class ListingSource(Source):
                 if entry.reject:
                     yield replace(item, reject=entry.reject, error=entry.detail or entry.reject)
                     continue
+                parts = [(p.pop("kind"), Entry(**p)) for p in json.loads(r.get("parts") or "[]")]
                 try:
-                    if entry.payload is not None:
-                        data_ = entry.payload
-                    elif entry.member is not None:
-                        which = entry.archive or entry.locator
-                        if opened is None or opened[0] != which:
-                            holding.close()
-                            opened = None
-                            opened = (which, holding.enter_context(self._open_archive(entry)))
-                        data_ = archive.read_member(opened[1], entry.member, limit=max_item_bytes(self.spec))
-                    else:
-                        data_ = self.fetch(entry)
+                    if parts and isinstance(self.spec.modality, MultimodalModality):
+                        comps = tuple(RawComponent(kind=k, data=read(p), ext=p.ext, source_uri=p.uri)
+                                      for k, p in parts)
+                        main = next((c for c in comps if c.kind == self.spec.modality.primary), comps[0])
+                        yield replace(item, data=main.data, ext=main.ext, components=comps)
+                        continue
+                    data_ = read(entry)
                 except Reject as rej:
                     yield replace(item, reject=rej.reason, error=rej.detail)
                     continue

@@ -188,6 +188,8 @@ def _parquet(data: bytes) -> Iterator[tuple[int, dict[str, Any] | None, tuple[st
 class RecordsSource(ListingSource):
     """One item per record of the files at ``path`` (a file, or a glob of files, sorted)."""
 
+    groups_files: ClassVar[bool] = False  # one item per record, whatever the modality
+
     kind: ClassVar[str] = "records"
 
     def __init__(self, *, spec: DatasetSpec, store: ObjectStore, run_id: str | None = None,
