@@ -41,10 +41,10 @@ from pipelines.spec.models import (
     KEYFRAME_TYPES,
     TEXT_PII,
     VISUAL_PII,
-    AudioModality,
     DatasetSpec,
     EnumColumn,
     ImageModality,
+    MultimodalModality,
     VideoModality,
 )
 from pipelines.storage import layout
@@ -112,27 +112,58 @@ class _Deidentifier:
         # segments repeat the transcript: count each piece of personal data once
         masked.update(f["kind"] for f in text_findings if not f["field"].startswith("truth.segments"))
 
+        mod = self.spec.modality
+        primary = mod.primary if isinstance(mod, MultimodalModality) else mod.kind
         if row["media_key"]:
-            data = self.store.read_bytes(row["media_key"])
-            if hashlib.sha256(data).hexdigest() != row["media_sha256"]:
-                raise Reject(R.DEID_FAILED, f"{row['media_key']} no longer has the collected content")
-            if isinstance(self.spec.modality, ImageModality) and row["media_ext"] == "dcm":
+            data = self._read(row["media_key"], row["media_sha256"])
+            if primary == "image" and row["media_ext"] == "dcm":
                 data = self._dicom(data, out, audit, masked)
-            elif isinstance(self.spec.modality, ImageModality):
-                data = self._image(data, audit, masked)
-            elif isinstance(self.spec.modality, AudioModality):
-                data = self._audio(data, spoken, segments_with_pii, audit, masked)
-            elif isinstance(self.spec.modality, VideoModality):
-                data = self._video(data, row, out, audit, masked)
-            sha = hashlib.sha256(data).hexdigest()
-            key = layout.media(self.spec.id, sha, row["media_ext"])
-            if not self.store.exists(key):  # content-addressed: the same bytes are written once
-                self.store.write_bytes(key, data)
-            out["media_key"], out["media_sha256"] = key, sha
-            audit["media_sha256"] = sha
+            else:
+                data = self._media(primary, data, str(row["media_ext"]), row, out, audit, masked,
+                                   spoken, segments_with_pii)
+            out["media_key"], out["media_sha256"] = self._write(data, row["media_ext"])
+            audit["media_sha256"] = out["media_sha256"]
+        if row.get("components"):  # a multimodal item's other media: each through its own kind's de-identifier
+            parts = []
+            for c in row["components"]:
+                data = self._media(c["kind"], self._read(c["key"], c["sha256"]), str(c["ext"]), row, out, audit,
+                                   masked, spoken, segments_with_pii)
+                key, sha = self._write(data, c["ext"])
+                parts.append({**c, "key": key, "sha256": sha})
+                audit.setdefault("components", {})[c["kind"]] = sha
+            out["components"] = parts
         audit["recheck"] = {"passed": True}
         out["deid"] = dumps(audit)
         return out, masked
+
+    def _read(self, key: str, sha256: str) -> bytes:
+        data = self.store.read_bytes(key)
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise Reject(R.DEID_FAILED, f"{key} no longer has the collected content")
+        return data
+
+    def _write(self, data: bytes, ext: str) -> tuple[str, str]:
+        sha = hashlib.sha256(data).hexdigest()
+        key = layout.media(self.spec.id, sha, ext)
+        if not self.store.exists(key):  # content-addressed: the same bytes are written once
+            self.store.write_bytes(key, data)
+        return key, sha
+
+    def _media(self, kind: str, data: bytes, ext: str, row: dict[str, Any], out: dict[str, Any],
+               audit: dict[str, Any], masked: Counter[str], spoken: list[Finding],
+               segments: list[dict[str, Any]]) -> bytes:
+        """One media file (the item's, or a multimodal item's component of ``kind``) de-identified."""
+        if kind == "image":
+            return self._image(data, audit, masked)
+        if kind == "audio":
+            return self._audio(data, spoken, segments, audit, masked)
+        if kind == "video":
+            return self._video(data, ext, row, out, audit, masked)
+        return data  # timeseries: nothing in it identifies a person (the provenance is masked above)
+
+    def _modality(self, kind: str) -> Any:
+        mod = self.spec.modality
+        return mod.component(kind) if isinstance(mod, MultimodalModality) else mod
 
     def _mask_provenance(self, row: dict[str, Any], out: dict[str, Any]) -> list[dict[str, Any]]:
         """The text rules on what travels with the item to Label Studio and releases besides its text.
@@ -222,11 +253,11 @@ class _Deidentifier:
         return res.data
 
     def _video(
-        self, data: bytes, row: dict[str, Any], out: dict[str, Any], audit: dict[str, Any], masked: Counter[str]
+        self, data: bytes, ext: str, row: dict[str, Any], out: dict[str, Any], audit: dict[str, Any],
+        masked: Counter[str]
     ) -> bytes:
-        mod = self.spec.modality
+        mod = self._modality("video")
         assert isinstance(mod, VideoModality)
-        ext = str(row["media_ext"])
         targets = self.visual_targets
         keyframe_fps = mod.annotation_fps if self.spec.annotation.type in KEYFRAME_TYPES else None
         with scratch_dir() as tmp:

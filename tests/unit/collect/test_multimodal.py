@@ -3,6 +3,7 @@ checked by its own modality's intake checks, kept in storage beside the primary 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -13,8 +14,9 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from pipelines.collect import collect_shard, plan_shards
+from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.collect import reasons as R
+from pipelines.collect.deid import regions_in
 from pipelines.collect.intake import check_item
 from pipelines.collect.reasons import Reject
 from pipelines.collect.sources.base import RawComponent, RawItem
@@ -23,7 +25,7 @@ from pipelines.spec import DatasetSpec, parse_spec
 from pipelines.spec.models import MultimodalModality, VideoModality
 from pipelines.storage import layout, open_store
 from pipelines.storage.store import ObjectStore
-from pipelines.wav import encode_wav
+from pipelines.wav import decode_wav, encode_wav, peak
 
 pytestmark = pytest.mark.unit
 
@@ -170,3 +172,62 @@ def test_intake_checks_each_component_with_its_own_modality_and_hashes_them_all(
     with pytest.raises(Reject) as err:
         check_item(spec, RawItem(index=3, source_uri="x://q4", data=photo, ext="png"))
     assert err.value.reason == R.MULTIMODAL_MISSING
+
+
+# ------------------------------------------------------------------------------- de-identification, synthetic
+
+SPEECH: dict[str, Any] = {
+    **_BASE,
+    "id": "broadcast-talk-test",
+    "modality": {"kind": "multimodal", "components": [
+        {"kind": "video", "formats": ["mp4"], "min_width": 320, "min_height": 240, "min_fps": 10,
+         "min_duration_s": 1, "max_duration_s": 8},
+        {"kind": "audio", "formats": ["wav"], "sample_rates": [16000], "channels": 1, "min_duration_s": 1,
+         "max_duration_s": 8},
+    ]},
+    "source": {"kind": "synthetic", "seed": 11, "items": 8, "defect_rate": 0.4},
+    "deidentify": ["faces", "phone", "rrn", "email"],
+    "annotation": {"type": "transcription", "segments": True, "speaker_labels": True},
+}
+
+
+def test_every_component_is_de_identified_the_photo_and_the_question_alike(tmp_path: Path) -> None:
+    root = tmp_path / "vqa"
+    root.mkdir()
+    (root / "q1.png").write_bytes(_png(skdata.astronaut()))
+    (root / "q1.json").write_bytes(_json("사진 속 사람에게 010-2345-6789로 연락할 수 있나요?"))
+    spec = parse_spec({**VQA, "source": {"kind": "local", "root": str(root)}, "deidentify": ["faces", "phone"]})
+    store = open_store(str(tmp_path / "store"))
+    [shard] = plan_shards(spec=spec, store=store, run_id="r1")
+    collect_shard(spec=spec, store=store, run_id="r1", shard=shard)
+    res = deidentify_shard(spec=spec, store=store, run_id="r1", shard=0)
+    assert (res.items_out, res.quarantined) == (1, 0) and res.masked == {"faces": 1, "phone": 1}
+    [row] = store.read_table(res.manifest_key).to_pylist()
+    assert row["media_key"].startswith("media/") and "010-2345-6789" not in row["text"]
+    masked = np.asarray(Image.open(io.BytesIO(store.read_bytes(row["media_key"]))).convert("RGB"))
+    assert regions_in(_png(masked), targets=["faces"]) == []
+    audit = json.loads(row["deid"])
+    assert audit["image"]["regions"] and audit["text"]["findings"]
+
+
+def test_synthetic_components_agree_and_are_de_identified_with_their_own_kind(tmp_path: Path) -> None:
+    spec = parse_spec(SPEECH)
+    store = open_store(str(tmp_path / "store"))
+    [shard] = plan_shards(spec=spec, store=store, run_id="r1")
+    got = collect_shard(spec=spec, store=store, run_id="r1", shard=shard)
+    assert got.items_in == 8 and got.quarantined >= 1  # the defects drawn: a missing wav, a cut-off clip ...
+    assert set(got.reasons) <= {R.MULTIMODAL_MISSING, R.MEDIA_TRUNCATED, R.MEDIA_UNDECODABLE, R.DEDUPE_EXACT}
+    res = deidentify_shard(spec=spec, store=store, run_id="r1", shard=0)
+    assert res.items_in == got.items_out == res.items_out + res.quarantined
+    for row in store.read_table(res.manifest_key).to_pylist():
+        [audio] = row["components"]
+        assert row["media_key"].startswith("media/") and audio["key"].startswith("media/")
+        assert hashlib.sha256(store.read_bytes(audio["key"])).hexdigest() == audio["sha256"]
+        samples, rate = decode_wav(store.read_bytes(audio["key"]))
+        assert rate == 16000 and abs(len(samples) / rate - row["duration_s"]) < 0.01  # as long as the clip
+        truth = json.loads(row["truth"])
+        assert truth["segments"] and all(s["speaker"] == "A" for s in truth["segments"])
+        audit = json.loads(row["deid"])
+        assert {"video", "audio"} <= set(audit) and audit["components"]["audio"] == audio["sha256"]
+        for muted in audit["audio"]["muted"]:  # spoken personal data is silent in the released audio
+            assert peak(store.read_bytes(audio["key"]), muted["start"], muted["end"]) == 0

@@ -94,7 +94,7 @@ def test_truth_round_trips_and_mistakes_are_caught(spec_id: str, tmp_path: Path)
     assert spoilt_accepted == 0
 
 
-def test_every_text_spec_passes_preflight_except_multimodal(tmp_path: Path) -> None:
+def test_every_text_spec_passes_preflight(tmp_path: Path) -> None:
     store = open_store(tmp_path.as_uri())
     refused = {}
     for spec in load_catalog().specs.values():
@@ -103,8 +103,7 @@ def test_every_text_spec_passes_preflight_except_multimodal(tmp_path: Path) -> N
                 preflight(spec=spec, store=store)
             except SimulatorError as exc:
                 refused[spec.id] = str(exc)
-    assert list(refused) == ["visual-qa"]
-    assert "multimodal" in refused["visual-qa"]
+    assert refused == {}  # visual-qa (image + question text) included
 
 
 def test_items_are_deterministic_and_varied(tmp_path: Path) -> None:

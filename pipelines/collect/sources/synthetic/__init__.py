@@ -8,11 +8,21 @@ duplicates) so that every run exercises intake and quarantine.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from pipelines.collect.errors import CollectError
-from pipelines.collect.sources.base import RawItem, Source, package_version
-from pipelines.collect.sources.synthetic import audio, image, reading, sound_events, text, timeseries, video
+from pipelines.collect.sources.base import RawComponent, RawItem, Source, package_version
+from pipelines.collect.sources.synthetic import (
+    audio,
+    image,
+    multimodal,
+    reading,
+    sound_events,
+    text,
+    timeseries,
+    video,
+)
 from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.collect.sources.synthetic.meta import planned_label, sample_label, sample_meta
 from pipelines.pii import TextDeidentifier
@@ -27,12 +37,14 @@ from pipelines.spec.models import (
     DialogueIntent,
     ImageModality,
     MultiLabel,
+    MultimodalModality,
     Summarisation,
     TemporalEvents,
     TextModality,
     TimeseriesModality,
     Translation,
     VideoModality,
+    modality_kinds,
 )
 from pipelines.spec.models import SyntheticSource as SyntheticConfig
 from pipelines.storage.store import ObjectStore, S3Settings
@@ -44,6 +56,7 @@ DEFECTS: dict[str, tuple[str, ...]] = {
     "text": ("encoding", "too_short", "duplicate"),
     "timeseries": ("channels", "too_short", "garbage", "duplicate"),
     "video": ("truncated", "too_small", "too_short", "garbage", "duplicate"),
+    "multimodal": ("missing_component", "truncated", "duplicate"),
 }
 
 
@@ -83,13 +96,20 @@ class SyntheticSource(Source):
                     f"{spec.id}: synthetic clips can be written as {sorted(video.WRITERS)}; "
                     f"the spec allows only {self.modality.formats}"
                 )
+        elif isinstance(self.modality, MultimodalModality):
+            unsupported = [c.kind for c in self.modality.components if c.kind not in multimodal.KINDS]
+            if unsupported:
+                raise CollectError(f"{spec.id}: no synthetic {unsupported[0]} component in multimodal items yet "
+                                   f"(supported: {', '.join(multimodal.KINDS)})")
         elif not isinstance(self.modality, TextModality):
             raise CollectError(
                 f"{spec.id}: no synthetic generator for modality {self.modality.kind!r} yet "
                 "(image, video, audio, text and timeseries are supported)"
             )
         self.dictionaries = spec_dictionaries(spec)
-        self.engine = audio.speech_engine() if isinstance(self.modality, AudioModality) else ""
+        speaks = isinstance(self.modality, AudioModality) or (
+            isinstance(self.modality, MultimodalModality) and "audio" in modality_kinds(self.modality))
+        self.engine = audio.speech_engine() if speaks else ""
         self._typed_rules: TextDeidentifier | None = None
 
     @property
@@ -121,6 +141,11 @@ class SyntheticSource(Source):
         seed = self.config.seed
         meta = sample_meta(self.spec, seed=seed, index=index)
         defect = self.defect(index)
+        if isinstance(self.modality, MultimodalModality):
+            comps, truth = self._multimodal(self.modality, index - 1 if defect == "duplicate" else index, defect)
+            main = next(c for c in comps if c.kind == self.modality.primary)
+            return RawItem(index=index, source_uri=self.source_uri(index), data=main.data, ext=main.ext,
+                           truth=truth, meta=meta, components=comps)
         if defect == "duplicate":
             data, ext, truth = self._content(index - 1, None)
         else:
@@ -139,7 +164,23 @@ class SyntheticSource(Source):
         if isinstance(mod, VideoModality):
             return video.make_video(self.spec, mod, seed=self.config.seed, index=index, scale=0.1,
                                     duration_s=mod.min_duration_s)[2]
+        if isinstance(mod, MultimodalModality):
+            return self._multimodal(mod, index, None, scale=0.1)[1]
         return self._content(index, None)[2]
+
+    def _multimodal(self, mod: MultimodalModality, index: int, defect: str | None, *, scale: float = 1.0
+                    ) -> tuple[tuple[RawComponent, ...], dict[str, Any] | None]:
+        """The component files of item ``index`` (with its defect) and its truth (``multimodal.compose``)."""
+        parts, truth = multimodal.compose(self.spec, mod, seed=self.config.seed, index=index, engine=self.engine,
+                                          dictionaries=self.dictionaries, scale=scale, reading=self._reading)
+        comps = [RawComponent(kind=k, data=data, ext=ext, source_uri=f"{self.source_uri(index)}.{ext}")
+                 for k, (data, ext) in parts.items()]
+        if defect == "missing_component":
+            comps = [c for c in comps if c.kind == mod.primary]
+        elif defect == "truncated":
+            comps = [replace(c, data=c.data[: len(c.data) * 2 // 3]) if c.kind == mod.primary else c
+                     for c in comps]
+        return tuple(comps), truth
 
     def defect(self, index: int) -> str | None:
         """The defect item ``index`` carries, or None (a share of ``defect_rate`` items carry one)."""
