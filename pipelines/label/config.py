@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
 from pipelines.annotations import REGISTRY
-from pipelines.label.tasks import FRAMES, object_kinds, target_kind
+from pipelines.label.tasks import FRAMES, component_kinds, object_kinds, target_kind
 from pipelines.spec.models import (
     NER,
     QA,
@@ -72,8 +72,11 @@ def _options(parent: ET.Element, tag: str, values: list[str]) -> ET.Element:
 def _objects(spec: DatasetSpec, view: ET.Element, target: str) -> None:
     kinds = object_kinds(spec)
     # An item carries one media file; when it is a video, its sound is played by an Audio tag on the same URL
-    # (Label Studio's "audio sync trick"), so audio regions and per-region text work on video.
+    # (Label Studio's "audio sync trick"), so audio regions and per-region text work on video. A multimodal item
+    # whose sound is its own component (a WAV beside a silent clip, docs/adr/0024) plays that file instead, the
+    # two players synced (``sync`` names the other object: seeking or playing one moves both).
     sound_of_video = "video" in kinds and ("audio" in kinds or target == "audio")
+    own_sound = sound_of_video and "audio" in component_kinds(spec)
     for kind in kinds:
         if kind == "image" and target == FRAMES:
             continue  # a multi-frame DICOM: every frame is in the ``frames`` list below, the first one too
@@ -82,8 +85,10 @@ def _objects(spec: DatasetSpec, view: ET.Element, target: str) -> None:
             attrs["zoom"] = "true"
         if kind == "video" and sound_of_video:
             attrs["sync"] = "audio"
+            if own_sound:
+                attrs["muted"] = "true"  # the clip has no sound track: the Audio object plays the item's sound
         if kind == "audio" and sound_of_video:
-            attrs.update(value="$video", sync="video")
+            attrs.update(value="$audio" if own_sound else "$video", sync="video")
         if kind == "timeseries":
             m = spec.modality
             if not isinstance(m, TimeseriesModality):  # multimodal timeseries: channels unknown here

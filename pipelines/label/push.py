@@ -22,6 +22,7 @@ from pipelines.label.predict import PredictItem, predict
 from pipelines.label.tasks import (
     FRAMES,
     annotations_needed,
+    component_kinds,
     is_gold_candidate,
     media_kind,
     object_kinds,
@@ -65,12 +66,30 @@ def _quarantine_reason(spec: DatasetSpec, row: dict[str, Any]) -> tuple[str, str
         if not in_scope(spec, str(key)):
             # Only de-identified, content-addressed media may reach annotators; never restricted/ originals.
             return "label.media_not_deidentified", f"media_key {key!r} is outside media/{spec.id}/"
+    for kind in component_kinds(spec):  # a multimodal item's other media (docs/adr/0024): de-identified too
+        key = _component_key(row, kind)
+        if not key:
+            return "label.media_missing", f"no {kind} component after de-identification"
+        if not in_scope(spec, key):
+            return "label.media_not_deidentified", f"{kind} component {key!r} is outside media/{spec.id}/"
     if "text" in object_kinds(spec) and not (row.get("text") or "").strip():
         return "label.text_missing", "text item without text"
     if target_kind(spec) == FRAMES and not _frame_keys(spec, row):
         # Video geometry is drawn on keyframes; an item whose keyframes were not extracted cannot be shown.
         return "label.frames_missing", "no de-identified keyframes (meta.frames) for a keyframe annotation"
     return None
+
+
+def _component_key(row: dict[str, Any], kind: str) -> str | None:
+    """The media key of a multimodal item's component of ``kind`` (manifest column ``components``)."""
+    for c in row.get("components") or []:
+        if c.get("kind") == kind and c.get("key"):
+            return str(c["key"])
+    return None
+
+
+def _columns(spec: DatasetSpec) -> tuple[str, ...]:
+    return (*_COLUMNS, "components") if component_kinds(spec) else _COLUMNS
 
 
 def _frame_keys(spec: DatasetSpec, row: dict[str, Any]) -> list[str]:
@@ -112,6 +131,10 @@ def _task(spec: DatasetSpec, row: dict[str, Any], url: Callable[[str], str] | No
     kind = media_kind(spec)
     if kind is not None and url is not None:
         data[kind] = url(_display_key(spec, row) or str(row["media_key"]))
+    for other in component_kinds(spec):
+        key = _component_key(row, other)
+        if key is not None and url is not None:
+            data[other] = url(key)
     if "text" in object_kinds(spec):
         data["text"] = row.get("text") or ""
     if target_kind(spec) == FRAMES and url is not None:
@@ -157,7 +180,7 @@ def push(
     created = already = n_predictions = n_gold = 0
     quarantine: list[dict[str, Any]] = []
     pace = Pace(f"{spec.id} label_push", unit="items")
-    for rows in iter_rows(store, spec.id, run_id, columns=_COLUMNS):
+    for rows in iter_rows(store, spec.id, run_id, columns=_columns(spec)):
         fresh: list[dict[str, Any]] = []
         pace.advance(len(rows))
         for row in rows:

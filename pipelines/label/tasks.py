@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.spec.models import ANNOTATION_MODALITIES, KEYFRAME_TYPES, DatasetSpec
+from pipelines.spec.models import ANNOTATION_MODALITIES, KEYFRAME_TYPES, DatasetSpec, MultimodalModality
 from pipelines.storage.records import dicom_frame_by_frame
 
 # Label Studio refuses project titles longer than this (settings.PROJECT_TITLE_MAX_LEN in 1.23).
@@ -66,11 +66,23 @@ def target_kind(spec: DatasetSpec) -> str:
 
 
 def media_kind(spec: DatasetSpec) -> str | None:
-    """The task-data field carrying the item's media URL (``image``/``audio``/...); None for text only."""
+    """The task-data field carrying the item's media URL (``image``/``audio``/...); None for text only. A multimodal
+    item's is its primary component's (``component_kinds`` name the others)."""
+    if isinstance(spec.modality, MultimodalModality):
+        return spec.modality.primary
     for kind in object_kinds(spec):
         if kind in MEDIA_KINDS:
             return kind
     return None
+
+
+def component_kinds(spec: DatasetSpec) -> list[str]:
+    """A multimodal item's media components besides the primary one (``media_kind``), each in its own task-data
+    field named by its kind (``audio`` beside ``video``); text is in ``text``. Empty for other items."""
+    m = spec.modality
+    if not isinstance(m, MultimodalModality):
+        return []
+    return [k for k in object_kinds(spec) if k in MEDIA_KINDS and k != m.primary]
 
 
 def _unit(*parts: str) -> float:

@@ -90,3 +90,39 @@ def test_speech_in_a_video_is_transcribed_on_its_sound_track() -> None:
     assert audio is not None and video is not None
     assert (audio.get("value"), audio.get("sync"), video.get("sync")) == ("$video", "video", "audio")
     assert {el.get("toName") for el in root if el.get("toName")} == {"audio"}
+
+
+@pytest.mark.parametrize("spec_id", ["visual-qa", "broadcast-scene-events", "broadcast-conversation-speech",
+                                     "multimodal-drama-emotion"])
+def test_a_multimodal_task_shows_every_component_and_a_separate_sound_is_synced(spec_id: str) -> None:
+    """docs/adr/0024: the primary component in its own field, the other media by kind, the text in ``text``; a
+    silent clip plays muted beside its own audio file, the two players synced."""
+    from pipelines.label.push import _task
+    from pipelines.spec import load_catalog
+
+    spec = load_catalog().get(spec_id)
+    xml = label_config(spec)
+    li = LabelInterface(xml)
+    kinds = {c.kind for c in spec.modality.components}
+    assert {o.name for o in li.objects} == kinds
+    row = {"item_id": "i1", "meta": "{}", "media_key": f"media/{spec_id}/a.mp4", "text": "대사",
+           "components": [{"kind": "audio", "key": f"media/{spec_id}/b.wav"}] if "audio" in kinds else None}
+    data = _task(spec, row, lambda key: f"url:{key}", gold=False)["data"]
+    root = ET.fromstring(xml)
+    for el in root:
+        value = el.get("value", "")
+        if el.tag in ("Image", "Video", "Audio", "Text"):
+            assert value.startswith("$") and value[1:] in data, (el.tag, value, data)
+    if "audio" in kinds:
+        audio, video = root.find("Audio"), root.find("Video")
+        assert audio is not None and video is not None
+        assert (audio.get("value"), audio.get("sync"), video.get("sync"), video.get("muted")) == (
+            "$audio", "video", "audio", "true")
+        assert data["audio"] == f"url:media/{spec_id}/b.wav" and data["video"] == f"url:media/{spec_id}/a.mp4"
+        from pipelines.label.push import _quarantine_reason
+
+        assert _quarantine_reason(spec, {**row, "components": None}) == (
+            "label.media_missing", "no audio component after de-identification")
+        outside = [{"kind": "audio", "key": f"restricted/{spec_id}/b.wav"}]
+        assert _quarantine_reason(spec, {**row, "components": outside})[0] == "label.media_not_deidentified"
+        assert _quarantine_reason(spec, row) is None
