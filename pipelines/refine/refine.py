@@ -14,10 +14,18 @@ from pipelines.pii.pseudonyms import Pseudonyms
 from pipelines.refine.convert import CONVERTERS, InvalidLabel, MediaFacts, normalise_text
 from pipelines.refine.deid import TypedTextRules, mask_record, mute_spoken
 from pipelines.refine.frames import by_frame
-from pipelines.spec.models import DatasetSpec
+from pipelines.spec.models import DatasetSpec, MultimodalModality
 from pipelines.storage import ObjectStore, layout
 from pipelines.storage.manifest import QUARANTINE_SCHEMA, now
-from pipelines.storage.records import coerce_meta, dicom_columns, dicom_frame_by_frame, has_dicom, record_schema
+from pipelines.storage.records import (
+    COMPONENT_MEDIA_TYPE,
+    coerce_meta,
+    dicom_columns,
+    dicom_frame_by_frame,
+    has_components,
+    has_dicom,
+    record_schema,
+)
 
 _BATCH = 2_000
 # restricted/<ds>/runs/<run>/refine/: how a contractor gets from a released record back to its original and
@@ -100,7 +108,10 @@ def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]],
         value, region_frames = by_frame(spec, json.loads(q["consensus_result"]), media, convert)
     else:
         value = convert(spec, json.loads(q["consensus_result"]), media)
-    text = normalise_text(item["text"]) if item["text"] is not None and not item["media_key"] else None
+    # a text item's text, or a multimodal item's text component (a transcript of an audio item is not released:
+    # its label is)
+    released_text = not item["media_key"] or isinstance(spec.modality, MultimodalModality)
+    text = normalise_text(item["text"]) if item["text"] is not None and released_text else None
     media_struct = None
     if item["media_key"]:
         media_struct = {"key": item["media_key"], "sha256": item["media_sha256"], "ext": item["media_ext"],
@@ -110,12 +121,15 @@ def _record(spec: DatasetSpec, item: dict[str, Any], anns: list[dict[str, Any]],
     columns = dicom_columns(meta) if has_dicom(spec) else None
     if columns is not None and region_frames is not None:
         columns["region_frames"] = region_frames
-    dicom = {"dicom": columns} if has_dicom(spec) else {}
+    extra: dict[str, Any] = {"dicom": columns} if has_dicom(spec) else {}
+    if has_components(spec):  # the other media of a multimodal item, as de-identification keyed them
+        extra["components"] = [{f.name: c.get(f.name) for f in COMPONENT_MEDIA_TYPE}
+                               for c in item.get("components") or []]
     return {
         "item_id": item["item_id"],
         "media": media_struct,
         "text": text,
-        **dicom,
+        **extra,
         **value,
         **_typed_meta(spec, json.loads(item["meta"] or "{}")),
         "qc_annotators": sorted({names.annotator(a["annotator"]) for a in anns}),

@@ -2,7 +2,8 @@
 
 Columns, in order:
 - ``item_id``; ``media`` (struct: storage key, sha256, ext, width/height or duration/sample rate) or null for text;
-  ``text`` for text items; ``dicom`` (technical attributes + display image key) for specs that accept DICOM;
+  ``text`` for text items (and a multimodal item's text component); ``dicom`` (technical attributes + display image
+  key) for specs that accept DICOM; ``components`` (the other media of a multimodal item) where it has some;
 - the label columns of the annotation type (see ``LABEL_FIELDS``), in pixels / seconds / character offsets;
 - the spec's metadata columns, typed;
 - QC columns ``qc_*``; provenance columns.
@@ -16,7 +17,7 @@ import pyarrow as pa
 
 from pipelines.annotations import REGISTRY
 from pipelines.annotations.values import VIDEO_BOX, VIDEO_POSE, VIDEO_SHAPE
-from pipelines.spec.models import DatasetSpec, ImageModality
+from pipelines.spec.models import DatasetSpec, ImageModality, MultimodalModality
 
 MEDIA_TYPE = pa.struct(
     [
@@ -27,6 +28,22 @@ MEDIA_TYPE = pa.struct(
         pa.field("height", pa.int32()),
         pa.field("duration_s", pa.float64()),
         pa.field("sample_rate", pa.int32()),
+    ]
+)
+
+# The other media components of a multimodal item (docs/adr/0024): the audio beside a video ... The primary
+# component is ``media``, a text component ``text``. Keys under media/<dataset>/, like ``media.key``.
+COMPONENT_MEDIA_TYPE = pa.struct(
+    [
+        pa.field("kind", pa.string()),
+        pa.field("key", pa.string()),
+        pa.field("sha256", pa.string()),
+        pa.field("ext", pa.string()),
+        pa.field("width", pa.int32()),
+        pa.field("height", pa.int32()),
+        pa.field("duration_s", pa.float64()),
+        pa.field("sample_rate", pa.int32()),
+        pa.field("channels", pa.int32()),
     ]
 )
 
@@ -111,6 +128,8 @@ def record_schema(spec: DatasetSpec) -> pa.Schema:
                               pa.field("text", pa.string())]
     if has_dicom(spec):
         fields.append(pa.field("dicom", DICOM_TYPE))
+    if has_components(spec):
+        fields.append(pa.field("components", pa.list_(COMPONENT_MEDIA_TYPE)))
     fields += label_fields(spec) + metadata_fields(spec) + QC_FIELDS + PROVENANCE_FIELDS
     meta: dict[str | bytes, str | bytes] = {
         b"datadam.spec_id": spec.id.encode(),
@@ -118,6 +137,13 @@ def record_schema(spec: DatasetSpec) -> pa.Schema:
         b"datadam.annotation_type": spec.annotation.type.encode(),
     }
     return pa.schema(fields, metadata=meta)
+
+
+def has_components(spec: DatasetSpec) -> bool:
+    """Whether the spec's records carry the ``components`` column: a multimodal item with a media component besides
+    its primary one (video + audio); image + text items need none (the text is in ``text``)."""
+    m = spec.modality
+    return isinstance(m, MultimodalModality) and any(c.kind not in (m.primary, "text") for c in m.components)
 
 
 def has_dicom(spec: DatasetSpec) -> bool:

@@ -175,7 +175,12 @@ MediaModality = ImageModality | VideoModality | AudioModality | TimeseriesModali
 
 
 def media_modality(spec: DatasetSpec) -> MediaModality | None:
-    """The component whose file is the record's ``media`` (image/video/audio/timeseries), if any."""
+    """The component whose file is the record's ``media`` (image/video/audio/timeseries), if any: a multimodal
+    item's primary component (docs/adr/0024)."""
+    m = spec.modality
+    if isinstance(m, MultimodalModality):
+        c = m.component(m.primary)
+        return c if isinstance(c, ImageModality | VideoModality | AudioModality | TimeseriesModality) else None
     for c in _components(spec):
         if isinstance(c, ImageModality | VideoModality | AudioModality | TimeseriesModality):
             return c

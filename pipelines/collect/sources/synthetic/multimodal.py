@@ -71,7 +71,13 @@ def compose(
         assert isinstance(vmod, VideoModality)
         fps = video.clip_fps(vmod)
         duration = _duration(mod, seed=seed, index=index)
-        frames = max(1, math.ceil(duration * fps - 1e-6))
+        # whole milliseconds of whole frames: the audio's sample count and its segments' (ms-rounded) times then
+        # end exactly where the clip does, never a rounding past it
+        step = round(fps) // math.gcd(round(fps), 1000)
+        frames = max(step, math.ceil(duration * fps / step - 1e-6) * step)
+        longest = min(c.max_duration_s for c in mod.components if isinstance(c, VideoModality | AudioModality))
+        if frames / fps > longest:
+            frames = max(1, math.floor(longest * fps / step + 1e-6) * step)
         duration = frames / fps
         data, ext, truths["video"] = video.make_video(spec, vmod, seed=seed, index=index, scale=scale,
                                                       duration_s=duration)
