@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +232,25 @@ def test_synthetic_components_agree_and_are_de_identified_with_their_own_kind(tm
         assert {"video", "audio"} <= set(audit) and audit["components"]["audio"] == audio["sha256"]
         for muted in audit["audio"]["muted"]:  # spoken personal data is silent in the released audio
             assert peak(store.read_bytes(audio["key"]), muted["start"], muted["end"]) == 0
+
+
+def test_personal_data_spoken_in_the_audio_component_is_muted_and_masked_in_the_transcript(tmp_path: Path) -> None:
+    long = json.loads(json.dumps(SPEECH))
+    for c in long["modality"]["components"]:
+        c.update(min_duration_s=12, max_duration_s=20)
+    spec = parse_spec({**long, "source": {"kind": "synthetic", "seed": 11, "items": 4}})  # item 2 says a number
+    store = open_store(str(tmp_path / "store"))
+    [shard] = plan_shards(spec=spec, store=store, run_id="r1")
+    collect_shard(spec=spec, store=store, run_id="r1", shard=shard)
+    res = deidentify_shard(spec=spec, store=store, run_id="r1", shard=0)
+    assert res.items_out == 4 and res.masked.get("audio_segments", 0) >= 1
+    muted_items = 0
+    for row in store.read_table(res.manifest_key).to_pylist():
+        [audio] = row["components"]
+        muted = json.loads(row["deid"])["audio"]["muted"]
+        muted_items += bool(muted)
+        for m in muted:
+            assert peak(store.read_bytes(audio["key"]), m["start"], m["end"]) == 0
+        assert not re.search(r"01[016789][\s.-]?\d{3,4}[\s.-]?\d{4}|\d{6}-?[1-8]\d{6}|@", json.loads(row["truth"])[
+            "transcript"])
+    assert muted_items >= 1
