@@ -30,7 +30,7 @@ from pipelines.collect.reasons import Reject
 from pipelines.collect.sources import RawItem, make_item_id, make_source
 from pipelines.pace import Pace
 from pipelines.pii.text import mask_uri
-from pipelines.spec.models import DatasetSpec, ImageModality, Source, TextModality
+from pipelines.spec.models import DatasetSpec, ImageModality, MultimodalModality, Source, TextModality
 from pipelines.storage import layout
 from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore, S3Settings, StorageError
@@ -39,7 +39,7 @@ _SOURCE: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Source)
 
 STAGE = "collect"
 # Items per shard by modality: a shard is one Airflow task, so a few minutes of work.
-SHARD_SIZE = {"image": 200, "audio": 200, "video": 10, "timeseries": 100, "text": 5000, "multimodal": 100}
+SHARD_SIZE = {"image": 200, "audio": 200, "video": 10, "timeseries": 100, "text": 5000}
 # Airflow's core.max_map_length default: more shards than this cannot be mapped.
 MAX_SHARDS = 1024
 _PART_RE = re.compile(r"/(?:part|quarantine|summary|dropped)-(\d{5})\.(?:parquet|json)$")
@@ -116,7 +116,9 @@ def plan_shards(
     """
     source = make_source(spec=spec, store=store, run_id=run_id, s3=s3)
     total = source.plan_size(limit=items)
-    size = max(SHARD_SIZE.get(spec.modality.kind, 100), math.ceil(total / MAX_SHARDS))
+    mod = spec.modality  # a multimodal item costs what its primary component does (a clip: ten to a shard)
+    kind = mod.primary if isinstance(mod, MultimodalModality) else mod.kind
+    size = max(SHARD_SIZE.get(kind, 100), math.ceil(total / MAX_SHARDS))
     shards = [
         {"shard": n, "start": start, "count": min(size, total - start)}
         for n, start in enumerate(range(0, total, size))

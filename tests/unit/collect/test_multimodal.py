@@ -254,3 +254,10 @@ def test_personal_data_spoken_in_the_audio_component_is_muted_and_masked_in_the_
         assert not re.search(r"01[016789][\s.-]?\d{3,4}[\s.-]?\d{4}|\d{6}-?[1-8]\d{6}|@", json.loads(row["truth"])[
             "transcript"])
     assert muted_items >= 1
+
+
+def test_a_shard_of_multimodal_items_is_sized_by_the_primary_component(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "store"))
+    clips = plan_shards(spec=parse_spec(DRAMA), store=store, run_id="r1", items=25)  # video primary: 10 a shard
+    photos = plan_shards(spec=parse_spec(VQA), store=store, run_id="r2", items=250)  # image primary: 200
+    assert [s["count"] for s in clips] == [10, 10, 5] and [s["count"] for s in photos] == [200, 50]
