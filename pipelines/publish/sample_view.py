@@ -62,9 +62,11 @@ LABEL_JS = """
 (function(){
   document.addEventListener('click', function(ev){
     const b = ev.target.closest('[data-start]'); if(!b) return;
-    const fig = b.closest('figure'); const media = fig && fig.querySelector('audio,video'); if(!media) return;
-    media.currentTime = parseFloat(b.dataset.start);
-    const p = media.play(); if(p) p.catch(function(){});
+    const fig = b.closest('figure'); if(!fig) return;
+    for(const media of fig.querySelectorAll('audio,video')){  // a silent clip and its own sound seek together
+      media.currentTime = parseFloat(b.dataset.start);
+      const p = media.play(); if(p) p.catch(function(){});
+    }
   });
   for(const media of document.querySelectorAll('figure audio, figure video')){
     media.addEventListener('timeupdate', function(){
@@ -326,7 +328,12 @@ def _player(row: dict[str, Any], media_column: str | None, media_mode: str | Non
     key = (row.get("media") or {}).get("key")
     if media_mode == "reference" and media_column == "video" and key:
         # media/ sits beside catalog/ in the same store: a relative link works wherever the tree is served.
-        return f"<video controls preload='metadata' src='../../{escape(str(key))}'></video>"
+        video = f"<video controls preload='metadata' src='../../{escape(str(key))}'></video>"
+        # a multimodal item's sound is its own file beside the silent clip (docs/adr/0024)
+        sound = next((c.get("key") for c in row.get("components") or [] if c.get("kind") == "audio"), None)
+        if sound:
+            video += f"<audio controls preload='metadata' src='../../{escape(str(sound))}'></audio>"
+        return video
     return ""
 
 

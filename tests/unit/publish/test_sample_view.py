@@ -121,3 +121,14 @@ def test_video_events_sit_on_a_timeline_that_seeks_the_clip() -> None:
     assert [(b["data-label"], b["data-start"], b["data-end"]) for b in bars] == [("넘어짐", "2", "4.5"),
                                                                                   ("싸움", "5", "10")]
     assert "left:20.000%;width:25.000%" in (bars[0]["style"] or "")
+
+
+def test_a_multimodal_clip_plays_with_its_own_sound() -> None:
+    """docs/adr/0024: the audio component beside a silent clip gets its own player, seeked with the clip."""
+    row = {"item_id": "clip-2", "media": {"key": "media/v/abc.mp4", "duration_s": 10.0},
+           "components": [{"kind": "audio", "key": "media/v/def.wav", "sha256": "def"}],
+           "events": [{"label": "넘어짐", "start": 2.0, "end": 4.5}]}
+    page = _Tags(timed_samples("temporal_events", [row], labels=["넘어짐"], media_column="video",
+                               media_mode="reference", audio_src=[None]))
+    assert page.find("video")[0]["src"] == "../../media/v/abc.mp4"
+    assert page.find("audio")[0]["src"] == "../../media/v/def.wav"
