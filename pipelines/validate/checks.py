@@ -537,6 +537,7 @@ def _technical(spec: DatasetSpec) -> list[Check]:
         col = "duration_s" if isinstance(m, AudioModality) else "width"
         out.append(_row("technical.media_measured", ch, "items", "ExpectColumnValuesToNotBeNull",
                         {"column": col, "mostly": t}, "미디어 속성 측정됨", f"media {col} recorded", t))
+    out += _component_technical(spec, ch, t)
     tm = text_modality(spec)
     if tm is not None:
         out += [
@@ -546,6 +547,38 @@ def _technical(spec: DatasetSpec) -> list[Check]:
                  {"column": "text_chars", "min_value": tm.min_chars, "max_value": tm.max_chars, "mostly": t},
                  "텍스트 길이", f"text length in [{tm.min_chars}, {tm.max_chars}]", t),
         ]
+    return out
+
+
+def component_kinds(spec: DatasetSpec) -> list[str]:
+    """A multimodal item's media components besides its primary one (the record's ``components`` column)."""
+    m = spec.modality
+    if not isinstance(m, MultimodalModality):
+        return []
+    return [c.kind for c in m.components if c.kind not in (m.primary, "text")]
+
+
+def _component_technical(spec: DatasetSpec, ch: str, t: float) -> list[Check]:
+    """The other media components of a multimodal item (docs/adr/0024): present, and an audio component's sample
+    rate and duration as its component modality says (columns ``<kind>_key``, ``<kind>_sample_rate`` ...)."""
+    m = spec.modality
+    out: list[Check] = []
+    for kind in component_kinds(spec):
+        assert isinstance(m, MultimodalModality)
+        c = m.component(kind)
+        out.append(_row(f"technical.{kind}_present", ch, "items", "ExpectColumnValuesToNotBeNull",
+                        {"column": f"{kind}_key", "mostly": t}, f"{kind} 구성 요소 존재", f"{kind} component present",
+                        t))
+        if isinstance(c, AudioModality):
+            out += [
+                _row("technical.audio_sample_rate", ch, "items", "ExpectColumnValuesToBeInSet",
+                     {"column": "audio_sample_rate", "value_set": list(c.sample_rates), "mostly": t},
+                     "음성 구성 요소 샘플링 레이트", f"audio component sample rate in {list(c.sample_rates)}", t),
+                _row("technical.audio_duration", ch, "items", "ExpectColumnValuesToBeBetween",
+                     {"column": "audio_duration_s", "min_value": c.min_duration_s, "max_value": c.max_duration_s,
+                      "mostly": t}, "음성 구성 요소 길이(초)",
+                     f"audio component duration in [{c.min_duration_s}, {c.max_duration_s}] s", t),
+            ]
     return out
 
 

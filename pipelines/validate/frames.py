@@ -31,7 +31,7 @@ from pipelines.spec.models import (
     Transcription,
     Translation,
 )
-from pipelines.validate.checks import STRUCT_LABEL_COLUMNS, Frame, label_frame_of
+from pipelines.validate.checks import STRUCT_LABEL_COLUMNS, Frame, component_kinds, label_frame_of
 from pipelines.validate.runwide import RunWindow
 
 _MEDIA_FIELDS = ("key", "ext", "width", "height", "duration_s", "sample_rate")
@@ -85,6 +85,12 @@ def item_frame(batch: pa.RecordBatch, spec: DatasetSpec, window: RunWindow | Non
     cols["text_chars"] = _chars(_col(batch, "text"))
     a = spec.annotation
     names = set(batch.schema.names)
+    kinds = component_kinds(spec)
+    if kinds:  # a multimodal item's other media: one column per fact of each component kind
+        comps = [{c["kind"]: c for c in row or []} for row in _col(batch, "components").to_pylist()]
+        for kind in kinds:
+            for f, typ in (("key", pa.string()), ("sample_rate", pa.int32()), ("duration_s", pa.float64())):
+                cols[f"{kind}_{f}"] = pa.array([(c.get(kind) or {}).get(f) for c in comps], typ)
     if "label" in names:
         cols["label"] = _col(batch, "label")
     if "intent" in names:

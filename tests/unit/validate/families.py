@@ -48,7 +48,12 @@ _META = {
     "image": ("field_plot", "crop", ["고추", "배추"]),
     "audio": ("speaker_id", "region", ["경상", "제주"]),
     "timeseries": ("sensor_id", "site", ["실내", "실외"]),
+    "multimodal": ("speaker_id", "region", ["경상", "제주"]),
 }
+# a silent clip and its own sound (docs/adr/0024)
+CLIP_AND_SOUND = {"kind": "multimodal", "components": [
+    {"kind": "video", "formats": ["mp4"], "min_width": 64, "min_height": 48, "min_fps": 10, "min_duration_s": 0.5,
+     "max_duration_s": 10.0}, AUDIO]}
 
 
 def _spec(type_: str, modality: dict[str, Any], annotation: dict[str, Any], *, labels: list[str] | None,
@@ -168,6 +173,11 @@ class Family:
                 dur = 4.0
                 row["media"] = {"key": f"media/{self.spec.id}/{sha}.wav", "sha256": sha, "ext": "wav",
                                 "duration_s": dur, "sample_rate": 16000}
+            elif self.modality == "multimodal":
+                row["media"] = {"key": f"media/{self.spec.id}/{sha}.mp4", "sha256": sha, "ext": "mp4",
+                                "width": 64, "height": 48, "duration_s": 4.0}
+                row["components"] = [{"kind": "audio", "key": f"media/{self.spec.id}/{sha}.wav", "sha256": sha,
+                                      "ext": "wav", "duration_s": 4.0, "sample_rate": 16000, "channels": 1}]
             elif self.modality == "timeseries":
                 row["media"] = {"key": f"media/{self.spec.id}/{sha}.csv", "sha256": sha, "ext": "csv",
                                 "duration_s": 10.0}

@@ -241,3 +241,20 @@ def test_a_series_one_sample_short_of_a_round_duration_conforms_as_intake_says(s
     for row in short:
         row["media"]["duration_s"] = 10.0 - 10 / 100.0
     assert "technical.duration" in _run(store, fam, short, "short")["checks_failed"]
+
+
+def test_a_multimodal_items_own_sound_is_checked_against_its_component(store: ObjectStore) -> None:
+    """docs/adr/0024: the primary clip is ``media``; the audio component's presence, sample rate and duration are
+    technical conformity checks of their own."""
+    fam = F.family("transcription", modality=F.CLIP_AND_SOUND)
+    q = _run(store, fam, fam.rows(), "clean-multimodal")
+    assert q["success"] is True and q["checks_failed"] == q["checks_warned"] == []
+    ids = {c["id"] for c in q["checks"]}
+    assert {"technical.width", "technical.audio_present", "technical.audio_sample_rate",
+            "technical.audio_duration"} <= ids
+    rows = fam.rows()
+    rows[0]["components"][0]["sample_rate"] = 8000
+    rows[1]["components"] = None
+    q = _run(store, fam, rows, "bad-sound")
+    assert _failing(q) == {"technical_conformity"}
+    assert set(q["checks_failed"]) == {"technical.audio_sample_rate", "technical.audio_present"}
