@@ -19,12 +19,11 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.cli_common import STORAGE_ENV, esc, plain, storage_root
+from pipelines.orchestration.stages import TASK_IDS
 from pipelines.spec.models import TEXT_PII, VISUAL_PII
 from pipelines.storage import ObjectStore, StorageError, layout, open_store
 
 DEFAULT_DICTIONARIES = {"names": "dictionaries/names-ko.txt", "addresses": "dictionaries/addresses-ko.txt"}
-# Stages whose quarantine files `quarantine show` reads, in pipeline order.
-STAGES = ("collect", "deidentify", "label_push", "label_pull", "refine", "validate", "publish")
 
 deid_app = typer.Typer(help="Try the de-identification rules on a sample (contractors).", no_args_is_help=True)
 quarantine_app = typer.Typer(help="What a run refused, and why.", no_args_is_help=True)
@@ -189,7 +188,7 @@ def summarise(store: ObjectStore, keys: list[str], *, examples: int) -> dict[str
             counts[k] += 1
             if len(shown[k]) < examples:
                 shown[k].append(row)
-    order = {s: i for i, s in enumerate(STAGES)}
+    order = {s: i for i, s in enumerate(TASK_IDS)}  # reasons in pipeline order
     rows = sorted(counts.items(), key=lambda kv: (order.get(kv[0][0], len(order)), -kv[1], kv[0][1]))
     return {
         "total": sum(counts.values()),

@@ -330,7 +330,7 @@ def test_postgres_creates_label_studios_database_on_first_start(
 
 
 def test_pool_is_created_with_the_name_the_dag_factory_uses(services: dict[str, Any]) -> None:
-    factory = _constants(ROOT / "pipelines" / "orchestration" / "factory.py")
+    factory = _constants(ROOT / "pipelines" / "orchestration" / "stages.py")  # the stage table the DAG is built from
     assert factory["LABELSTUDIO_POOL"] == pools.LABELSTUDIO_POOL == "labelstudio_api"
     script = services["airflow-init"]["command"][0]
     assert "airflow db migrate" in script
