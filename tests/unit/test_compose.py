@@ -24,6 +24,7 @@ import yaml
 from pipelines.stack import labelstudio, pools, production
 from pipelines.stack.core import StackInfo
 from pipelines.stack.state import Secrets, StackPaths, repo_root
+from pipelines.storage.root import STORAGE_ENV
 
 pytestmark = pytest.mark.unit
 
@@ -253,7 +254,7 @@ def test_connections_are_the_ones_the_tasks_read(
         "${DATADAM_S3_ACCESS_KEY}",
         "${DATADAM_S3_SECRET_KEY}",
     )
-    assert airflow_env[settings["STORAGE_ENV"]] == f"s3://{_env_example()['DATADAM_BUCKET']}"
+    assert airflow_env[STORAGE_ENV] == f"s3://{_env_example()['DATADAM_BUCKET']}"
     assert "mc mb --ignore-existing" in services["minio-init"]["command"][0]
 
 
