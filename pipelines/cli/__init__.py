@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from pipelines import cli_datasets, cli_run, cli_sweep
-from pipelines.cli_deid import deid_app
-from pipelines.cli_label import label_app
-from pipelines.cli_qa import qa_app
-from pipelines.cli_quarantine import quarantine_app
-from pipelines.cli_specs import specs_app
+from pipelines.cli import datasets as cli_datasets
+from pipelines.cli import run as cli_run
+from pipelines.cli import sweep as cli_sweep
+from pipelines.cli.deid import deid_app
+from pipelines.cli.label import label_app
+from pipelines.cli.qa import qa_app
+from pipelines.cli.quarantine import quarantine_app
+from pipelines.cli.specs import specs_app
 from pipelines.stack.cli import stack_app
 
 app = typer.Typer(

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.cli_common import esc, plain, storage_root
+from pipelines.cli.common import esc, plain, storage_root
 from pipelines.orchestration.stages import TASK_IDS
 from pipelines.storage import StorageError, open_store
 from pipelines.storage.root import STORAGE_ENV

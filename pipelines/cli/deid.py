@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.cli_common import esc, plain
+from pipelines.cli.common import esc, plain
 from pipelines.spec.models import TEXT_PII, VISUAL_PII
 
 DEFAULT_DICTIONARIES = {"names": "dictionaries/names-ko.txt", "addresses": "dictionaries/addresses-ko.txt"}

@@ -28,7 +28,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.cli_common import esc, open_root, plain
+from pipelines.cli.common import esc, open_root, plain
 from pipelines.storage import layout
 
 qa_app = typer.Typer(help="QA inspectors: read a run's validation and approve or reject it for publishing.",
