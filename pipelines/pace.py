@@ -2,7 +2,7 @@
 
 Stages report through :class:`Pace` (Airflow task logs then show counts at a steady pace, not a line per item);
 the CLI shows rich bars on a terminal and the same plain lines elsewhere (CI, logs), see
-``pipelines.cli_common.progress``. The clock is injected, so the pacing is tested without waiting.
+``pipelines.cli.common.progress``. The clock is injected, so the pacing is tested without waiting.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 collect (mapped over shards) -> deidentify (mapped) -> label_push -> label_wait (deferred) -> label_pull
 -> review_wait (deferred while reviewers judge the sample label_pull queued) -> review_pull -> refine -> validate
 -> gate (waits while an inspector decides: docs/adr/0020) -> publish (emits the dataset's Asset).
+The order, and what each task runs, is the stage table (:mod:`pipelines.orchestration.stages`); this module turns
+it into a DAG: one generic task wrapper for the plain stages, operators for the three that wait.
 
 Parse-time cost is the catalog (cached) and these definitions: every stage module (pyarrow, GX, the Label
 Studio SDK) is imported inside the task that uses it, and connections are read inside tasks only.
@@ -11,13 +13,12 @@ Studio SDK) is imported inside the task that uses it, and connections are read i
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import json
 import os
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
@@ -26,17 +27,13 @@ from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipelines.orchestration.runner import FAILURES_ENV
-from pipelines.orchestration.settings import gate_mode, inspectors, open_run_store, storage_root
+from pipelines.orchestration.settings import gate_mode, inspectors, storage_root
+from pipelines.orchestration.stages import STAGES, RunConfError, Stage, StageCall, xcom
 from pipelines.orchestration.triggers import LabelProgressTrigger, StorageKeyTrigger
 from pipelines.spec import DatasetSpec, load_catalog
 from pipelines.spec.models import label_set
 
-if TYPE_CHECKING:
-    from pipelines.storage import S3Settings
-
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
-# Caps concurrent Label Studio API calls across DAGs and workers; every stack creates it (stack/pools.py).
-LABELSTUDIO_POOL = "labelstudio_api"
 # Waiting knobs come from the run conf, not Params: every Param is deep-copied into every task at parse time,
 # which made up most of the parse cost of 150 DAGs.
 WAIT_DEFAULTS: dict[str, float] = {"label_poll_s": 30.0, "label_timeout_s": 7 * 24 * 3600.0,
@@ -54,8 +51,6 @@ SOURCE_PARAM_HELP = ("where this run's items come from, instead of the spec's so
                      "/path/records.csv?text_column=body, or a source block {kind: ..., ...}; never keys")
 # The gate's options in Airflow's Required Actions, and the decision each one records.
 GATE_OPTIONS = {"Approve": "approved", "Reject": "rejected", "Send back for rework": "rework"}
-TASK_IDS = ("plan", "collect", "deidentify", "label_push", "label_wait", "label_pull", "review_wait", "review_pull",
-            "refine", "validate", "gate", "publish")
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -100,35 +95,6 @@ def record_failure(context: Context) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
-
-
-def _spec(spec_id: str) -> DatasetSpec:
-    return load_catalog().get(spec_id)
-
-
-def _source_s3(spec: DatasetSpec) -> S3Settings | None:
-    """The S3 credentials of the connection an s3 source names."""
-    from pipelines.orchestration.settings import source_s3_settings
-
-    return source_s3_settings(spec.source.connection) if spec.source.kind == "s3" else None
-
-
-def _collect_args(spec_id: str, params: dict[str, Any]) -> dict[str, Any]:
-    """What plan works with: the spec with the run's ``source`` param bound (the spec file and its version
-    untouched, docs/adr/0018; checked here once, collect reads the planned source), the binding's record and the
-    source's S3 credentials."""
-    from pipelines.spec.binding import bind_source, bound_spec
-
-    binding = bind_source(_spec(spec_id), params["source"]) if params.get("source") else None
-    spec = bound_spec(_spec(spec_id), binding)
-    return {"spec": spec, "binding": binding.record() if binding else None, "s3": _source_s3(spec)}
-
-
-def _out(result: Any) -> dict[str, Any]:
-    """Stage results are frozen dataclasses; XCom carries them as small dicts."""
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return dataclasses.asdict(result)
-    return dict(result)
 
 
 def release_asset(spec_id: str) -> Asset:
@@ -189,7 +155,7 @@ class ReviewWaitOperator(BaseOperator):
     def execute(self, context: Context) -> Any:
         from pipelines.label import review_sample
 
-        store = open_run_store(context["params"])
+        store = StageCall.of(self.spec_id, context).store
         project_id, item_ids = review_sample(store=store, dataset=self.spec_id, run_id=context["run_id"])
         if project_id is None or not item_ids:
             return {"status": "no review sample"}
@@ -239,8 +205,9 @@ class GateOperator(HITLOperator):
     def _decide(self, context: Context) -> dict[str, Any] | None:
         from pipelines.validate import gate
 
-        store = open_run_store(context["params"])
-        res = _out(gate(spec=_spec(self.spec_id), store=store, run_id=context["run_id"]))
+        call = StageCall.of(self.spec_id, context)
+        store = call.store
+        res = xcom(gate(**call.stage_args()))
         if res["status"] == "approved":
             return res
         if res["status"] == "rejected":
@@ -283,7 +250,7 @@ class GateOperator(HITLOperator):
             self.assigned_users = inspectors()  # type: ignore[assignment]
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
-        store = open_run_store(context["params"])
+        store = StageCall.of(self.spec_id, context).store
         self.body = inspector_brief(store=store, dataset=self.spec_id, run_id=context["run_id"])
         self.response_timeout = timedelta(seconds=_knob(context, "gate_timeout_s"))
         self.log.warning("blocking checks failed: waiting in Required Actions for one of the inspectors %s",
@@ -298,7 +265,7 @@ class GateOperator(HITLOperator):
         if decided is None:
             from pipelines.validate import gate
 
-            pending = gate(spec=_spec(self.spec_id), store=open_run_store(context["params"]), run_id=context["run_id"])
+            pending = gate(**StageCall.of(self.spec_id, context).stage_args())
             waited = "the wait timed out" if event.get("status") == "timeout" else f"the wait ended: {event}"
             raise AirflowFailException(f"{pending.note}; no decision came ({waited})")
         return decided
@@ -312,7 +279,7 @@ class GateOperator(HITLOperator):
         answer = super().execute_complete(context, event)
         who = answer["responded_by_user"] or {}
         at = answer["responded_at"]
-        record_decision(store=open_run_store(context["params"]), dataset=self.spec_id, run_id=context["run_id"],
+        record_decision(store=StageCall.of(self.spec_id, context).store, dataset=self.spec_id, run_id=context["run_id"],
                         decision=GATE_OPTIONS[answer["chosen_options"][0]], by=str(who.get("name") or who.get("id")),
                         note=str((answer["params_input"] or {}).get("note") or ""),
                         at=at.isoformat(timespec="seconds") if hasattr(at, "isoformat") else str(at),
@@ -321,6 +288,46 @@ class GateOperator(HITLOperator):
         if decided is None:  # the run was validated again while the inspector read it
             raise AirflowFailException("the run was validated again after the inspector answered; decide again")
         return decided
+
+
+# The stages that wait (deferred, or parked for a person) are operators of their own; their place is the table's.
+# overlap=1 is label_wait's floor for every task: label_push records each overlap-sampled task's own requirement
+# (spec.annotation.overlap) in its Label Studio meta, and progress honours it per task.
+_WAITING_STAGES: dict[str, Callable[[str], BaseOperator]] = {
+    "label_wait": lambda spec_id: LabelWaitOperator(task_id="label_wait", overlap=1),
+    "review_wait": lambda spec_id: ReviewWaitOperator(task_id="review_wait", spec_id=spec_id),
+    "gate": lambda spec_id: GateOperator(task_id="gate", spec_id=spec_id),
+}
+
+
+def _stage_task(stage: Stage, spec_id: str, asset: Asset) -> Any:
+    """The one task wrapper: a stage of the table as an Airflow task of ``spec_id``'s DAG."""
+    run = stage.run
+    assert run is not None
+
+    # Only what a stage sets is passed: a mapped task keeps an explicit None (outlets=None breaks it at run time).
+    options: dict[str, Any] = {}
+    if stage.pool:
+        options["pool"] = stage.pool
+    if stage.releases:
+        options["outlets"] = [asset]
+    if stage.doc:
+        options["doc_md"] = stage.doc
+    # As @task infers it from a return annotation: a dict result is also pushed key by key.
+    returns_dict = str(run.__annotations__.get("return", "")).startswith("dict")
+    as_task: Callable[[Callable[..., Any]], Any] = task(task_id=stage.id, multiple_outputs=returns_dict, **options)
+
+    def run_stage(upstream: Any = None, **context: Any) -> Any:
+        try:
+            result = run(StageCall.of(spec_id, context, upstream))
+        except RunConfError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        if stage.releases:
+            context["outlet_events"][asset].extra = {"version": result.get("version"), "rows": result.get("rows"),
+                                                     "storage": storage_root(context["params"])}
+        return result
+
+    return as_task(_no_retry_on_user_error(run_stage))
 
 
 @contextlib.contextmanager
@@ -368,112 +375,18 @@ def build_dag(spec: DatasetSpec) -> DAG:
             "source": Param(None, type=["null", "string"], description=SOURCE_PARAM_HELP),
         },
     ) as dag, _dag_params_after_tasks(dag):
-
-        @task(task_id="plan")
-        @_no_retry_on_user_error
-        def plan(**context: Any) -> list[dict[str, Any]]:
-            from pipelines.collect import plan_shards
-
-            store = open_run_store(context["params"])
-            return plan_shards(**_collect_args(spec_id, context["params"]), store=store, run_id=context["run_id"],
-                               items=context["params"]["items"])
-
-        @task(task_id="collect")
-        @_no_retry_on_user_error
-        def collect(shard: dict[str, Any], **context: Any) -> dict[str, Any]:
-            from pipelines.collect import collect_shard
-            from pipelines.collect.shards import spec_as_planned
-
-            store = open_run_store(context["params"])
-            spec = spec_as_planned(_spec(spec_id), store, context["run_id"])
-            return _out(collect_shard(spec=spec, s3=_source_s3(spec), store=store, run_id=context["run_id"],
-                                      shard=shard))
-
-        @task(task_id="deidentify")
-        @_no_retry_on_user_error
-        def deidentify(collected: dict[str, Any], **context: Any) -> dict[str, Any]:
-            from pipelines.collect import deidentify_shard
-
-            store = open_run_store(context["params"])
-            return _out(deidentify_shard(spec=_spec(spec_id), store=store, run_id=context["run_id"],
-                                         shard=int(collected["shard"])))
-
-        @task(task_id="label_push", pool=LABELSTUDIO_POOL)
-        @_no_retry_on_user_error
-        def label_push(deidentified: Any, **context: Any) -> dict[str, Any]:
-            from pipelines.label import push
-            from pipelines.orchestration.settings import ls_settings
-
-            store = open_run_store(context["params"])
-            return _out(push(spec=_spec(spec_id), store=store, run_id=context["run_id"], ls=ls_settings()))
-
-        @task(task_id="label_pull", pool=LABELSTUDIO_POOL)
-        @_no_retry_on_user_error
-        def label_pull(pushed: Any, **context: Any) -> dict[str, Any]:
-            from pipelines.label import pull
-            from pipelines.orchestration.settings import ls_settings
-
-            store = open_run_store(context["params"])
-            return _out(pull(spec=_spec(spec_id), store=store, run_id=context["run_id"], ls=ls_settings(),
-                             project_id=int(pushed["project_id"])))
-
-        @task(task_id="review_pull", pool=LABELSTUDIO_POOL)
-        @_no_retry_on_user_error
-        def review_pull(pulled: Any, **context: Any) -> dict[str, Any]:
-            """label_pull again once the reviewers are done: their verdicts go into label_pull/qc.parquet."""
-            from pipelines.label import pull
-            from pipelines.orchestration.settings import ls_settings
-
-            store = open_run_store(context["params"])
-            return _out(pull(spec=_spec(spec_id), store=store, run_id=context["run_id"], ls=ls_settings(),
-                             project_id=int(pulled["project_id"])))
-
-        @task(task_id="refine")
-        @_no_retry_on_user_error
-        def refine(pulled: Any, **context: Any) -> dict[str, Any]:
-            from pipelines.refine import refine as run_refine
-
-            store = open_run_store(context["params"])
-            return _out(run_refine(spec=_spec(spec_id), store=store, run_id=context["run_id"]))
-
-        @task(task_id="validate")
-        @_no_retry_on_user_error
-        def validate(refined: Any, **context: Any) -> dict[str, Any]:
-            from pipelines.validate import validate as run_validate
-
-            store = open_run_store(context["params"])
-            # partial | final | auto (final when the run planned the spec's target volume): docs/adr/0007
-            delivery = str((context["dag_run"].conf or {}).get("delivery", "auto"))
-            if delivery not in ("auto", "partial", "final"):
-                raise AirflowFailException(f"run conf delivery: {delivery!r} is not one of auto, partial, final")
-            return _out(run_validate(spec=_spec(spec_id), store=store, run_id=context["run_id"],
-                                     delivery=delivery))  # type: ignore[arg-type]
-
-        @task(task_id="publish", outlets=[asset])
-        @_no_retry_on_user_error
-        def publish(**context: Any) -> dict[str, Any]:
-            from pipelines.publish import publish as run_publish
-
-            store = open_run_store(context["params"])
-            res = _out(run_publish(spec=_spec(spec_id), store=store, run_id=context["run_id"]))
-            context["outlet_events"][asset].extra = {"version": res.get("version"), "rows": res.get("rows"),
-                                                     "storage": storage_root(context["params"])}
-            return res
-
-        shards = plan()
-        collected = collect.expand(shard=shards)
-        deidentified = deidentify.expand(collected=collected)
-        pushed = label_push(deidentified)
-        # overlap=1 is the floor for every task: label_push records each overlap-sampled task's own requirement
-        # (spec.annotation.overlap) in its Label Studio meta, and progress honours it per task.
-        wait = LabelWaitOperator(task_id="label_wait", overlap=1)
-        pulled = label_pull(pushed)
-        pushed >> wait >> pulled
-        reviewed = review_pull(pulled)
-        pulled >> ReviewWaitOperator(task_id="review_wait", spec_id=spec_id) >> reviewed
-        checked = validate(refine(reviewed))
-        gate_op = GateOperator(task_id="gate", spec_id=spec_id)
-        checked >> gate_op >> publish()
+        done: dict[str, Any] = {}  # stage id -> its task (an XComArg for plain tasks)
+        previous: Stage | None = None
+        for stage in STAGES:
+            if stage.run is None:
+                node: Any = _WAITING_STAGES[stage.id](spec_id)
+            else:
+                fn = _stage_task(stage, spec_id, asset)
+                upstream = done[stage.input] if stage.input else None
+                node = fn.expand(upstream=upstream) if stage.mapped else fn(upstream) if stage.input else fn()
+            if previous is not None and previous.id != stage.input:
+                done[previous.id] >> node
+            done[stage.id], previous = node, stage
     return dag
 
 

@@ -13,10 +13,12 @@ import json
 import os
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+# The DAG folder shipped inside the package (in a checkout a symlink to the repository's dags/; docs/adr/0026).
+DAGS_FOLDER = Path(str(resources.files("pipelines") / "_dags")).resolve()
 RESULT_PREFIX = "DATADAM_RESULT "
 # Where a local run wants each task's final failure written, one JSON line per failure (the DAG's
 # on_failure_callback writes it); unset in production, where the task log holds the same error.

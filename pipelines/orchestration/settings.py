@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 S3_CONN_ID = "datadam_s3"
 LS_CONN_ID = "datadam_labelstudio"
 LS_MEDIA_S3_CONN_ID = "datadam_ls_media_s3"
-STORAGE_ENV = "DATADAM_STORAGE"
 GATE_ENV = "DATADAM_GATE"
 INSPECTORS_ENV = "DATADAM_INSPECTORS"
 GATE_MODES = ("file", "hitl")
@@ -103,10 +102,10 @@ async def als_settings(conn_id: str = LS_CONN_ID) -> LabelStudioSettings:
 
 
 def storage_root(params: dict[str, Any] | None) -> str:
-    root = (params or {}).get("storage") or os.environ.get(STORAGE_ENV)
-    if not root:
-        raise ValueError(f"no storage root: pass the 'storage' param or set ${STORAGE_ENV}")
-    return str(root)
+    """A task's storage root: the run's ``storage`` param, else ``$DATADAM_STORAGE``; no fallback."""
+    from pipelines.storage.root import storage_root as resolve
+
+    return resolve((params or {}).get("storage"), missing="pass the 'storage' param")
 
 
 def open_run_store(params: dict[str, Any] | None) -> ObjectStore:

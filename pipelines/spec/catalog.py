@@ -11,6 +11,7 @@ import pickle
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +75,15 @@ class Catalog:
 
 
 def default_schemas_dir() -> Path:
-    """``$DATADAM_SCHEMAS``, else the checkout's ``schemas/``, else the copy packaged in the wheel."""
+    """``$DATADAM_SCHEMAS``, else the catalog shipped inside the package (``pipelines/_schemas``).
+
+    In a checkout ``pipelines/_schemas`` is a symlink to the repository's ``schemas/``; a built wheel holds a copy
+    (docs/adr/0026). Either way it is found through the package, never through the checkout's layout.
+    """
     env = os.environ.get(SCHEMAS_ENV)
     if env:
         return Path(env)
-    here = Path(__file__).resolve()
-    checkout = here.parents[2] / "schemas"
-    if checkout.is_dir():
-        return checkout
-    return here.parents[1] / "_schemas"
+    return Path(str(resources.files("pipelines") / "_schemas")).resolve()
 
 
 def spec_hash(spec: DatasetSpec) -> str:

@@ -1,6 +1,6 @@
 """``datadam stack up|down|status``: the local stack from the command line.
 
-Mounted by ``pipelines/cli.py`` as ``app.add_typer(stack_app, name="stack")``. Services run detached
+Mounted by ``pipelines/cli/__init__.py`` as ``app.add_typer(stack_app, name="stack")``. Services run detached
 and keep running after the command exits.
 """
 

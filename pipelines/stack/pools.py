@@ -6,8 +6,7 @@ request workers and time out. The scheduler never queues a task whose pool does 
 it when it migrates its metadata DB. ``dag.test()`` ignores pools (tasks run one by one in-process), so
 the SQLite stack's pool only keeps the two stacks alike.
 
-The pool's name is repeated in ``pipelines.orchestration.factory`` (this package must not import the
-orchestration package, which imports Airflow); a unit test keeps the two equal.
+The pool's name is the stage table's (``pipelines.orchestration.stages``, which imports no Airflow).
 """
 
 from __future__ import annotations
@@ -17,10 +16,10 @@ import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from pipelines.orchestration.stages import LABELSTUDIO_POOL
 from pipelines.stack import _proc
 from pipelines.stack.errors import StackError
 
-LABELSTUDIO_POOL = "labelstudio_api"
 DEFAULT_SLOTS = 4
 DESCRIPTION = "Concurrent Label Studio API calls (label_push, label_pull, review_pull); created by datadam stack up"
 

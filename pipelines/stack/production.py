@@ -38,6 +38,7 @@ import psycopg
 import redis
 from psycopg import sql
 
+from pipelines.orchestration.stages import LABELSTUDIO_POOL
 from pipelines.stack import _proc, airflow_api, pools
 from pipelines.stack import core as base
 from pipelines.stack.airflow_home import airflow_executable
@@ -325,7 +326,7 @@ def is_migrated(cfg: ProductionConfig) -> bool:
     return _pg_scalar(cfg, "SELECT version_num FROM alembic_version") is not None
 
 
-def has_pool(cfg: ProductionConfig, name: str = pools.LABELSTUDIO_POOL) -> bool:
+def has_pool(cfg: ProductionConfig, name: str = LABELSTUDIO_POOL) -> bool:
     """True if the metadata DB holds the pool ``name``."""
     return _pg_scalar(cfg, "SELECT 1 FROM slot_pool WHERE pool = %s", (name,)) is not None
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli_qa import qa_app
+from pipelines.cli.qa import qa_app
 from pipelines.stack import production
 from pipelines.stack.airflow_api import AirflowApi
 from pipelines.storage import ObjectStore, S3Settings, layout, open_store

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pipelines import cli_datasets
+from pipelines.cli import datasets as cli_datasets
 from pipelines.publish import ChecksumError, download, publish
 from pipelines.stack import StackInfo
 from pipelines.storage import ObjectStore

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.cli_run import RunSummary, run_one
+from pipelines.cli.run import RunSummary, run_one
 from pipelines.publish import open_dataset
 from pipelines.spec import load_catalog
 from pipelines.stack import StackInfo

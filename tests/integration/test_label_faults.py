@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.cli_run import RunSummary, run_one
+from pipelines.cli.run import RunSummary, run_one
 from pipelines.label import (
     LabelStudioClient,
     LabelStudioSettings,

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli_qa import qa_app
-from pipelines.cli_run import ROOT, run_one
+from pipelines.cli.qa import qa_app
+from pipelines.cli.run import ROOT, run_one
 from pipelines.spec import load_catalog
 from pipelines.stack import StackInfo
 from pipelines.storage import ObjectStore, layout, open_store

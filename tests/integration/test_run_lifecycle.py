@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli_run import RunSummary, run_one
+from pipelines.cli.run import RunSummary, run_one
 from pipelines.stack import StackInfo
 
 pytestmark = pytest.mark.integration

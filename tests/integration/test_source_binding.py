@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.cli_run import RunSummary, run_one
+from pipelines.cli.run import RunSummary, run_one
 from pipelines.label import LabelStudioSettings
 from pipelines.label.client import LabelStudioClient
 from pipelines.label.tasks import project_title
@@ -123,7 +123,7 @@ def test_a_bad_source_param_fails_the_plan_task_at_once_in_one_line(stack: Stack
     import subprocess
     import sys
 
-    from pipelines.cli_run import ROOT, _env
+    from pipelines.cli.run import ROOT, _env
     from pipelines.orchestration.runner import FAILURES_ENV, RESULT_PREFIX
 
     failures = tmp_path / "failures.jsonl"

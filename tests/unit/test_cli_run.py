@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli_run import _first_failure, _spawn, _stop
+from pipelines.cli.run import _first_failure, _spawn, _stop
 
 pytestmark = pytest.mark.unit
 
@@ -64,7 +64,7 @@ def test_a_run_is_followed_from_its_log_task_by_task_with_the_paced_progress_lin
 
     from rich.console import Console
 
-    from pipelines.cli_run import LogFollower, run_events, watch_run
+    from pipelines.cli.run import LogFollower, run_events, watch_run
 
     log = tmp_path / "run.log"
     follow = LogFollower(log)

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.cli_sweep import SweepRow, select_specs, summarise, write_summary
+from pipelines.cli.sweep import SweepRow, select_specs, summarise, write_summary
 
 pytestmark = pytest.mark.unit
 

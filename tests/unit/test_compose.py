@@ -24,6 +24,7 @@ import yaml
 from pipelines.stack import labelstudio, pools, production
 from pipelines.stack.core import StackInfo
 from pipelines.stack.state import Secrets, StackPaths, repo_root
+from pipelines.storage.root import STORAGE_ENV
 
 pytestmark = pytest.mark.unit
 
@@ -253,7 +254,7 @@ def test_connections_are_the_ones_the_tasks_read(
         "${DATADAM_S3_ACCESS_KEY}",
         "${DATADAM_S3_SECRET_KEY}",
     )
-    assert airflow_env[settings["STORAGE_ENV"]] == f"s3://{_env_example()['DATADAM_BUCKET']}"
+    assert airflow_env[STORAGE_ENV] == f"s3://{_env_example()['DATADAM_BUCKET']}"
     assert "mc mb --ignore-existing" in services["minio-init"]["command"][0]
 
 
@@ -330,7 +331,7 @@ def test_postgres_creates_label_studios_database_on_first_start(
 
 
 def test_pool_is_created_with_the_name_the_dag_factory_uses(services: dict[str, Any]) -> None:
-    factory = _constants(ROOT / "pipelines" / "orchestration" / "factory.py")
+    factory = _constants(ROOT / "pipelines" / "orchestration" / "stages.py")  # the stage table the DAG is built from
     assert factory["LABELSTUDIO_POOL"] == pools.LABELSTUDIO_POOL == "labelstudio_api"
     script = services["airflow-init"]["command"][0]
     assert "airflow db migrate" in script

@@ -8,7 +8,7 @@ import io
 import pytest
 from rich.console import Console
 
-from pipelines.cli_common import progress
+from pipelines.cli.common import progress
 from pipelines.pace import Pace
 
 pytestmark = pytest.mark.unit

@@ -11,7 +11,8 @@ from PIL import Image
 from skimage import data as skimage_data
 from typer.testing import CliRunner
 
-from pipelines import cli_collect
+from pipelines.cli.deid import deid_app
+from pipelines.cli.quarantine import quarantine_app
 from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.collect.deid import regions_in
 from pipelines.storage import open_store
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.unit
 @pytest.fixture
 def app() -> typer.Typer:
     a = typer.Typer()
-    cli_collect.register(a)
+    a.add_typer(deid_app, name="deid")
+    a.add_typer(quarantine_app, name="quarantine")
     return a
 
 

@@ -11,7 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pipelines import cli_collect
+from pipelines.cli.deid import deid_app
+from pipelines.cli.quarantine import quarantine_app
 from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.spec import parse_spec
 from pipelines.storage import open_store
@@ -49,7 +50,8 @@ def test_an_identifier_in_a_file_name_stays_out_of_runs_and_state(tmp_path: Path
     assert len(quarantined) == 1 and "%5B%EC%A0%84%ED%99%94%EB%B2%88%ED%98%B8%5D" in quarantined[0]["source_uri"]
 
     app = typer.Typer()
-    cli_collect.register(app)
+    app.add_typer(deid_app, name="deid")
+    app.add_typer(quarantine_app, name="quarantine")
     res = CliRunner().invoke(app, ["quarantine", "show", RUN, "--storage", store.root, "--format", "json",
                                    "--originals"])
     assert res.exit_code == 0, res.stderr

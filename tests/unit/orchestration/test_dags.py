@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.orchestration.stages import TASK_IDS
 from pipelines.spec import load_catalog
 
 pytestmark = pytest.mark.unit
@@ -32,8 +33,7 @@ def test_one_dag_per_spec_no_import_errors(dagbag) -> None:  # type: ignore[no-u
 def test_dag_shape_tags_and_docs(dagbag) -> None:  # type: ignore[no-untyped-def]
     spec = load_catalog().get("crop-disease-open-field")
     dag = dagbag.dags[spec.id]
-    order = ["plan", "collect", "deidentify", "label_push", "label_wait", "label_pull", "review_wait", "review_pull",
-             "refine", "validate", "gate", "publish"]
+    order = TASK_IDS
     assert {t.task_id for t in dag.tasks} == set(order)
     for up, down in itertools.pairwise(order):
         assert down in dag.get_task(up).downstream_task_ids, f"{up} -> {down}"
@@ -127,7 +127,7 @@ def test_record_failure_writes_the_first_error_for_the_local_runner(tmp_path: Pa
 
 
 def test_the_trigger_form_binds_a_runs_source_and_plan_and_collect_use_it(dagbag, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from pipelines.orchestration.factory import _collect_args
+    from pipelines.orchestration.stages import collect_args as _collect_args
     from pipelines.spec import SpecError
 
     dag = dagbag.dags["traffic-light-state"]

@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pipelines import cli_datasets
+from pipelines.cli import datasets as cli_datasets
 from pipelines.publish import ChecksumError, DownloadError, download, publish
 from pipelines.publish.download import verify_local
 from pipelines.storage import ObjectStore, open_store

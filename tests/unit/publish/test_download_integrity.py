@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pipelines import cli_datasets
+from pipelines.cli import datasets as cli_datasets
 from pipelines.publish import ChecksumError, DownloadError, download, publish, read_catalog
 from pipelines.publish.download import IntegrityError
 from pipelines.publish.integrity import UnsafeKeyError, encode_pointer, read_latest, safe_key

@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pipelines import cli_datasets
+from pipelines.cli import datasets as cli_datasets
 from pipelines.publish import publish, read_catalog
 from pipelines.publish.site import json_for_html
 from pipelines.storage import ObjectStore, open_store

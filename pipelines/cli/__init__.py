@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from pipelines import cli_collect, cli_datasets, cli_run, cli_sweep
-from pipelines.cli_label import label_app
-from pipelines.cli_qa import qa_app
-from pipelines.cli_specs import specs_app
+from pipelines.cli import datasets as cli_datasets
+from pipelines.cli import run as cli_run
+from pipelines.cli import sweep as cli_sweep
+from pipelines.cli.deid import deid_app
+from pipelines.cli.label import label_app
+from pipelines.cli.qa import qa_app
+from pipelines.cli.quarantine import quarantine_app
+from pipelines.cli.specs import specs_app
 from pipelines.stack.cli import stack_app
 
 app = typer.Typer(
@@ -22,7 +26,8 @@ app.add_typer(label_app, name="label")
 app.add_typer(qa_app, name="qa")
 cli_run.register(app)
 cli_sweep.register(app)
-cli_collect.register(app)
+app.add_typer(deid_app, name="deid")
+app.add_typer(quarantine_app, name="quarantine")
 cli_datasets.register(app)
 
 

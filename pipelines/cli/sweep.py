@@ -19,8 +19,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.cli_common import plain, progress
-from pipelines.cli_run import RunSummary, run_one, stop_on_sigterm
+from pipelines.cli.common import plain, progress
+from pipelines.cli.run import RunSummary, run_one, stop_on_sigterm
 from pipelines.spec import DatasetSpec, load_catalog
 
 _out = Console(soft_wrap=True)

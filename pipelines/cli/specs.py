@@ -12,7 +12,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.cli_common import esc, plain
+from pipelines.cli.common import esc, plain
 from pipelines.spec import (
     ANNOTATION_TYPES,
     MODALITY_KINDS,

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.cli_common import esc, plain
+from pipelines.cli.common import esc, plain
 from pipelines.label import LabelStudioClient, LabelStudioError, LabelStudioSettings, progress, project_title
 from pipelines.label.manifests import run_ids, run_item_ids
 from pipelines.spec import load_catalog, load_spec

@@ -4,7 +4,7 @@ Storage comes from ``--storage``, else ``$DATADAM_STORAGE``, else the local stac
 ``s3://`` root the credentials and endpoint come from the standard AWS variables (``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL_S3`` ...), never from the command line.
 
-Register in ``pipelines/cli.py`` with ``cli_datasets.register(app)``.
+Register in ``pipelines/cli/__init__.py`` with ``cli_datasets.register(app)``.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from pipelines.cli_common import STORAGE_ENV, esc, plain, plain_pace, storage_root
+from pipelines.cli.common import esc, plain, plain_pace, storage_root
 from pipelines.pace import Pace
 from pipelines.publish.catalog import read_catalog, search
 from pipelines.publish.download import DownloadError, download, plan, trusted_manifest
 from pipelines.storage import ObjectStore, StorageError, layout, open_store
+from pipelines.storage.root import STORAGE_ENV
 
 datasets_app = typer.Typer(help="Find released datasets: list, search, info (AI developers).", no_args_is_help=True)
 _out = Console(soft_wrap=True)

@@ -3,7 +3,6 @@ text from specs and data reaches the terminal."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -15,20 +14,18 @@ from rich.text import Text
 
 from pipelines.pace import Pace
 from pipelines.storage import ObjectStore, open_store
+from pipelines.storage.root import storage_root as resolve_storage_root
 
-STORAGE_ENV = "DATADAM_STORAGE"
 
-
-def storage_root(storage: str | None) -> str:
-    """``--storage``, else ``$DATADAM_STORAGE``, else ``file://<stack home>/storage``."""
-    if storage:
-        return storage
-    env = os.environ.get(STORAGE_ENV)
-    if env:
-        return env
+def _stack_storage() -> str:
     from pipelines.stack.state import resolve_home
 
     return (resolve_home() / "storage").as_uri()
+
+
+def storage_root(storage: str | None) -> str:
+    """``--storage``, else ``$DATADAM_STORAGE``, else the local stack's ``file://<stack home>/storage``."""
+    return resolve_storage_root(storage, fallback=_stack_storage)
 
 
 def plain(value: object) -> Text:

@@ -22,14 +22,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from pipelines.cli_common import esc, plain
+from pipelines.cli.common import esc, plain
 from pipelines.orchestration.runner import FAILURES_ENV, RESULT_PREFIX
 from pipelines.spec import SpecError, load_catalog
 from pipelines.spec.binding import bind_source
 from pipelines.stack import StackInfo, up
 from pipelines.storage import S3Settings, layout, open_store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_SPECS = ("crop-disease-open-field", "civil-complaint-classification", "dialect-speech-jeju")
 _out = Console(soft_wrap=True)  # keep URIs on one line, copyable
 _err = Console(stderr=True, soft_wrap=True)  # one error, one line
