@@ -150,12 +150,20 @@ def _stream_tasks(path: Path) -> Iterator[dict[str, Any]]:
         yield from ijson.items(fh, "item", use_float=True)
 
 
+EMPTIED = b"datadam.emptied_tasks"  # a delta part's metadata: tasks exported with no annotation left (JSON ids)
+
+
 def _write_delta(store: ObjectStore, key: str, tasks: Iterator[dict[str, Any]], project_id: int
                  ) -> tuple[int, datetime | None]:
-    """Stream exported tasks into one delta part; return (tasks, newest task ``updated_at``)."""
+    """Stream exported tasks into one delta part; return (tasks, newest task ``updated_at``).
+
+    A task exported without annotations (its last one was deleted) has no rows; the part's metadata lists it
+    (``EMPTIED``), so its rows in older parts are dropped too.
+    """
     n_tasks = 0
     newest: datetime | None = None
     batch: list[dict[str, Any]] = []
+    emptied: list[int] = []
     with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
         with pq.ParquetWriter(tmp.name, ANNOTATION_SCHEMA, compression="zstd") as writer:
             pace = Pace(f"label_pull project {project_id}", unit="tasks")
@@ -165,24 +173,36 @@ def _write_delta(store: ObjectStore, key: str, tasks: Iterator[dict[str, Any]], 
                 ts = _ts(task.get("updated_at"))
                 if ts is not None and (newest is None or ts > newest):
                     newest = ts
-                batch.extend(task_rows(task, project_id=project_id))
+                rows = task_rows(task, project_id=project_id)
+                if not rows:
+                    emptied.append(int(task["id"]))
+                batch.extend(rows)
                 if len(batch) >= _BATCH:
                     writer.write_table(rows_to_table(batch, ANNOTATION_SCHEMA))
                     batch = []
             if batch or n_tasks == 0:
                 writer.write_table(rows_to_table(batch, ANNOTATION_SCHEMA))
+            writer.add_key_value_metadata({EMPTIED: json.dumps(emptied).encode()})
             pace.finish()
         if n_tasks:
             store.write_bytes(key, Path(tmp.name).read_bytes())
     return n_tasks, newest
 
 
+def _read_part(store: ObjectStore, key: str) -> tuple[pa.Table, set[int]]:
+    """A delta part's rows and the tasks it exported empty (file metadata, which ``read_table`` leaves out)."""
+    with store.open_input(key) as fh:
+        pf = pq.ParquetFile(fh)
+        raw = (pf.metadata.metadata or {}).get(EMPTIED)
+        return pf.read(), ({int(t) for t in json.loads(raw)} if raw else set())
+
+
 def _newest_rows(store: ObjectStore, keys: list[str], keep: frozenset[str] | None) -> Iterator[dict[str, Any]]:
-    """Rows of the parts, newest part first; a task's rows come only from the newest part holding it."""
+    """Rows of the parts, newest part first; a task's rows come only from the newest part holding it (a part
+    that exported the task without annotations holds it with no rows)."""
     done: set[int] = set()
     for key in reversed(keys):
-        table = store.read_table(key)
-        in_part: set[int] = set()
+        table, in_part = _read_part(store, key)
         for batch in table.to_batches(max_chunksize=_BATCH):
             for row in batch.to_pylist():
                 tid = int(row["task_id"])
