@@ -29,6 +29,7 @@ from _summary import ratio
 
 from pipelines.label import LabelStudioClient, LabelStudioSettings, label_config, pull
 from pipelines.label.client import auth_headers
+from pipelines.label.pull import CURSOR_OVERLAP
 from pipelines.stack import up
 from pipelines.storage import open_store
 from sim.data import write_demo_run
@@ -49,6 +50,19 @@ def _full_export(ls: LabelStudioSettings, pid: int, dest: Path) -> float:
             for chunk in resp.iter_bytes(1 << 20):
                 fh.write(chunk)
     return time.perf_counter() - t0
+
+
+def _wait_for_annotations(ls: LabelStudioSettings, pid: int, n: int, timeout_s: float = 1800) -> None:
+    """Until the project counts ``n`` annotations (Label Studio may finish a big import in the background)."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=120) as c:
+        while True:
+            got = c.get(f"{ls.url}/api/projects/{pid}/", headers=auth_headers(ls, c)).json()
+            if int(got.get("total_annotations_number") or 0) >= n:
+                return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"project {pid} holds {got.get('total_annotations_number')} annotations of {n}")
+            time.sleep(2)
 
 
 def _load() -> str:
@@ -78,12 +92,15 @@ def main() -> None:
                                        "ground_truth": False}]} for i in ids]
             t0 = time.perf_counter()
             client.import_tasks(pid, tasks)
+            _wait_for_annotations(ls, pid, n)
             print(f"imported {n:,} annotated tasks in {time.perf_counter() - t0:.1f} s")
+            # a pull re-exports what changed in the CURSOR_OVERLAP before its snapshot: let the import age past it
+            time.sleep(CURSOR_OVERLAP.total_seconds() + 1)
 
             t_export = _full_export(ls, pid, Path(tmp) / "export.json")
             exported = json.loads((Path(tmp) / "export.json").read_bytes())
-            if sum(len(t["annotations"]) for t in exported) != n:
-                raise SystemExit("the full export does not hold every annotation")
+            if (held := sum(len(t["annotations"]) for t in exported)) != n:
+                raise SystemExit(f"the full export holds {held} annotations of {n}")
             load_full = _load()
             t0 = time.perf_counter()
             res = pull(spec=spec, store=store, run_id="r1", ls=ls, project_id=pid)
@@ -92,7 +109,6 @@ def main() -> None:
                 raise SystemExit(f"label_pull returned {res.annotations} annotations of {n}: {res}")
 
             # C tasks change: their annotation gets another choice (a PATCH, as an annotator's edit is)
-            time.sleep(6)  # past the pull cursor's overlap: the next pull sees only these changes
             to_change = [t["annotations"][0]["id"] for t in exported[:changed]]
             other = [{**result[0], "value": {"choices": [CHOICES[1]]}}]
             t0 = time.perf_counter()
