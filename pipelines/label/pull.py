@@ -4,7 +4,8 @@
    the tasks changed since the last pull: a cursor per project in ``state/<ds>/label/project-<id>/cursor.json``
    (the server time of the previous snapshot, minus a few seconds of overlap). The export file is parsed as a stream
    (``ijson``) and written as one delta part ``state/.../parts/part-NNNNNN.parquet``; a task in a newer part
-   replaces all its rows in older ones. Parts are compacted into one when they pile up.
+   replaces all its rows in older ones, also when it came without annotations (its last one deleted: the part's
+   metadata lists it, ``EMPTIED``). Parts are compacted into one when they pile up.
 2. **The run's annotations** (``ANNOTATION_SCHEMA``) are read back from the parts, newest first, keeping the run's
    item ids: ``runs/<ds>/<run>/label_pull/annotations.parquet``.
 3. **Review queue**: the sample (``quality.sampling``) of the run's annotations is queued in the review project.
