@@ -52,16 +52,21 @@ def _full_export(ls: LabelStudioSettings, pid: int, dest: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _wait_for_annotations(ls: LabelStudioSettings, pid: int, n: int, timeout_s: float = 1800) -> None:
-    """Until the project counts ``n`` annotations (Label Studio may finish a big import in the background)."""
-    deadline = time.monotonic() + timeout_s
+def _wait_for_annotations(ls: LabelStudioSettings, pid: int, n: int, *, stall_s: float = 60) -> None:
+    """Until the project counts ``n`` annotations (Label Studio may finish a big import in the background); stops
+    the benchmark if the count stays the same for ``stall_s``."""
+    last, since = -1, time.monotonic()
     with httpx.Client(timeout=120) as c:
         while True:
-            got = c.get(f"{ls.url}/api/projects/{pid}/", headers=auth_headers(ls, c)).json()
-            if int(got.get("total_annotations_number") or 0) >= n:
+            got = int(c.get(f"{ls.url}/api/projects/{pid}/", headers=auth_headers(ls, c)).json()
+                      .get("total_annotations_number") or 0)
+            if got >= n:
                 return
-            if time.monotonic() > deadline:
-                raise SystemExit(f"project {pid} holds {got.get('total_annotations_number')} annotations of {n}")
+            if got != last:
+                last, since = got, time.monotonic()
+            elif time.monotonic() - since > stall_s:
+                raise SystemExit(f"project {pid} holds {got} annotations of the {n} imported, unchanged for "
+                                 f"{stall_s:.0f} s: Label Studio did not finish the import")
             time.sleep(2)
 
 
