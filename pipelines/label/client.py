@@ -520,9 +520,10 @@ class LabelStudioClient:
     ) -> Snapshot:
         """Export annotated tasks (JSON) through a snapshot: create, poll, download to ``dest``, delete.
 
-        With ``updated_after``, only tasks changed since then (Label Studio bumps a task's ``updated_at`` when
-        one of its annotations is created, updated or deleted): a Data Manager view filtering on
-        ``updated_at`` scopes the snapshot, and is deleted afterwards.
+        With ``updated_after``, only tasks changed since then, annotated or not (Label Studio bumps a task's
+        ``updated_at`` when one of its annotations is created, updated or deleted; a task whose last annotation was
+        deleted comes with none): a Data Manager view filtering on ``updated_at`` scopes the snapshot, and is
+        deleted afterwards.
 
         Annotations carry ``completed_by`` expanded (id and e-mail); predictions and drafts only as ids.
 
@@ -530,7 +531,8 @@ class LabelStudioClient:
             LabelStudioError: if the snapshot fails or does not finish within ``timeout_s``.
         """
         exports = self.sdk.projects.exports
-        task_filter: dict[str, Any] = {"only_with_annotations": True}
+        # Changes include tasks whose last annotation was deleted: an incremental export takes them too.
+        task_filter: dict[str, Any] = {"only_with_annotations": updated_after is None}
         view_id = self._changed_view(project_id, updated_after) if updated_after is not None else None
         if view_id is not None:
             task_filter["view"] = view_id

@@ -4,7 +4,8 @@
    the tasks changed since the last pull: a cursor per project in ``state/<ds>/label/project-<id>/cursor.json``
    (the server time of the previous snapshot, minus a few seconds of overlap). The export file is parsed as a stream
    (``ijson``) and written as one delta part ``state/.../parts/part-NNNNNN.parquet``; a task in a newer part
-   replaces all its rows in older ones. Parts are compacted into one when they pile up.
+   replaces all its rows in older ones, also when it came without annotations (its last one deleted: the part's
+   metadata lists it, ``EMPTIED``). Parts are compacted into one when they pile up.
 2. **The run's annotations** (``ANNOTATION_SCHEMA``) are read back from the parts, newest first, keeping the run's
    item ids: ``runs/<ds>/<run>/label_pull/annotations.parquet``.
 3. **Review queue**: the sample (``quality.sampling``) of the run's annotations is queued in the review project.
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.label import qc
@@ -150,12 +152,20 @@ def _stream_tasks(path: Path) -> Iterator[dict[str, Any]]:
         yield from ijson.items(fh, "item", use_float=True)
 
 
+EMPTIED = b"datadam.emptied_tasks"  # a delta part's metadata: tasks exported with no annotation left (JSON ids)
+
+
 def _write_delta(store: ObjectStore, key: str, tasks: Iterator[dict[str, Any]], project_id: int
                  ) -> tuple[int, datetime | None]:
-    """Stream exported tasks into one delta part; return (tasks, newest task ``updated_at``)."""
+    """Stream exported tasks into one delta part; return (tasks, newest task ``updated_at``).
+
+    A task exported without annotations (its last one was deleted) has no rows; the part's metadata lists it
+    (``EMPTIED``), so its rows in older parts are dropped too.
+    """
     n_tasks = 0
     newest: datetime | None = None
     batch: list[dict[str, Any]] = []
+    emptied: list[int] = []
     with tempfile.NamedTemporaryFile(suffix=".parquet") as tmp:
         with pq.ParquetWriter(tmp.name, ANNOTATION_SCHEMA, compression="zstd") as writer:
             pace = Pace(f"label_pull project {project_id}", unit="tasks")
@@ -165,42 +175,67 @@ def _write_delta(store: ObjectStore, key: str, tasks: Iterator[dict[str, Any]], 
                 ts = _ts(task.get("updated_at"))
                 if ts is not None and (newest is None or ts > newest):
                     newest = ts
-                batch.extend(task_rows(task, project_id=project_id))
+                rows = task_rows(task, project_id=project_id)
+                if not rows:
+                    emptied.append(int(task["id"]))
+                batch.extend(rows)
                 if len(batch) >= _BATCH:
                     writer.write_table(rows_to_table(batch, ANNOTATION_SCHEMA))
                     batch = []
             if batch or n_tasks == 0:
                 writer.write_table(rows_to_table(batch, ANNOTATION_SCHEMA))
+            writer.add_key_value_metadata({EMPTIED: json.dumps(emptied).encode()})
             pace.finish()
         if n_tasks:
             store.write_bytes(key, Path(tmp.name).read_bytes())
     return n_tasks, newest
 
 
-def _newest_rows(store: ObjectStore, keys: list[str], keep: frozenset[str] | None) -> Iterator[dict[str, Any]]:
-    """Rows of the parts, newest part first; a task's rows come only from the newest part holding it."""
-    done: set[int] = set()
+def _read_part(store: ObjectStore, key: str) -> tuple[pa.Table, set[int]]:
+    """A delta part's rows and the tasks it exported empty (file metadata, which ``read_table`` leaves out)."""
+    with store.open_input(key) as fh:
+        pf = pq.ParquetFile(fh)
+        raw = (pf.metadata.metadata or {}).get(EMPTIED)
+        return pf.read(), ({int(t) for t in json.loads(raw)} if raw else set())
+
+
+def _current(store: ObjectStore, keys: list[str], keep: frozenset[str] | None) -> pa.Table:
+    """The annotations the parts hold now, sorted by item and annotation id (``ANNOTATION_SCHEMA``).
+
+    Parts are read newest first; a task's rows come only from the newest part holding it (a part that exported
+    the task without annotations holds it with no rows). ``keep``: only these items' rows.
+    """
+    done = pa.array([], pa.int64())
+    keep_arr = pa.array(sorted(keep), pa.string()) if keep is not None else None
+    tables: list[pa.Table] = []
     for key in reversed(keys):
-        table = store.read_table(key)
-        in_part: set[int] = set()
-        for batch in table.to_batches(max_chunksize=_BATCH):
-            for row in batch.to_pylist():
-                tid = int(row["task_id"])
-                if tid in done:
-                    continue
-                in_part.add(tid)
-                if keep is None or row["item_id"] in keep:
-                    yield row
-        done |= in_part
+        table, emptied = _read_part(store, key)
+        table = table.select(ANNOTATION_SCHEMA.names).cast(ANNOTATION_SCHEMA)
+        if len(done):
+            table = table.filter(pc.invert(pc.is_in(table["task_id"], value_set=done)))
+        here = pc.unique(table["task_id"].combine_chunks())
+        done = pc.unique(pa.concat_arrays([done, here, pa.array(sorted(emptied), pa.int64())]))
+        if keep_arr is not None:
+            table = table.filter(pc.is_in(table["item_id"], value_set=keep_arr))
+        tables.append(table)
+    if not tables:
+        return ANNOTATION_SCHEMA.empty_table()
+    # Arrow orders strings by their bytes, which for UTF-8 is Python's order of str
+    return pa.concat_tables(tables).sort_by([("item_id", "ascending"), ("annotation_id", "ascending")])
+
+
+def _newest_rows(store: ObjectStore, keys: list[str], keep: frozenset[str] | None) -> Iterator[dict[str, Any]]:
+    """``_current`` as row dicts."""
+    yield from _current(store, keys, keep).to_pylist()
 
 
 def _compact(store: ObjectStore, spec: DatasetSpec, project_id: int, *, max_parts: int = MAX_PARTS) -> None:
     keys = _part_keys(store, spec, project_id)
     if len(keys) <= max_parts:
         return
-    merged = rows_to_table(list(_newest_rows(store, keys, None)), ANNOTATION_SCHEMA)
+    merged = _current(store, keys, None)
     # The merged part takes the newest part's name: written first, then the older parts go. A crash between
-    # the two leaves duplicates that _newest_rows already resolves (the newest part wins).
+    # the two leaves duplicates that _current already resolves (the newest part wins).
     store.write_table(keys[-1], merged)
     for key in keys[:-1]:
         store.delete(key)
@@ -300,10 +335,10 @@ def pull(
     item_ids = run_item_ids(store=store, dataset=spec.id, run_id=run_id)
     client = LabelStudioClient(ls)
     exported, incremental = export_changes(spec=spec, store=store, client=client, project_id=project_id)
-    rows = sorted(_newest_rows(store, _part_keys(store, spec, project_id), item_ids),
-                  key=lambda r: (r["item_id"], r["annotation_id"]))
+    table = _current(store, _part_keys(store, spec, project_id), item_ids)
     key = layout.label_annotations(spec.id, run_id)
-    store.write_table(key, rows_to_table(rows, ANNOTATION_SCHEMA))
+    store.write_table(key, table)
+    rows = table.to_pylist()
 
     # The review sample: submitted annotations by people (gold answers are not reviewed).
     population = [r for r in rows if not r["ground_truth"] and not r["was_cancelled"]]

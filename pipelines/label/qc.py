@@ -592,10 +592,12 @@ def krippendorff_alpha(units: Sequence[Sequence[Any]]) -> float | None:
 
 
 def fleiss_kappa(units: Sequence[Sequence[Any]]) -> float | None:
-    """Fleiss' kappa (``statsmodels``) over the units rated by the most common number (>= 2) of raters
-    (kappa needs the same count per unit); None if undefined."""
-    from statsmodels.stats.inter_rater import fleiss_kappa as _fk  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    """Fleiss' kappa over the units rated by the most common number (>= 2) of raters (kappa needs the same count
+    per unit); None if undefined.
 
+    Fleiss (1971), as ``statsmodels.stats.inter_rater.fleiss_kappa(method="fleiss")`` computes it (a unit test
+    holds the two equal); written out here because importing statsmodels costs seconds per pull.
+    """
     units = [[v for v in u if v is not None] for u in units]
     sizes = Counter(len(u) for u in units if len(u) >= 2)
     if not sizes:
@@ -605,8 +607,11 @@ def fleiss_kappa(units: Sequence[Sequence[Any]]) -> float | None:
     cats = sorted({v for u in chosen for v in u}, key=str)
     if len(chosen) < 2 or len(cats) < 2:
         return None
-    table = np.array([[u.count(c) for c in cats] for u in chosen])
-    return float(_fk(table, method="fleiss"))
+    table = np.array([[u.count(c) for c in cats] for u in chosen], dtype=np.float64)
+    p_cat = table.sum(axis=0) / table.sum()  # share of all ratings in each category
+    p_unit = ((table * table).sum(axis=1) - size) / (size * (size - 1.0))  # agreement within each unit
+    p_expected = float((p_cat * p_cat).sum())
+    return float((p_unit.mean() - p_expected) / (1.0 - p_expected))
 
 
 def multilabel_alpha(units: Sequence[Sequence[frozenset[str]]], labels: Sequence[str]) -> float | None:

@@ -58,6 +58,9 @@ from pipelines.storage.splits import Codes, GroupCounts, SplitPlan, group_key_ar
 FORMAT = "datadam-release/1"
 PART_BYTES = 512 * 1024 * 1024  # roll to the next part file past this size (S3 copies stay well under 5 GB)
 BATCH_ROWS = 8192
+# Records up to this many decoded bytes are read once: pass 1 keeps its batches for pass 2. Larger runs are read
+# twice (streaming both times), so memory stays bounded whatever the run's size.
+KEEP_BYTES = 256 * 1024 * 1024
 # Row groups sized for readers: Hugging Face's viewer and streaming read a row group at a time and its own
 # Parquet export uses 100 rows for image/audio datasets; DuckDB and Arrow parallelise over row groups. A group
 # closes at whichever comes first, its row count or its uncompressed size.
@@ -279,7 +282,7 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
             return _existing(store, spec, version, m)
 
     plan = new_plan(spec)
-    content_hash, rows = _scan(store, rkey, spec, plan, batch_rows=batch_rows, s_hash=s_hash)
+    content_hash, rows, kept = _scan(store, rkey, spec, plan, batch_rows=batch_rows, s_hash=s_hash)
     for version, m in releases.items():
         if m.get("content_hash") == content_hash:
             return _existing(store, spec, version, m)
@@ -303,7 +306,8 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
         written = _write_splits(store, rkey, spec, plan, staging=staging, batch_rows=batch_rows,
                                 part_bytes=part_bytes, version=version, s_hash=s_hash,
                                 row_group_rows=row_group_rows, row_group_bytes=row_group_bytes,
-                                transfer=transfer)
+                                transfer=transfer, batches=kept)
+        kept = None
         for f in written.files:
             store.move(layout.release_staging(ds, f"{attempt}/{f['key']}"), layout.release_file(ds, version, f["key"]),
                        transfer=transfer)
@@ -429,18 +433,29 @@ def _existing(store: ObjectStore, spec: DatasetSpec, version: str, manifest: dic
 
 
 def _scan(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, batch_rows: int,
-          s_hash: str) -> tuple[str, int]:
-    """Pass 1: the content hash of the records, and the hash-rank split plan when stratified."""
+          s_hash: str) -> tuple[str, int, list[pa.RecordBatch] | None]:
+    """Pass 1: the content hash of the records, and the hash-rank split plan when stratified.
+
+    Also returns the decoded batches when they all fit in ``KEEP_BYTES`` (pass 2 then reads nothing), else None.
+    """
     content = ContentHash(f"{FORMAT}|{s_hash}")
     members = GroupCounts() if plan.stratify_by else None  # small when items share groups
+    kept: list[pa.RecordBatch] | None = []
+    held = 0
     with store.open_input(rkey) as fh:
         for batch in pq.ParquetFile(fh).iter_batches(batch_size=batch_rows):
             content.update(batch)
             if members is not None:
                 members.add(group_key_array(spec, batch), strata_array(spec, batch))
+            if kept is not None:
+                held += batch.nbytes
+                if held <= KEEP_BYTES:
+                    kept.append(batch)
+                else:
+                    kept = None
     if members is not None:
         plan.rank(members)
-    return content.hexdigest(), content.rows
+    return content.hexdigest(), content.rows, kept
 
 
 def release_schema(spec: DatasetSpec, records: pa.Schema, *, version: str | None = None,
@@ -482,8 +497,9 @@ def _references(batch: pa.RecordBatch, *, column: str, store: ObjectStore, schem
 
 def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, staging: str,
                   batch_rows: int, part_bytes: int, version: str, s_hash: str, row_group_rows: int | None,
-                  row_group_bytes: int, transfer: Transfer) -> _Written:
-    """Pass 2: route each record to its split and write the parts to staging."""
+                  row_group_bytes: int, transfer: Transfer, batches: list[pa.RecordBatch] | None = None
+                  ) -> _Written:
+    """Pass 2: route each record to its split and write the parts to staging (``batches``: pass 1's, if kept)."""
     by_stratum: dict[str, Counter[str]] = {}
     with store.open_input(rkey) as fh:
         pf = pq.ParquetFile(fh)
@@ -499,9 +515,15 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
                        for name in plan.plan}
             names = list(writers)
             pace = Pace(f"{spec.id} publish {version}", total=pf.metadata.num_rows, unit="rows")
-            for batch in pf.iter_batches(batch_size=batch_rows):
+            if batches is not None:  # read once: every record's split in one lookup
+                keys = [group_key_array(spec, b) for b in batches]
+                all_codes = plan.codes(pa.concat_arrays(keys)) if keys else np.zeros(0, dtype=np.int8)
+                ends = np.cumsum([len(k) for k in keys])
+                coded: Any = zip(batches, np.split(all_codes, ends[:-1]), strict=True)
+            else:
+                coded = ((b, plan.codes(group_key_array(spec, b))) for b in pf.iter_batches(batch_size=batch_rows))
+            for batch, where in coded:  # where: split numbers, in plan order
                 pace.advance(batch.num_rows)
-                where = plan.codes(group_key_array(spec, batch))  # split numbers, in plan order
                 if plan.stratify_by:
                     _count_strata(by_stratum, strata_array(spec, batch), where, names)
                 rows = batch.select(kept)

@@ -32,6 +32,19 @@ def test_fleiss_kappa_matches_the_formula_by_hand() -> None:
     assert qc.fleiss_kappa([*units, ["a", "b", "b"]]) == pytest.approx(7 / 15)
 
 
+def test_fleiss_kappa_equals_statsmodels_on_random_ratings() -> None:
+    import random
+
+    from statsmodels.stats.inter_rater import fleiss_kappa as reference  # type: ignore[import-untyped,unused-ignore]
+
+    rng = random.Random(3)
+    for raters in (2, 3, 5):
+        units = [[rng.choice("abcd") for _ in range(raters)] for _ in range(200)]
+        cats = sorted({v for u in units for v in u})
+        table = [[u.count(c) for c in cats] for u in units]
+        assert qc.fleiss_kappa(units) == pytest.approx(reference(table, method="fleiss"), abs=1e-12)
+
+
 def test_multilabel_alpha_averages_the_binary_alpha_of_each_label() -> None:
     units = [[frozenset({"x"}), frozenset({"x"})], [frozenset({"x", "y"}), frozenset({"y"})],
              [frozenset(), frozenset({"y"})], [frozenset({"y"}), frozenset({"y"})]]

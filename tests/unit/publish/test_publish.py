@@ -192,6 +192,24 @@ def test_splits_roll_over_to_several_parts(store: ObjectStore) -> None:
 # ------------------------------------------------------------------------------------------ gatekeeping
 
 
+def test_records_read_once_or_streamed_twice_give_the_same_release(tmp_path: Any,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.publish import release
+
+    spec = f.text_spec()
+    states = []
+    for keep in (release.KEEP_BYTES, 0):  # 0: no batch is kept, pass 2 reads the records again
+        monkeypatch.setattr(release, "KEEP_BYTES", keep)
+        store = open_store(str(tmp_path / f"root-{keep}"))
+        run = f.text_run(spec, n=600)
+        approve(store, run)
+        res = publish(spec=spec, store=store, run_id=run.run_id, batch_rows=64)
+        manifest = store.read_json(res.manifest_key)
+        states.append((manifest["content_hash"], manifest["rows"],
+                       [(e["key"], e["rows"], e["sha256"]) for e in manifest["files"]], split_ids(store, spec)))
+    assert states[0] == states[1]
+
+
 def test_only_approved_unchanged_records_are_published(store: ObjectStore) -> None:
     spec = f.text_spec()
     run = f.text_run(spec)

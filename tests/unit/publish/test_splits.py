@@ -90,6 +90,22 @@ def test_stratified_plan_over_batches_matches_the_per_group_hash_rank() -> None:
     assert splits.rank_groups("ds", Counter(rows), PLAN) == expected
 
 
+def test_stratified_codes_are_the_same_by_hash_table_and_by_dict() -> None:
+    rng = random.Random(5)
+    rows = [(f"g{rng.randint(0, 400)}", rng.choice(["a", "b", "가"])) for _ in range(3000)]
+    counts = splits.GroupCounts()
+    counts.add(pa.array([g for g, _ in rows]), pa.array([s for _, s in rows]))
+    plan = splits.SplitPlan(dataset="ds", plan=PLAN, group_by="g", stratify_by="s")
+    plan.rank(counts)
+    keys = [g for g, _ in rows]
+    whole = plan.codes(pa.array(keys))  # many keys: Arrow's index_in
+    one_by_one = np.concatenate([plan.codes(pa.array([k])) for k in keys])  # a key at a time: the dict
+    assert whole.tolist() == one_by_one.tolist()
+    assert [plan.split_of(k) for k in keys[:50]] == [list(PLAN)[c] for c in whole[:50]]
+    with pytest.raises(KeyError):
+        plan.codes(pa.array(["never-ranked"] * 1000))
+
+
 def test_list_labels_stratum_is_the_most_frequent_label_ties_to_the_smallest() -> None:
     spec = _spec(MultiLabel(labels=["a", "b", "c"]), stratify_by="label")
     labels = [["b", "a", "b"], ["c", "a"], [], None, [None, "c"], ["b", "a", "a", "b"]]
