@@ -221,7 +221,9 @@ def _drawn(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     if kind in TEXT_KINDS:
         return text_samples(kind, rows, labels=labels)
     if kind in TIMED_KINDS:
-        srcs = [_audio_uri(r.get(media_col)) if media_col == "audio" else None for r in rows]
+        # an audio spec's clip, or the embedded sound of a multimodal clip (played beside its video)
+        sound = "audio" if media_col == "audio" or "audio" in (manifest.get("component_columns") or {}) else None
+        srcs = [_audio_uri(r.get(sound)) if sound else None for r in rows]
         return timed_samples(kind, rows, labels=labels, media_column=media_col, media_mode=mode, audio_src=srcs)
     return ""
 
@@ -232,7 +234,8 @@ def _samples(table: pa.Table | None, manifest: dict[str, Any], *, players: bool 
     if table is None:
         return "<p class='sub'>No rows.</p>"
     media_col = manifest.get("media_column")
-    cols = [c for c in table.column_names if c != media_col and not c.startswith(_SKIP_SAMPLE)
+    embedded = set(manifest.get("component_columns") or {})  # a component's bytes: played in the drawn samples
+    cols = [c for c in table.column_names if c != media_col and c not in embedded and not c.startswith(_SKIP_SAMPLE)
             and table.column(c).null_count < table.num_rows]  # all-null columns say nothing
     head = ([media_col] if media_col else []) + cols
     rows_html = []
