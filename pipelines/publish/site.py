@@ -234,16 +234,19 @@ def _samples(table: pa.Table | None, manifest: dict[str, Any], *, players: bool 
     if table is None:
         return "<p class='sub'>No rows.</p>"
     media_col = manifest.get("media_column")
-    embedded = set(manifest.get("component_columns") or {})  # a component's bytes: played in the drawn samples
-    cols = [c for c in table.column_names if c != media_col and c not in embedded and not c.startswith(_SKIP_SAMPLE)
+    # a multimodal item's other media (docs/adr/0028): shown beside the primary, as that kind's media would be
+    comps = [c for c in manifest.get("component_columns") or {} if c in table.column_names]
+    cols = [c for c in table.column_names if c != media_col and c not in comps and not c.startswith(_SKIP_SAMPLE)
             and table.column(c).null_count < table.num_rows]  # all-null columns say nothing
-    head = ([media_col] if media_col else []) + cols
+    head = ([media_col] if media_col else []) + comps + cols
     rows_html = []
     for row in table.to_pylist():
         tds = []
         if media_col:
             mode = manifest.get("media_mode") if players or media_col != "audio" else "path"
             tds.append(f"<td>{_media_cell(mode, media_col, row.get(media_col))}</td>")
+        for c in comps:
+            tds.append(f"<td>{_media_cell('embedded' if players or c != 'audio' else 'path', c, row.get(c))}</td>")
         tds += [f"<td>{escape(_cell(row.get(c)))}</td>" for c in cols]
         rows_html.append("<tr>" + "".join(tds) + "</tr>")
     th = "".join(f"<th>{escape(h)}</th>" for h in head)

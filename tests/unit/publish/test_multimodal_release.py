@@ -105,6 +105,11 @@ def test_each_records_audio_is_embedded_and_matches_its_sha256(store: ObjectStor
     card = store.read_bytes(layout.release_file(spec.id, res.version, "README.md")).decode()
     assert "audio component embedded as struct<bytes, path>" in card
     assert "Multimodal items: the primary component is the `video` column" in card
+    # the dataset page plays each clip with its own sound, from the release's bytes (not a media/ key)
+    page = store.read_bytes(f"catalog/datasets/{spec.id}.html").decode()
+    first = t.slice(0, 1).to_pylist()[0]
+    assert "<video controls" in page and "src='data:audio/wav;base64," in page
+    assert f"src='../../{first['components'][0]['key']}'" not in page
 
 
 def test_a_download_holds_every_component_verified(store: ObjectStore, tmp_path: Path) -> None:
