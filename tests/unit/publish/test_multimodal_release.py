@@ -26,6 +26,7 @@ from pipelines.spec import DatasetSpec
 from pipelines.storage import ObjectStore, layout, open_store
 from pipelines.storage.records import record_schema
 from pipelines.validate import gate, validate
+from tests.unit.publish.test_card_croissant import _croissant
 from tests.unit.validate import factories as f
 from tests.unit.validate import families as F
 
@@ -102,6 +103,10 @@ def test_each_records_audio_is_embedded_and_matches_its_sha256(store: ObjectStor
     fields = {fld["name"]: fld for fld in croissant["recordSet"][0]["field"]}
     assert fields["audio"]["dataType"] == "sc:AudioObject"
     assert fields["audio"]["source"]["transform"] == {"jsonPath": "bytes"}
+    # a Croissant reader (mlcroissant) yields each record's sound as the embedded bytes
+    records = list(_croissant(store, res.prefix).records("default"))
+    assert {r["default/item_id"].decode(): hashlib.sha256(r["default/audio"]).hexdigest() for r in records} == {
+        r["item_id"]: r["components"][0]["sha256"] for r in rows}
     card = store.read_bytes(layout.release_file(spec.id, res.version, "README.md")).decode()
     assert "audio component embedded as struct<bytes, path>" in card
     assert "Multimodal items: the primary component is the `video` column" in card
