@@ -132,6 +132,8 @@ def aihub_metadata(manifest: dict[str, Any]) -> list[tuple[str, str, str]]:
         stored += f"; {manifest['media_column']} embedded as struct<bytes, path>"
     elif manifest.get("media_mode") == "reference":
         stored += f"; {manifest['media_column']} referenced by URI + sha256"
+    for col, mode in (manifest.get("component_columns") or {}).items():
+        stored += f"; {col} component embedded as struct<bytes, path>" if mode == "embedded" else f"; {col} {mode}"
     rows = int(manifest["rows"]["total"])
     return [
         ("데이터 영역", "Field", f"{md.get('field_name') or md['field']} ({md['field']})"),
@@ -205,6 +207,21 @@ def _dicom_paragraph(dicom: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _components_paragraph(manifest: dict[str, Any]) -> list[str]:
+    """What a multimodal record carries besides its primary media (docs/adr/0024, 0028)."""
+    comps = manifest.get("component_columns") or {}
+    if not comps:
+        return []
+    primary = manifest.get("media_column") or "media"
+    how = "embedded" if manifest.get("media_mode") == "embedded" else "referenced by URI + sha256"
+    return [
+        f"Multimodal items: the primary component is the `{primary}` column ({how}); each other media component "
+        "is in its own column, embedded as struct<bytes, path> (Hugging Face Image/Audio): "
+        + ", ".join(f"`{c}`" for c in comps) + ". The `components` column lists each one's kind, original "
+        "extension, duration, sample rate and the sha256 of its bytes; a text component is the `text` column.",
+    ]
+
+
 def datasheet(manifest: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """Datasheets for Datasets (Gebru et al.) sections, each a list of paragraphs, filled from the manifest."""
     md = manifest["metadata"]
@@ -231,6 +248,7 @@ def datasheet(manifest: dict[str, Any]) -> list[tuple[str, list[str]]]:
             "Metadata columns: " + (", ".join(
                 f"{n} ({c['type']}{'; ' + c['description'] if c.get('description') else ''})"
                 for n, c in cols.items() if not c.get("personal")) or "none") + ".",
+            *_components_paragraph(manifest),
             f"Splits: {split_counts}; group_by="
             f"{sp.get('group_by')}, stratify_by={sp.get('stratify_by')} ({sp.get('method')}); planned "
             f"{sp['planned']}, achieved {sp['achieved']} (max deviation {_pct(sp.get('max_deviation'))}).",

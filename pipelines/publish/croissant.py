@@ -156,6 +156,9 @@ def build_croissant(manifest: dict[str, Any], schema: pa.Schema, *, url: str, co
     if manifest.get("media_mode") == "embedded" and manifest.get("media_column"):
         col = manifest["media_column"]
         media[col] = "sc:ImageObject" if col == "image" else "sc:AudioObject"
+    for col, mode in (manifest.get("component_columns") or {}).items():  # a multimodal item's other media
+        if mode == "embedded":
+            media[col] = "sc:ImageObject" if col == "image" else "sc:AudioObject"
     rs = "default"
     fields = [
         _field(rs, f.name, f.type, column=f.name, path=[], file_sets=file_sets, media=media)

@@ -4,6 +4,10 @@ An image (or audio) column is ``struct<bytes: binary, path: string>``: the Arrow
 ``Image`` / ``Audio`` features; the Parquet schema metadata names the feature so ``load_dataset("parquet")``
 decodes it. Bytes are read from ``media/<ds>/...`` through the store a few rows at a time and checked
 against the sha256 the records carry: a release never holds media other than what was validated.
+
+A multimodal item's other media components (the audio beside a video, ``components`` in the records) are
+released the way the primary media of their kind is: an audio or image component is embedded in its own column
+named by its kind (``audio``), so ``datadam download`` and ``open_dataset`` give its bytes (docs/adr/0028).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.spec import DatasetSpec
+from pipelines.spec.models import MultimodalModality
 from pipelines.storage import ObjectStore, StorageError
 
 MEDIA_FEATURE = pa.struct([pa.field("bytes", pa.binary()), pa.field("path", pa.string())])
@@ -37,14 +42,24 @@ def embed_column(spec: DatasetSpec) -> str | None:
     return None
 
 
+def component_columns(spec: DatasetSpec) -> list[str]:
+    """The embedded columns of a multimodal item's other media components, in the spec's order (``["audio"]``
+    for video + audio). An image or audio component is embedded as an image or audio spec's media is; text is
+    the ``text`` column and the primary component is ``media``."""
+    m = spec.modality
+    if not isinstance(m, MultimodalModality):
+        return []
+    return [c.kind for c in m.components if c.kind != m.primary and c.kind in _HF_FEATURE]
+
+
 def reference_column(spec: DatasetSpec) -> str | None:
     """``video`` when items carry video: too large to embed, so rows reference it by URI and sha256."""
     return "video" if "video" in spec.modality_kinds else None
 
 
-def hf_metadata(column: str) -> bytes:
-    """Schema metadata that makes ``datasets`` decode ``column`` as Image/Audio (other columns it infers)."""
-    return json.dumps({"info": {"features": {column: {"_type": _HF_FEATURE[column]}}}}).encode()
+def hf_metadata(*columns: str) -> bytes:
+    """Schema metadata that makes ``datasets`` decode ``columns`` as Image/Audio (other columns it infers)."""
+    return json.dumps({"info": {"features": {c: {"_type": _HF_FEATURE[c]} for c in columns}}}).encode()
 
 
 def _fetch(store: ObjectStore, key: str | None, sha: str | None) -> tuple[bytes | None, str | None]:
@@ -59,24 +74,39 @@ def _fetch(store: ObjectStore, key: str | None, sha: str | None) -> tuple[bytes 
     return data, key.rsplit("/", 1)[-1]
 
 
+def _refs(batch: pa.RecordBatch, component: str | None) -> tuple[list[str | None], list[str | None]]:
+    """Keys and sha256s of the primary media (``component`` None) or of each row's component of that kind."""
+    if component is None:
+        media = batch.column(batch.schema.get_field_index("media"))
+        return pc.struct_field(media, "key").to_pylist(), pc.struct_field(media, "sha256").to_pylist()
+    keys: list[str | None] = []
+    shas: list[str | None] = []
+    for comps in batch.column(batch.schema.get_field_index("components")).to_pylist():
+        c = next((c for c in comps or [] if c.get("kind") == component), None)
+        keys.append(c.get("key") if c else None)
+        shas.append(c.get("sha256") if c else None)
+    return keys, shas
+
+
 def embed(batch: pa.RecordBatch, *, column: str, store: ObjectStore, pool: ThreadPoolExecutor,
-          chunk_bytes: int = CHUNK_BYTES, window: int = 16) -> Iterator[pa.RecordBatch]:
+          chunk_bytes: int = CHUNK_BYTES, window: int = 16, component: str | None = None
+          ) -> Iterator[pa.RecordBatch]:
     """Yield ``batch`` in slices with ``column`` appended; a slice holds about ``chunk_bytes`` of media.
 
     Args:
-        batch: Release rows with the ``media`` struct column.
+        batch: Release rows with the ``media`` struct column (and ``components`` when ``component`` is given).
         column: Name of the embedded column (``image`` / ``audio``).
         store: Where ``media/<ds>/...`` lives.
         pool: Threads for concurrent reads (object stores reward parallel GETs).
         chunk_bytes: Bound on media bytes held in memory at once.
         window: Objects requested concurrently.
+        component: Embed each row's component of this kind (``components`` column) instead of ``media``; a row
+            without one gets null.
 
     Raises:
         MediaError: A media object is missing or its sha256 differs from the record's.
     """
-    media = batch.column(batch.schema.get_field_index("media"))
-    keys = pc.struct_field(media, "key").to_pylist()
-    shas = pc.struct_field(media, "sha256").to_pylist()
+    keys, shas = _refs(batch, component)
     out_schema = batch.schema.append(pa.field(column, MEDIA_FEATURE))
     start = 0
     datas: list[bytes | None] = []

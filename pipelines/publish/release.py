@@ -27,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,7 +47,14 @@ from pipelines.publish.catalog import list_releases, sync_dataset
 from pipelines.publish.content import ContentHash
 from pipelines.publish.croissant import build_croissant
 from pipelines.publish.integrity import Pointer, decode_pointer, encode_pointer, sha256_hex
-from pipelines.publish.media import MEDIA_FEATURE, embed, embed_column, hf_metadata, reference_column
+from pipelines.publish.media import (
+    MEDIA_FEATURE,
+    component_columns,
+    embed,
+    embed_column,
+    hf_metadata,
+    reference_column,
+)
 from pipelines.publish.reservation import AlreadyPublished, ReservationError, holds, reserve
 from pipelines.publish.site import site_is_current, write_site
 from pipelines.publish.versions import version_key
@@ -222,6 +230,7 @@ class _Written:
     media_col: str | None
     media_mode: str | None
     dropped: list[str]
+    component_columns: dict[str, str]  # a multimodal item's other media: column -> "embedded"
     by_stratum: dict[str, dict[str, int]]
     row_group_rows: int
     row_group_bytes: int
@@ -438,7 +447,10 @@ def _scan(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, 
 
     Also returns the decoded batches when they all fit in ``KEEP_BYTES`` (pass 2 then reads nothing), else None.
     """
-    content = ContentHash(f"{FORMAT}|{s_hash}")
+    # A release that embeds component media is other content than the one that held only their keys (so an
+    # earlier multimodal release is superseded, not taken as identical); other specs' hashes are unchanged.
+    comps = "".join(f"|component:{c}=embedded" for c in component_columns(spec))
+    content = ContentHash(f"{FORMAT}|{s_hash}{comps}")
     members = GroupCounts() if plan.stratify_by else None  # small when items share groups
     kept: list[pa.RecordBatch] | None = []
     held = 0
@@ -460,10 +472,12 @@ def _scan(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, 
 
 def release_schema(spec: DatasetSpec, records: pa.Schema, *, version: str | None = None,
                    s_hash: str | None = None) -> tuple[pa.Schema, str | None, list[str]]:
-    """The release schema: records minus personal metadata columns, plus the media column.
+    """The release schema: records minus personal metadata columns, plus the media column(s).
 
     Images and audio are embedded (``struct<bytes, path>``, read by Hugging Face as Image/Audio); video is
-    referenced (``struct<uri, sha256>``). The schema metadata names the spec (id, version, hash) and the
+    referenced (``struct<uri, sha256>``). A multimodal item's other media components follow, each embedded in a
+    column named by its kind as that kind's primary media would be (``audio`` beside a referenced ``video``);
+    ``components`` keeps their keys and sha256s. The schema metadata names the spec (id, version, hash) and the
     release version, so a Parquet file found alone still says what it is.
     """
     dropped = [name for name, col in spec.columns.items() if col.personal]
@@ -479,9 +493,12 @@ def release_schema(spec: DatasetSpec, records: pa.Schema, *, version: str | None
         meta[b"datadam.release_version"] = version.encode()
     if media_col:
         fields.append(pa.field(media_col, MEDIA_FEATURE))
-        meta[b"huggingface"] = hf_metadata(media_col)
     elif ref_col:
         fields.append(pa.field(ref_col, pa.struct([pa.field("uri", pa.string()), pa.field("sha256", pa.string())])))
+    comp_cols = component_columns(spec)
+    fields += [pa.field(c, MEDIA_FEATURE) for c in comp_cols]
+    if media_col or comp_cols:
+        meta[b"huggingface"] = hf_metadata(*([media_col] if media_col else []), *comp_cols)
     return pa.schema(fields, metadata=meta), media_col or ref_col, dropped
 
 
@@ -492,7 +509,18 @@ def _references(batch: pa.RecordBatch, *, column: str, store: ObjectStore, schem
     uris = pc.binary_join_element_wise(pa.scalar(store.uri("")), keys, "")
     arr = pa.StructArray.from_arrays([uris, pc.struct_field(media, "sha256")], names=["uri", "sha256"],
                                      mask=pc.is_null(keys))
-    return pa.RecordBatch.from_arrays([*batch.columns, arr], schema=schema)
+    return pa.RecordBatch.from_arrays([*batch.columns, arr], schema=batch.schema.append(schema.field(column)))
+
+
+def _with_components(batches: Iterator[pa.RecordBatch], columns: list[str], *, store: ObjectStore,
+                     pool: ThreadPoolExecutor) -> Iterator[pa.RecordBatch]:
+    """Append each embedded component column (``audio`` ...) to ``batches``, in ``columns`` order."""
+    for batch in batches:
+        if not columns:
+            yield batch
+            continue
+        yield from _with_components(embed(batch, column=columns[0], store=store, pool=pool, component=columns[0]),
+                                    columns[1:], store=store, pool=pool)
 
 
 def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, staging: str,
@@ -505,7 +533,8 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
         pf = pq.ParquetFile(fh)
         schema, media_col, dropped = release_schema(spec, pf.schema_arrow, version=version, s_hash=s_hash)
         embedded = embed_column(spec)
-        rg_rows = row_group_rows or (MEDIA_ROW_GROUP_ROWS if embedded else ROW_GROUP_ROWS)
+        comp_cols = component_columns(spec)
+        rg_rows = row_group_rows or (MEDIA_ROW_GROUP_ROWS if embedded or comp_cols else ROW_GROUP_ROWS)
         kept = [n for n in pf.schema_arrow.names if n not in dropped]
         with tempfile.TemporaryDirectory(prefix="datadam-release-") as tmp, \
                 ThreadPoolExecutor(max_workers=8, thread_name_prefix="media") as pool:
@@ -532,16 +561,18 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
                     if part.num_rows == 0:
                         continue
                     if embedded:
-                        for chunk in embed(part, column=embedded, store=store, pool=pool):
-                            writer.write(chunk)
+                        chunks: Iterator[pa.RecordBatch] = embed(part, column=embedded, store=store, pool=pool)
                     elif media_col:
-                        writer.write(_references(part, column=media_col, store=store, schema=schema))
+                        chunks = iter([_references(part, column=media_col, store=store, schema=schema)])
                     else:
-                        writer.write(part)
+                        chunks = iter([part])
+                    for chunk in _with_components(chunks, comp_cols, store=store, pool=pool):
+                        writer.write(chunk)
             files = [f for w in writers.values() for f in w.close()]
             pace.finish()
     mode = "embedded" if embedded else ("reference" if media_col else None)
     return _Written(files=files, schema=schema, media_col=media_col, media_mode=mode, dropped=dropped,
+                    component_columns=dict.fromkeys(comp_cols, "embedded"),
                     by_stratum={k: dict(v) for k, v in sorted(by_stratum.items())}, row_group_rows=rg_rows,
                     row_group_bytes=row_group_bytes)
 
@@ -681,6 +712,7 @@ def _manifest(spec: DatasetSpec, run_id: str, *, version: str, written: _Written
         "files": files,
         "schema": written.schema.to_string(show_schema_metadata=False),
         "media_column": written.media_col, "media_mode": written.media_mode, "dropped_columns": written.dropped,
+        "component_columns": written.component_columns,
         "row_groups": {"max_rows": written.row_group_rows, "max_bytes": written.row_group_bytes},
         "splits": _split_report(plan, per_split, written.by_stratum),
         "quality": _quality_summary(quality),

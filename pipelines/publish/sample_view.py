@@ -323,17 +323,19 @@ def _timeline(items: Sequence[tuple[float, float, str, str]], duration: float) -
 
 
 def _player(row: dict[str, Any], media_column: str | None, media_mode: str | None, audio_src: str | None) -> str:
-    if audio_src:
-        return f"<audio controls preload='metadata' src='{escape(audio_src)}'></audio>"
     key = (row.get("media") or {}).get("key")
     if media_mode == "reference" and media_column == "video" and key:
         # media/ sits beside catalog/ in the same store: a relative link works wherever the tree is served.
         video = f"<video controls preload='metadata' src='../../{escape(str(key))}'></video>"
-        # a multimodal item's sound is its own file beside the silent clip (docs/adr/0024)
-        sound = next((c.get("key") for c in row.get("components") or [] if c.get("kind") == "audio"), None)
+        # A multimodal item's sound is its own file beside the silent clip (docs/adr/0024), embedded in the
+        # release (0028): played from its bytes, else (too long to inline) from media/ like the video.
+        sound = audio_src or next((f"../../{c.get('key')}" for c in row.get("components") or []
+                                   if c.get("kind") == "audio" and c.get("key")), None)
         if sound:
-            video += f"<audio controls preload='metadata' src='../../{escape(str(sound))}'></audio>"
+            video += f"<audio controls preload='metadata' src='{escape(str(sound))}'></audio>"
         return video
+    if audio_src:
+        return f"<audio controls preload='metadata' src='{escape(audio_src)}'></audio>"
     return ""
 
 

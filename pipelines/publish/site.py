@@ -221,7 +221,9 @@ def _drawn(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     if kind in TEXT_KINDS:
         return text_samples(kind, rows, labels=labels)
     if kind in TIMED_KINDS:
-        srcs = [_audio_uri(r.get(media_col)) if media_col == "audio" else None for r in rows]
+        # an audio spec's clip, or the embedded sound of a multimodal clip (played beside its video)
+        sound = "audio" if media_col == "audio" or "audio" in (manifest.get("component_columns") or {}) else None
+        srcs = [_audio_uri(r.get(sound)) if sound else None for r in rows]
         return timed_samples(kind, rows, labels=labels, media_column=media_col, media_mode=mode, audio_src=srcs)
     return ""
 
@@ -232,15 +234,19 @@ def _samples(table: pa.Table | None, manifest: dict[str, Any], *, players: bool 
     if table is None:
         return "<p class='sub'>No rows.</p>"
     media_col = manifest.get("media_column")
-    cols = [c for c in table.column_names if c != media_col and not c.startswith(_SKIP_SAMPLE)
+    # a multimodal item's other media (docs/adr/0028): shown beside the primary, as that kind's media would be
+    comps = [c for c in manifest.get("component_columns") or {} if c in table.column_names]
+    cols = [c for c in table.column_names if c != media_col and c not in comps and not c.startswith(_SKIP_SAMPLE)
             and table.column(c).null_count < table.num_rows]  # all-null columns say nothing
-    head = ([media_col] if media_col else []) + cols
+    head = ([media_col] if media_col else []) + comps + cols
     rows_html = []
     for row in table.to_pylist():
         tds = []
         if media_col:
             mode = manifest.get("media_mode") if players or media_col != "audio" else "path"
             tds.append(f"<td>{_media_cell(mode, media_col, row.get(media_col))}</td>")
+        for c in comps:
+            tds.append(f"<td>{_media_cell('embedded' if players or c != 'audio' else 'path', c, row.get(c))}</td>")
         tds += [f"<td>{escape(_cell(row.get(c)))}</td>" for c in cols]
         rows_html.append("<tr>" + "".join(tds) + "</tr>")
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
