@@ -416,6 +416,10 @@ def _result(spec: DatasetSpec, truth: dict[str, Any], size: tuple[int, int] | No
             if segs:
                 s = rng.choice(segs)
                 s["text"] = _edit_chars(rng, str(s["text"]))
+            if a.speaker_labels and len(segs) > 1 and rng.random() < 0.5:  # a turn given to the other voice
+                s = rng.choice(segs)
+                s["speaker"] = _wrong_label(rng, a.speakers[:max(2, len({g.get("speaker") for g in segs}))],
+                                            str(s.get("speaker")))
         return results.transcript(text, segments=segs, to_name=to)
     if kind in ("ner", "qa", "summarisation", "translation"):
         return _text_result(spec, truth, rng, wrong)

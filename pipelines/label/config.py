@@ -3,7 +3,8 @@
 Control names are a contract with ``refine`` (which parses the results) and the annotator simulator:
 classification ``Choices name="label"``; bbox ``RectangleLabels name="label"``; transcription
 ``TextArea name="transcript"`` plus, with segments, ``Labels name="segment"`` regions that each carry a
-``TextArea name="segment_text"`` (perRegion). The other names are listed in :data:`CONTROL_NAMES`.
+``TextArea name="segment_text"`` (perRegion) and, with speaker labels, a ``Choices name="speaker"`` (perRegion,
+화자1..화자N). The other names are listed in :data:`CONTROL_NAMES`.
 
 The XML is built with ElementTree, so label values (Korean, ``&``, quotes, ``<``) are always escaped.
 """
@@ -186,6 +187,12 @@ def _transcription(spec: DatasetSpec, view: ET.Element, to: str) -> None:
         _el(view, "Labels", name="segment", toName=to).append(ET.Element("Label", {"value": "speech"}))
         _el(view, "TextArea", name="segment_text", toName=to, perRegion="true", editable="true",
             maxSubmissions="1", rows="2")
+    if a.speaker_labels:
+        # Who speaks in the selected segment: one generic label per region (화자1 = the first voice heard in this
+        # item). A closed list, never free text, so no speaker name can reach a label.
+        _el(view, "Header", value="화자 (처음 들린 목소리부터 화자1, 화자2 …)")
+        _options(_el(view, "Choices", name="speaker", toName=to, perRegion="true", required="true",
+                     choice="single-radio", showInline="true"), "Choice", a.speakers)
     if a.dialect_tags:
         _options(_el(view, "Choices", name="dialect", toName=to, choice="multiple", showInline="true"),
                  "Choice", a.dialect_tags)

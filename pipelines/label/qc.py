@@ -12,7 +12,9 @@ exported result regions, per annotation type:
 - keypoints: OKS (COCO's object keypoint similarity) over matched objects; consensus = best-agreeing annotation;
 - brush masks: mean per-class mask IoU; consensus = best-agreeing annotation;
 - transcripts and free text (QA, summaries, translations): CER/WER (``jiwer``; agreement = 1 - CER);
-  consensus = the best-agreeing text (the medoid);
+  consensus = the best-agreeing text (the medoid); with speaker labels, agreement = (1 - CER) x the share of
+  time-matched segments whose speakers agree (names mapped one-to-one: they are generic), and each segment of the
+  medoid takes the speaker a majority of its annotators gave it;
 - NER spans and temporal/timeseries segments: span F1 (exact spans) / segment F1 (IoU >= 0.5); consensus =
   spans chosen by a majority / the best-agreeing annotation.
 
@@ -109,6 +111,38 @@ class Segment:
     end: float
 
 
+@dataclass(frozen=True)
+class Turn:
+    """The speaker of one transcript segment (seconds); ``rid`` is its region id (not part of equality)."""
+
+    start: float
+    end: float
+    speaker: str
+    rid: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """A speaker-labelled transcript: the text and, per segment, who speaks (time order)."""
+
+    text: str
+    turns: tuple[Turn, ...]
+
+
+def _turns(result: Sequence[Mapping[str, Any]]) -> tuple[Turn, ...]:
+    """The per-region ``speaker`` choices of a transcription, with their segment's time span."""
+    spans = {str(r.get("id")): r.get("value") or {} for r in _regions(result, "labels", "segment")}
+    out: list[Turn] = []
+    for r in _regions(result, "choices", "speaker"):
+        v = r.get("value") or {}
+        said = [str(c) for c in v.get("choices") or []]
+        span = v if "start" in v and "end" in v else spans.get(str(r.get("id")), {})
+        if said and "start" in span and "end" in span:
+            out.append(Turn(float(span["start"]), float(span["end"]), said[0],
+                            str(r["id"]) if r.get("id") is not None else None))
+    return tuple(sorted(out, key=lambda x: (x.start, x.end)))
+
+
 def extract(annotation_type: str, result: Sequence[Mapping[str, Any]]) -> Any:
     """The value QC compares, from one annotation's Label Studio result regions (control names of ``config``).
 
@@ -138,7 +172,9 @@ def extract(annotation_type: str, result: Sequence[Mapping[str, Any]]) -> Any:
     if t == "segmentation":
         return _masks(result)
     if t == "transcription":
-        return _texts(result, ("transcript",)) or _texts(result, ("segment_text",))
+        text = _texts(result, ("transcript",)) or _texts(result, ("segment_text",))
+        turns = _turns(result)
+        return Spoken(text, turns) if turns else text  # speakers only where the config asks for them
     if t in ("qa", "summarisation", "translation"):
         names = {"qa": ("question", "answer"), "summarisation": ("summary",), "translation": ("translation",)}[t]
         text = _texts(result, names)
@@ -358,6 +394,48 @@ def text_agreement(a: str, b: str) -> float:
     return max(0.0, 1.0 - (cer(a, b) + cer(b, a)) / 2)
 
 
+def speaker_map(a: Sequence[Turn], b: Sequence[Turn]) -> tuple[list[tuple[int, int, float]], dict[str, str]]:
+    """Segments of two answers matched by time (IoU >= IOU_MATCH), and b's speaker names mapped one-to-one onto
+    a's so that the most matched segments agree (Hungarian over the co-occurrence counts).
+
+    Speaker labels are generic (화자1, 화자2 ...): two annotators who number the same voices differently agree.
+    """
+    from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    pairs = matched_pairs(a, b, segment_iou, IOU_MATCH)
+    if not pairs:
+        return pairs, {}
+    names_a = sorted({a[i].speaker for i, _, _ in pairs})
+    names_b = sorted({b[j].speaker for _, j, _ in pairs})
+    counts = np.zeros((len(names_b), len(names_a)))
+    for i, j, _ in pairs:
+        counts[names_b.index(b[j].speaker), names_a.index(a[i].speaker)] += 1
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return pairs, {names_b[r]: names_a[c] for r, c in zip(rows, cols, strict=True) if counts[r, c] > 0}
+
+
+def speaker_agreement(a: Sequence[Turn], b: Sequence[Turn]) -> float | None:
+    """Share of time-matched segments whose speakers agree (under :func:`speaker_map`); None when there is
+    nothing to compare (neither names speakers, or no segment matches), 0 when only one of them names any."""
+    if not a and not b:
+        return None
+    if not a or not b:
+        return 0.0
+    pairs, mapping = speaker_map(a, b)
+    if not pairs:
+        return None
+    return sum(mapping.get(b[j].speaker) == a[i].speaker for i, j, _ in pairs) / len(pairs)
+
+
+def spoken_agreement(a: Spoken | str, b: Spoken | str) -> float:
+    """Transcripts with speakers: (1 - CER) times the speaker agreement of their matched segments."""
+    ta, tb = (x.text if isinstance(x, Spoken) else x for x in (a, b))
+    sa, sb = (x.turns if isinstance(x, Spoken) else () for x in (a, b))
+    text = text_agreement(ta, tb)
+    speakers = speaker_agreement(sa, sb)
+    return text if speakers is None else text * speakers
+
+
 def span_f1(a: frozenset[Segment], b: frozenset[Segment]) -> float:
     """F1 of exactly matching (start, end, label) spans."""
     if not a and not b:
@@ -387,6 +465,8 @@ def agreement(annotation_type: str, a: Any, b: Any) -> float:
         return pose_agreement(a, b)
     if t == "segmentation":
         return mask_iou(a, b)
+    if t == "transcription" and (isinstance(a, Spoken) or isinstance(b, Spoken)):
+        return spoken_agreement(a, b)
     if t in ("transcription", "qa", "summarisation", "translation"):
         return text_agreement(a, b)
     if t == "ner":
@@ -507,8 +587,29 @@ def consensus(annotation_type: str, values: Sequence[Any], *, tracks: bool = Fal
         objs, members = _cluster(t, values)
         return Consensus(objs, "iou_cluster", agree, members=tuple(members))
     m = _medoid(t, values)
+    if t == "transcription" and isinstance(values[m], Spoken):
+        return Consensus(_speaker_majority(values, m), "best_agreeing_text_majority_speaker", agree, source=m)
     method = "best_agreeing_text" if t in ("transcription", "qa", "summarisation", "translation") else "best_agreeing"
     return Consensus(values[m], method, agree, source=m)
+
+
+def _speaker_majority(values: Sequence[Any], m: int) -> Spoken:
+    """The best-agreeing transcript ``values[m]`` with each segment's speaker decided by a strict majority of the
+    annotators who drew that segment (their names mapped onto m's by :func:`speaker_map`); a tie keeps m's."""
+    best: Spoken = values[m]
+    votes: list[list[str]] = [[turn.speaker] for turn in best.turns]
+    for j, v in enumerate(values):
+        if j == m or not isinstance(v, Spoken):
+            continue
+        pairs, mapping = speaker_map(best.turns, v.turns)
+        for i, k, _ in pairs:
+            votes[i].append(mapping.get(v.turns[k].speaker, v.turns[k].speaker))
+    turns = []
+    for turn, said in zip(best.turns, votes, strict=True):
+        (top, k), *_rest = Counter(said).most_common()
+        speaker = top if k > len(said) / 2 else turn.speaker
+        turns.append(Turn(turn.start, turn.end, speaker, turn.rid))
+    return Spoken(best.text, tuple(turns))
 
 
 _OBJECT_REGIONS = {"bbox": "rectanglelabels", "polygon": "polygonlabels", "polyline": "vectorlabels"}
@@ -528,6 +629,13 @@ def consensus_result(
     t = annotation_type
     if c.value is None:
         return None
+    if t == "transcription" and isinstance(c.value, Spoken) and c.source is not None:
+        said = {turn.rid: turn.speaker for turn in c.value.turns if turn.rid is not None}
+        out = [dict(r) for r in results[c.source]]
+        for r in out:
+            if r.get("type") == "choices" and r.get("from_name") == "speaker" and str(r.get("id")) in said:
+                r["value"] = {**r["value"], "choices": [said[str(r["id"])]]}
+        return out
     if c.source is not None:
         return [dict(r) for r in results[c.source]]
     if t == "multi_label":

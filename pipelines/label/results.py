@@ -80,7 +80,8 @@ def transcript(
     to_name: str = "audio",
 ) -> list[dict[str, Any]]:
     """A whole-item ``TextArea name="transcript"``, plus a ``segment`` region with its ``segment_text``
-    (perRegion TextArea sharing the region id) for each ``{"start", "end", "text"}`` segment."""
+    (perRegion TextArea sharing the region id) for each ``{"start", "end", "text"}`` segment, and its ``speaker``
+    (perRegion Choices, same id) when the segment has a ``speaker``."""
     out: list[dict[str, Any]] = [
         {"from_name": "transcript", "to_name": to_name, "type": "textarea", "value": {"text": [text]}}
     ]
@@ -91,6 +92,9 @@ def transcript(
                     "value": {**span, "labels": ["speech"]}})
         out.append({"id": rid, "from_name": "segment_text", "to_name": to_name, "type": "textarea",
                     "value": {**span, "text": [str(seg["text"])]}})
+        if seg.get("speaker"):
+            out.append({"id": rid, "from_name": "speaker", "to_name": to_name, "type": "choices",
+                        "value": {**span, "choices": [str(seg["speaker"])]}})
     return out
 
 

@@ -349,7 +349,7 @@ def timed_samples(kind: str, rows: Sequence[dict[str, Any]], *, labels: Sequence
         if kind == "transcription":
             segs = [s for s in row.get("segments") or [] if s.get("start") is not None and s.get("end") is not None]
             items = [(float(s["start"]), float(s["end"]), str(s.get("text") or ""),
-                      str(s.get("dialect") or s.get("speaker") or "")) for s in segs]
+                      " · ".join(str(x) for x in (s.get("speaker"), s.get("dialect")) if x)) for s in segs]
         else:
             evs = row.get("events") or []
             items = [(float(e["start"]), float(e["end"]), str(e["label"]), "") for e in evs]

@@ -25,7 +25,7 @@ from pipelines.refine.shapes import keypoints, polygon, polyline, segmentation
 from pipelines.refine.spans import dialogue_intent, ner, qa, summarisation, translation
 from pipelines.refine.timed import temporal_events, timeseries_labels
 from pipelines.refine.video import has_tracks, video_bbox
-from pipelines.spec.models import DatasetSpec, MultiLabel
+from pipelines.spec.models import SPEAKER_PREFIX, DatasetSpec, MultiLabel, Transcription
 
 __all__ = ["CONVERTERS", "InvalidLabel", "MediaFacts", "normalise_text"]
 
@@ -86,6 +86,8 @@ def _transcription(spec: DatasetSpec, result: list[dict[str, Any]], media: Media
     whole = [normalise_text(" ".join(r.get("value", {}).get("text") or []))
              for r in regions(result, "textarea", "transcript")]
     dialects = [c for r in regions(result, "choices", "dialect") for c in r.get("value", {}).get("choices", [])]
+    a = spec.annotation
+    speakers = _speakers_by_region(result) if isinstance(a, Transcription) and a.speaker_labels else None
     segments: list[dict[str, Any]] = []
     for r in regions(result, "textarea", "segment_text"):
         v = r.get("value", {})
@@ -94,14 +96,52 @@ def _transcription(spec: DatasetSpec, result: list[dict[str, Any]], media: Media
         start, end = float(v["start"]), float(v["end"])
         if start < 0 or end <= start or (media.duration_s and end > media.duration_s + 0.05):
             raise InvalidLabel("label.segment_outside", f"segment {start:.2f}-{end:.2f}s")
+        speaker = None
+        if speakers is not None:
+            assert isinstance(a, Transcription)
+            said = speakers.get(str(r.get("id"))) or speakers.get(_span_key(start, end)) or []
+            if not said:
+                raise InvalidLabel("label.speaker_missing", f"segment {start:.2f}-{end:.2f}s names no speaker")
+            if len(said) > 1:
+                raise InvalidLabel("label.too_many", f"{len(said)} speakers on segment {start:.2f}-{end:.2f}s")
+            speaker = check_label(spec, said[0], allowed=a.speakers)
         segments.append({"start": start, "end": end, "text": normalise_text(" ".join(v.get("text") or [])),
-                         "speaker": None, "dialect": dialects[0] if dialects else None})
+                         "speaker": speaker, "dialect": dialects[0] if dialects else None})
     segments.sort(key=lambda s: s["start"])
+    if speakers is not None:
+        _number_speakers(segments)
     transcript = " ".join(t for t in whole if t) or " ".join(s["text"] for s in segments)
     transcript = normalise_text(transcript)
     if not transcript:
         raise InvalidLabel("label.empty", "empty transcript")
     return {"transcript": transcript, "segments": segments}
+
+
+def _span_key(start: float, end: float) -> str:
+    return f"{start:.3f}-{end:.3f}"
+
+
+def _speakers_by_region(result: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The per-region ``speaker`` choices, by region id and by time span (a per-region result shares its region's
+    id and copies its start/end)."""
+    out: dict[str, list[str]] = {}
+    for r in regions(result, "choices", "speaker"):
+        v = r.get("value") or {}
+        said = [str(c) for c in v.get("choices") or []]
+        if r.get("id") is not None:
+            out[str(r["id"])] = said
+        if "start" in v and "end" in v:
+            out.setdefault(_span_key(float(v["start"]), float(v["end"])), said)
+    return out
+
+
+def _number_speakers(segments: list[dict[str, Any]]) -> None:
+    """Renumber an item's speakers by first appearance (the first voice heard is 화자1), so that the same
+    conversation reads the same whichever numbers its annotator picked; segments are in time order."""
+    order: dict[str, str] = {}
+    for seg in segments:
+        name = order.setdefault(seg["speaker"], f"{SPEAKER_PREFIX}{len(order) + 1}")
+        seg["speaker"] = name
 
 
 Converter = Callable[[DatasetSpec, list[dict[str, Any]], MediaFacts], dict[str, Any]]

@@ -491,6 +491,9 @@ class Segmentation(_Labelled):
     background: Label = "배경"
 
 
+SPEAKER_PREFIX = "화자"  # speaker labels are 화자1..화자N (Transcription.speakers)
+
+
 class Transcription(_AnnotationBase):
     """Speech to text, optionally time-aligned in segments, with dialect tags and dual transcription."""
 
@@ -499,13 +502,34 @@ class Transcription(_AnnotationBase):
     # AI Hub speech sets write "(철자 전사)/(발음 전사)" pairs for dialect and non-standard forms.
     style: Literal["orthographic", "dual"] = "orthographic"
     dialect_tags: list[Label] = Field(default_factory=list)
-    speaker_labels: bool = False
+    speaker_labels: bool = Field(
+        default=False,
+        description="each segment names its speaker: generic labels 화자1..화자N, numbered by first appearance "
+        "within the item (never a real name); needs segments",
+    )
+    max_speakers: int = Field(default=4, ge=1, le=20, description="N of 화자1..화자N (speaker_labels)")
     max_chars: int = Field(default=2_000, ge=1)
 
     @field_validator("dialect_tags")
     @classmethod
     def _tags_unique(cls, v: list[str]) -> list[str]:
         return _unique(v, "dialect_tags")
+
+    @model_validator(mode="after")
+    def _speakers_need_segments(self) -> Transcription:
+        if self.speaker_labels and not self.segments:
+            raise PydanticCustomError("speakers_without_segments",
+                                      "speaker_labels names the speaker of each segment: it needs segments: true", {})
+        return self
+
+    @property
+    def speakers(self) -> list[str]:
+        """The speaker labels a segment may carry (empty without ``speaker_labels``): 화자1..화자N.
+
+        Speakers are not known in advance, so the labels are generic and numbered by first appearance within
+        one item (the first voice heard is 화자1); they never carry a name, so there is nothing to de-identify.
+        """
+        return [f"{SPEAKER_PREFIX}{i}" for i in range(1, self.max_speakers + 1)] if self.speaker_labels else []
 
 
 class NER(_AnnotationBase):

@@ -439,6 +439,15 @@ def _timed(spec: DatasetSpec, ch: str, t: float) -> list[Check]:
                      {"column_A": "clip_duration_s", "column_B": "end", "or_equal": True, "mostly": t},
                      "구간이 음성 길이 안", "segment end <= clip duration", t),
             ]
+            if a.speaker_labels:
+                out += [
+                    _row("syntactic.segment_speaker_present", ch, "segments", "ExpectColumnValuesToNotBeNull",
+                         {"column": "speaker", "mostly": t}, "구간마다 화자 표시",
+                         "every segment names its speaker", t),
+                    _row("syntactic.segment_speaker_in_set", ch, "segments", "ExpectColumnValuesToBeInSet",
+                         {"column": "speaker", "value_set": a.speakers, "mostly": t},
+                         "화자 표시가 정의된 값(화자1..N)", "speaker label in 화자1..화자N (no names)", t),
+                ]
             if a.dialect_tags:
                 out.append(_row("syntactic.segment_dialect_in_set", ch, "segments", "ExpectColumnValuesToBeInSet",
                                 {"column": "dialect", "value_set": list(a.dialect_tags), "mostly": t},

@@ -283,6 +283,7 @@ def segment_rows(batch: pa.RecordBatch) -> pa.Table:
         "start": pc.struct_field(segs, "start"),
         "end": pc.struct_field(segs, "end"),
         "dialect": pc.struct_field(segs, "dialect"),
+        "speaker": pc.struct_field(segs, "speaker"),
         "clip_duration_s": _media_field(batch, "duration_s", parents),
     })  # fmt: skip
 

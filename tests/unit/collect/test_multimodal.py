@@ -227,7 +227,8 @@ def test_synthetic_components_agree_and_are_de_identified_with_their_own_kind(tm
         samples, rate = decode_wav(store.read_bytes(audio["key"]))
         assert rate == 16000 and abs(len(samples) / rate - row["duration_s"]) < 0.01  # as long as the clip
         truth = json.loads(row["truth"])
-        assert truth["segments"] and all(s["speaker"] == "A" for s in truth["segments"])
+        assert truth["segments"] and truth["segments"][0]["speaker"] == "화자1"
+        assert all(s["speaker"] in ("화자1", "화자2", "화자3") for s in truth["segments"])
         audit = json.loads(row["deid"])
         assert {"video", "audio"} <= set(audit) and audit["components"]["audio"] == audio["sha256"]
         for muted in audit["audio"]["muted"]:  # spoken personal data is silent in the released audio

@@ -126,3 +126,26 @@ def test_a_multimodal_task_shows_every_component_and_a_separate_sound_is_synced(
         outside = [{"kind": "audio", "key": f"restricted/{spec_id}/b.wav"}]
         assert _quarantine_reason(spec, {**row, "components": outside})[0] == "label.media_not_deidentified"
         assert _quarantine_reason(spec, row) is None
+
+
+def test_speaker_labels_add_a_closed_per_region_speaker_choice() -> None:
+    spec = demo_spec("transcription", annotation={"speaker_labels": True, "max_speakers": 3})
+    xml = label_config(spec)
+    by_name = {el.get("name"): el for el in ET.fromstring(xml) if el.get("name")}
+    speaker = by_name["speaker"]
+    assert (speaker.tag, speaker.get("toName"), speaker.get("perRegion"), speaker.get("required")) == \
+        ("Choices", "audio", "true", "true")
+    # generic labels only: no free-text control could carry a speaker's name
+    assert [c.get("value") for c in speaker.iter("Choice")] == ["화자1", "화자2", "화자3"]
+    assert by_name["segment_text"].get("perRegion") == "true"
+    li = LabelInterface(xml)
+    assert all(type(c) is not ControlTag for c in li.controls)
+    # without speaker labels there is no speaker control
+    assert "speaker" not in {el.get("name") for el in ET.fromstring(label_config(demo_spec("transcription")))}
+
+
+def test_speaker_labels_need_segments() -> None:
+    from pipelines.spec.errors import SpecError
+
+    with pytest.raises(SpecError, match="needs segments: true"):
+        demo_spec("transcription", annotation={"segments": False, "speaker_labels": True})

@@ -257,3 +257,44 @@ def test_keypoints_and_masks_are_read_from_label_studio_regions() -> None:
     half[:1, :] = 255
     other = {**brush, "value": {**brush["value"], "rle": mask2rle(half)}}
     assert qc.agreement("segmentation", masks, qc.extract("segmentation", [other])) == pytest.approx(4 / 8)
+
+
+def _spoken(*speakers: str, text: str = "가나다 라마바 사아자") -> list[dict[str, Any]]:
+    segs = [{"start": 2.0 * i, "end": 2.0 * i + 1.5, "text": f"문장{i}", "speaker": s} for i, s in enumerate(speakers)]
+    return results.transcript(text, segments=segs)
+
+
+def test_speaker_agreement_maps_generic_names_and_scales_the_text_agreement() -> None:
+    a = qc.extract("transcription", _spoken("화자1", "화자2", "화자1", "화자2"))
+    assert isinstance(a, qc.Spoken) and [t.speaker for t in a.turns] == ["화자1", "화자2", "화자1", "화자2"]
+    # the same voices numbered the other way round: the labels are generic, so they agree fully
+    swapped = qc.extract("transcription", _spoken("화자2", "화자1", "화자2", "화자1"))
+    assert qc.agreement("transcription", a, swapped) == pytest.approx(1.0)
+    # one of four segments given to the other voice: speakers agree on 3/4 matched segments
+    one_wrong = qc.extract("transcription", _spoken("화자1", "화자2", "화자2", "화자2"))
+    assert qc.speaker_agreement(a.turns, one_wrong.turns) == pytest.approx(3 / 4)
+    # (1 - CER) x speaker agreement: a wrong speaker alone makes the answer incorrect against a gold one
+    assert qc.agreement("transcription", a, one_wrong) == pytest.approx(3 / 4)
+    assert qc.agreement("transcription", one_wrong, a) < qc.CORRECT_AT["transcription"]
+    # speakers missing on one side count as disagreeing; a plain transcript still compares as text
+    assert qc.agreement("transcription", a, "가나다 라마바 사아자") == 0.0
+    assert qc.extract("transcription", results.transcript("가나다")) == "가나다"
+
+
+def test_consensus_speaker_of_each_segment_is_the_majority_of_its_annotators() -> None:
+    res = [_spoken("화자1", "화자2", "화자1", "화자2"),
+           _spoken("화자1", "화자2", "화자2", "화자2", text="가나다 라마바 사아자"),  # segment 3 wrong
+           # numbered the other way round, segment 4 wrong
+           _spoken("화자2", "화자1", "화자2", "화자2", text="가나다 라마바 사아차")]
+    values = [qc.extract("transcription", r) for r in res]
+    c = qc.consensus("transcription", values)
+    assert c.method == "best_agreeing_text_majority_speaker"
+    # the medoid is the second answer (identical text to the first, closer to the third); its wrong segment 3 is
+    # outvoted (화자1 by the first, 화자1 by the third once mapped), segment 4 stays 화자2 (2 of 3)
+    assert [t.speaker for t in c.value.turns] == ["화자1", "화자2", "화자1", "화자2"]
+    regions = qc.consensus_result("transcription", res, c)
+    assert regions is not None
+    said = [r["value"]["choices"][0] for r in regions if r["from_name"] == "speaker"]
+    assert said == ["화자1", "화자2", "화자1", "화자2"]
+    # refine reads those regions back as the same speakers
+    assert qc.extract("transcription", regions) == c.value

@@ -132,3 +132,13 @@ def test_a_multimodal_clip_plays_with_its_own_sound() -> None:
                                media_mode="reference", audio_src=[None]))
     assert page.find("video")[0]["src"] == "../../media/v/abc.mp4"
     assert page.find("audio")[0]["src"] == "../../media/v/def.wav"
+
+
+def test_transcript_segments_show_their_speaker_and_dialect() -> None:
+    row = {"item_id": "talk-1", "media": {"key": "media/a/abc.wav", "duration_s": 6.0}, "transcript": "네 안녕하세요",
+           "segments": [{"start": 0.5, "end": 1.0, "text": "네", "speaker": "화자1", "dialect": "전남"},
+                        {"start": 1.5, "end": 3.0, "text": "안녕하세요", "speaker": "화자2", "dialect": None}]}
+    page = _Tags(timed_samples("transcription", [row], labels=[], media_column="audio", media_mode="reference",
+                               audio_src=["../../media/a/abc.wav"]))
+    assert len(page.find("span", class_="tag")) == 2
+    assert "화자1 · 전남" in page.text and "화자2" in page.text

@@ -378,3 +378,36 @@ def test_results_built_by_the_label_stage_convert_back_to_what_they_encode() -> 
     gold = results.from_truth("dialogue_intent", {"label": "문의"}, to_name="text")
     assert gold is not None
     assert _convert("dialogue_intent", gold, MediaFacts(None, None, None, "A: 질문"))["intent"] == "문의"
+
+
+AUDIO = MediaFacts(width=None, height=None, duration_s=10.0, text=None)
+
+
+def _turns(*speakers: str | None) -> list[dict[str, Any]]:
+    from pipelines.label import results
+
+    segs = [{"start": 2.0 * i, "end": 2.0 * i + 1.5, "text": f"문장 {i}", **({"speaker": s} if s else {})}
+            for i, s in enumerate(speakers)]
+    return results.transcript(" ".join(s["text"] for s in segs), segments=segs)
+
+
+def test_speakers_are_written_per_segment_and_numbered_by_first_appearance() -> None:
+    over = {"annotation": {"type": "transcription", "segments": True, "speaker_labels": True}}
+    # the annotator numbered the voices 화자2, 화자1: the release numbers them by who speaks first
+    got = _convert("transcription", _turns("화자2", "화자1", "화자2"), AUDIO, **over)
+    assert [s["speaker"] for s in got["segments"]] == ["화자1", "화자2", "화자1"]
+    _fits_schema("transcription", got)
+    # a per-region speaker found by its time span when the region id differs
+    by_span = _turns("화자1", "화자2")
+    for r in by_span:
+        if r["from_name"] == "speaker":
+            r["id"] = "other"
+    assert [s["speaker"] for s in _convert("transcription", by_span, AUDIO, **over)["segments"]] == ["화자1", "화자2"]
+    # every segment must name its speaker, from the closed set (never a name)
+    assert _reason("transcription", _turns("화자1", None), AUDIO, **over) == "label.speaker_missing"
+    assert _reason("transcription", _turns("화자1", "김철수"), AUDIO, **over) == "label.unknown_class"
+    assert _reason("transcription", _turns("화자1", "화자9"), AUDIO, **over) == "label.unknown_class"
+    # a spec without speaker labels ignores them
+    plain = {"annotation": {"type": "transcription", "segments": True}}
+    assert {s["speaker"] for s in _convert("transcription", _turns("화자1", "화자2"), AUDIO, **plain)["segments"]} \
+        == {None}

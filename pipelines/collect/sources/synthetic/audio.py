@@ -21,6 +21,7 @@ from pipelines.collect.sources.synthetic._common import choice, item_rng
 from pipelines.collect.sources.synthetic._pii import pii_sentence
 from pipelines.collect.sources.synthetic.meta import planned_label
 from pipelines.spec.models import (
+    SPEAKER_PREFIX,
     TEXT_PII,
     AudioModality,
     Classification,
@@ -98,7 +99,9 @@ def make_audio(
     lo, hi = mod.min_duration_s, mod.max_duration_s
     target = duration_s if duration_s is not None else float(rng.uniform(lo, min(hi, lo + 8.0)))
     voice = {"f0": float(rng.uniform(95, 230)), "rate": float(rng.uniform(0.85, 1.15))}
-    rendered = [(written, _speak(spoken, sr, voice, rng, engine)) for written, spoken in sentences]
+    who, voices = _turn_taking(a, item_rng(seed, index, "speakers"), len(sentences), voice)
+    rendered = [(written, _speak(spoken, sr, voices[who[i]], rng, engine))
+                for i, (written, spoken) in enumerate(sentences)]
     limit = duration_s if duration_s is not None else hi
     lead = float(rng.uniform(0.1, 0.3))
     while len(rendered) > 1 and lead + sum(len(w) / sr + 0.3 for _, w in rendered) > limit:
@@ -119,6 +122,8 @@ def make_audio(
         segments.append(
             {"start": round(cursor / sr, 3), "end": round((cursor + len(wavef)) / sr, 3), "text": written}
         )
+        if isinstance(a, Transcription) and a.speaker_labels:
+            segments[-1]["speaker"] = f"{SPEAKER_PREFIX}{who[i] + 1}"
         pieces.append(wavef)
         cursor += len(wavef)
     total = max(target, cursor / sr + 0.1)
@@ -134,16 +139,29 @@ def make_audio(
     return data, _truth(spec, label, segments, rng)
 
 
+def _turn_taking(
+    a: Any, rng: np.random.Generator, n: int, voice: dict[str, float]
+) -> tuple[list[int], list[dict[str, float]]]:
+    """Who says each sentence, and the voices: one voice unless the spec labels speakers; then two or three
+    (up to ``max_speakers``) taking turns, numbered by first appearance like the labels (화자1 speaks first)."""
+    if not (isinstance(a, Transcription) and a.speaker_labels):
+        return [0] * n, [voice]
+    k = 1 if a.max_speakers == 1 else int(rng.integers(2, min(a.max_speakers, 3) + 1))
+    voices = [voice] + [{"f0": float(rng.uniform(95, 230)), "rate": float(rng.uniform(0.85, 1.15))}
+                        for _ in range(k - 1)]
+    who = [0]
+    for _ in range(n - 1):
+        who.append((who[-1] + 1) % k if rng.random() < 0.75 else who[-1])
+    return who, voices
+
+
 def _truth(
     spec: DatasetSpec, label: str | None, segments: list[dict[str, Any]], rng: np.random.Generator
 ) -> dict[str, Any] | None:
     a = spec.annotation
     if isinstance(a, Transcription):
-        speaker = "A"
         dialect = choice(rng, a.dialect_tags) if a.dialect_tags else None
         for seg in segments:
-            if a.speaker_labels:
-                seg["speaker"] = speaker
             if dialect:
                 seg["dialect"] = dialect
         return {"transcript": " ".join(s["text"] for s in segments), "segments": segments}
