@@ -710,7 +710,10 @@ def review(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m sim.annotators``: one pass, or ``--watch`` until done."""
+    from pipelines.lifeline import die_with_parent
     from pipelines.spec import load_catalog, load_spec
+
+    die_with_parent()
     from pipelines.storage import open_store
 
     ap = argparse.ArgumentParser(prog="python -m sim.annotators", description=__doc__.split("\n\n")[0])
