@@ -337,11 +337,7 @@ class LabelStudioClient:
         pid = self.find_project(title)
         try:
             if pid is None:
-                created = self.sdk.projects.create(title=title, label_config=label_config,
-                                                   description=description)
-                if created.id is None:
-                    raise LabelStudioError(f"Label Studio created project {title!r} without an id")
-                return int(created.id)
+                return self._create_project(title=title, label_config=label_config, description=description)
             current = self.sdk.projects.get(id=pid)
             changes: dict[str, Any] = {}
             if (current.label_config or "").strip() != label_config.strip():
@@ -353,6 +349,28 @@ class LabelStudioClient:
             return pid
         except ApiError as exc:
             raise LabelStudioError(f"project {title!r}: HTTP {exc.status_code}: {exc.body}") from exc
+
+    def _create_project(self, *, title: str, label_config: str, description: str) -> int:
+        """Create a project, once. The SDK retries a request that failed with a 5xx, but a server answering 500
+        may have created the project all the same (Label Studio on SQLite: "database is locked" after the
+        insert); a retried create then makes a second project of the same title, and the run and the people
+        annotating end up on different ones. So: no automatic retry, and after a failure the title is looked
+        up again before the error stands."""
+        from label_studio_sdk.core.api_error import ApiError
+
+        try:
+            created = self.sdk.projects.create(title=title, label_config=label_config, description=description,
+                                               request_options={"max_retries": 0})
+        except ApiError as exc:
+            if exc.status_code is not None and exc.status_code < 500:
+                raise
+            pid = self.find_project(title)
+            if pid is None:
+                raise
+            return pid
+        if created.id is None:
+            raise LabelStudioError(f"Label Studio created project {title!r} without an id")
+        return int(created.id)
 
     def validate_config(self, label_config: str) -> None:
         """Ask the server to validate a label config without creating a project.
