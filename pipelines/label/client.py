@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -370,6 +371,14 @@ class LabelStudioClient:
             return pid
         if created.id is None:
             raise LabelStudioError(f"Label Studio created project {title!r} without an id")
+        # Everyone resolves a title to its oldest project (find_project). If another project of this title
+        # appeared meanwhile (a create that failed after its insert, a concurrent run), ours is dropped and the
+        # oldest used, so the run and the people working on it never end up on different projects.
+        oldest = self.find_project(title)
+        if oldest is not None and oldest != int(created.id):
+            with suppress(ApiError):
+                self.sdk.projects.delete(id=int(created.id))
+            return oldest
         return int(created.id)
 
     def validate_config(self, label_config: str) -> None:
