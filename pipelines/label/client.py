@@ -423,8 +423,37 @@ class LabelStudioClient:
                 # Enterprise imports asynchronously and returns an import id instead; not supported here.
                 raise LabelStudioError(f"import into project {project_id} returned {len(got)} task ids for "
                                        f"{len(batch)} tasks")
+            sent = sum(len(t.get("predictions") or []) for t in batch)
+            stored = getattr(resp, "prediction_count", None)
+            if sent and (stored is None or int(stored) < sent):
+                self._restore_predictions(project_id, [int(i) for i in got], batch)
             ids.extend(int(i) for i in got)
         return ids
+
+    def _restore_predictions(self, project_id: int, task_ids: Sequence[int],
+                             tasks: Sequence[Mapping[str, Any]]) -> None:
+        """Create the predictions an import dropped. Label Studio stores a batch's predictions all or none, and
+        drops them all without an error when one fails (a result it does not validate, or its SQLite database
+        locked under load) while the tasks stay: a review task without the annotation to review, a task without
+        its pre-annotation. Each task's predictions are created one by one here; one that fails stands as an
+        error.
+
+        Raises:
+            LabelStudioError: a prediction Label Studio refuses.
+        """
+        from label_studio_sdk.core.api_error import ApiError
+
+        have = {int(p.task) for p in self.sdk.predictions.list(project=project_id) if p.task is not None}
+        for task_id, task in zip(task_ids, tasks, strict=True):
+            if task_id in have:
+                continue
+            for pred in task.get("predictions") or []:
+                try:
+                    version = {"model_version": str(pred["model_version"])} if pred.get("model_version") else {}
+                    self.sdk.predictions.create(task=task_id, result=list(pred.get("result") or []), **version)
+                except ApiError as exc:
+                    raise LabelStudioError(f"prediction for task {task_id} of project {project_id} refused: "
+                                           f"HTTP {exc.status_code} {str(exc.body)[:500]}") from exc
 
     def set_task_overlaps(self, overlaps: Sequence[tuple[int, int]], *, workers: int = 4,
                           reopen: bool = False) -> None:
