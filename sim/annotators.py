@@ -481,7 +481,8 @@ def _truths(store: ObjectStore, spec: DatasetSpec, wanted: set[str], run_id: str
             ) -> dict[str, tuple[dict[str, Any], tuple[int, int] | None]]:
     """Truth (and image size) of the wanted items, read from the run manifests in storage."""
     found: dict[str, tuple[dict[str, Any], tuple[int, int] | None]] = {}
-    for rid in [run_id] if run_id else run_ids(store, spec.id):
+    # newest run first: an item keeps its id across runs, and an older run's truth may predate the current code
+    for rid in [run_id] if run_id else reversed(run_ids(store, spec.id)):
         for rows in iter_rows(store, spec.id, rid, columns=("item_id", "truth", "width", "height")):
             for r in rows:
                 iid = str(r["item_id"])
@@ -714,7 +715,10 @@ def review(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m sim.annotators``: one pass, or ``--watch`` until done."""
+    from pipelines.lifeline import die_with_parent
     from pipelines.spec import load_catalog, load_spec
+
+    die_with_parent()
     from pipelines.storage import open_store
 
     ap = argparse.ArgumentParser(prog="python -m sim.annotators", description=__doc__.split("\n\n")[0])

@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipelines.cli.common import esc, plain
+from pipelines.lifeline import parent_env
 from pipelines.orchestration.runner import FAILURES_ENV, RESULT_PREFIX
 from pipelines.spec import SpecError, load_catalog
 from pipelines.spec.binding import bind_source
@@ -31,6 +32,9 @@ from pipelines.storage import S3Settings, layout, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_SPECS = ("crop-disease-open-field", "civil-complaint-classification", "dialect-speech-jeju")
+# The simulated people look for new work this often (a pass lists the project's tasks: cheap on a local server);
+# each second they wait is a second of every simulated run.
+SIM_POLL_S = 0.5
 _out = Console(soft_wrap=True)  # keep URIs on one line, copyable
 _err = Console(stderr=True, soft_wrap=True)  # one error, one line
 
@@ -95,9 +99,11 @@ def _store(stack: StackInfo, storage: str) -> Any:
 
 
 def _spawn(cmd: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """A child in its own session: Ctrl-C in the terminal reaches only us, and we stop its whole group."""
+    """A child in its own session: Ctrl-C in the terminal reaches only us, and we stop its whole group; it dies
+    with us even when we are killed (:mod:`pipelines.lifeline`)."""
     with log.open("w") as fh:
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(cmd, cwd=ROOT, env={**env, **parent_env()}, stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def _stop(proc: subprocess.Popen[bytes] | None, *, grace_s: float = 10.0) -> None:
@@ -114,12 +120,63 @@ def _stop(proc: subprocess.Popen[bytes] | None, *, grace_s: float = 10.0) -> Non
             continue
 
 
+class DagRunner:
+    """A ``python -m pipelines.orchestration.runner --serve`` process that runs DAGs one after another, so Airflow's
+    import and start-up are paid once for many runs. Started on the first :meth:`submit`; a dead or closed one is
+    replaced by the next :meth:`submit`. Its output goes to each request's log; until the first request, to
+    ``log``."""
+
+    def __init__(self, *, env: dict[str, str], log: Path, storage: str) -> None:
+        self.env, self.log, self.storage = env, log, storage
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.busy = False  # a DAG of ours is running in it
+
+    @classmethod
+    def for_stack(cls, stack: StackInfo, storage: str, *, log: Path) -> DagRunner:
+        """A runner for runs on ``stack`` writing to ``storage`` (what :func:`run_one` would start per run)."""
+        return cls(env=_env(stack, storage), log=log, storage=storage)
+
+    @property
+    def returncode(self) -> int | str:
+        return "?" if self.proc is None or self.proc.returncode is None else self.proc.returncode
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def submit(self, request: dict[str, Any]) -> None:
+        """Start ``request``'s DAG (see the runner's ``--serve``); the outcome is the last line of its log."""
+        if not self.alive():
+            self.close()
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            with self.log.open("a") as fh:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "pipelines.orchestration.runner", "--serve", "--storage", self.storage],
+                    cwd=ROOT,
+                    env={**self.env, **parent_env()}, stdin=subprocess.PIPE, stdout=fh, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(request) + "\n").encode())
+        self.proc.stdin.flush()
+        self.busy = True
+
+    def close(self) -> None:
+        """Stop the process and everything it started (a DAG mid-way included)."""
+        if self.proc is not None and self.proc.stdin is not None:
+            with suppress(OSError):
+                self.proc.stdin.close()  # between runs, the end of its requests ends it
+            with suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=0.0 if self.busy else 5.0)
+        _stop(self.proc)
+
+
 def _tail(path: Path, lines: int = 3) -> str:
     text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines() if path.exists() else []
     return " | ".join(line.strip() for line in text[-lines:]) or "(no output)"
 
 
 _PROGRESS_RE = re.compile(r"\]\s+(?P<line>.+?)\s+\[datadam\.progress\]")
+_GATE_WAIT_RE = re.compile(r"blocking checks failed: waiting for an inspector's decision at "
+                           r"(?P<run>runs/[^/\s]+/[^/\s]+)/")
 _TASK_END_RE = re.compile(r"\[DAG TEST\] end task task_id=(?P<task>\S+) map_index=(?P<map>-?\d+)")
 
 
@@ -145,6 +202,9 @@ def run_events(lines: list[str]) -> Iterator[tuple[str, str]]:
     for line in lines:
         if (m := _PROGRESS_RE.search(line)) is not None:
             yield "progress", m.group("line")
+        elif (m := _GATE_WAIT_RE.search(line)) is not None:
+            yield "progress", (f"gate: blocking checks failed; the run waits for an inspector: datadam qa show|approve|"
+                               f"reject {m.group('run')}")
         elif (m := _TASK_END_RE.search(line)) is not None:
             yield "task", m.group("task") + (f"[{m.group('map')}]" if int(m.group("map")) >= 0 else "")
 
@@ -185,7 +245,7 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
             annotators: int = 3, error_rate: float = 0.02, reviewer_error_rate: float = 0.01, poll_s: float = 2.0,
             timeout_s: float = 1800.0, review_timeout_s: float | None = None,
             gate_timeout_s: float | None = None, source: str | None = None,
-            on_event: Callable[[str, str], None] | None = None) -> RunSummary:
+            on_event: Callable[[str, str], None] | None = None, runner: DagRunner | None = None) -> RunSummary:
     """Run one DAG through ``dag.test()`` in a subprocess; with ``simulate``, simulated annotators and reviewers
     work alongside (a higher error rate fails semantic accuracy: the gate then waits for ``datadam qa approve``).
 
@@ -200,7 +260,10 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
     ``source`` binds the run to other data than the spec's source (the DAG's ``source`` param, see
     :mod:`pipelines.spec.binding`); a bad binding raises ``SourceBindingError`` before anything starts.
     ``on_event`` hears the run as it goes: ``("task", task_id)`` when a task ends, ``("progress", line)`` for each
-    paced progress line of a task (:mod:`pipelines.pace`)."""
+    paced progress line of a task (:mod:`pipelines.pace`).
+
+    ``runner`` runs the DAG in a process that outlives this run (:class:`DagRunner`, shared by a sweep's runs, whose
+    environment must be this run's apart from its log); by default the run gets a process of its own."""
     spec = load_catalog().get(spec_id)
     if source is not None:  # as the binding records it: a relative path made absolute (the runner's cwd differs)
         source = bind_source(spec, source).given
@@ -231,12 +294,12 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
             "gate_poll_s": poll_s, "gate_timeout_s": gate_s}
     if source is not None:
         conf["source"] = source
-    cmd = [sys.executable, "-m", "pipelines.orchestration.runner", spec_id, "--storage", storage,
-           "--conf", json.dumps(conf)]
-    if items is not None:
-        cmd += ["--items", str(items)]
+    request = {"spec_id": spec_id, "items": items, "storage": storage, "conf": conf, "log": str(log),
+               "env": {FAILURES_ENV: str(failures)}}
     deadline_s = 2 * timeout_s + 600
-    sim_proc = runner = None
+    own_runner = runner is None
+    runner = runner or DagRunner(env=env, log=log, storage=storage)
+    sim_proc = None
     reason: str | None = None
     try:
         if simulate:
@@ -246,15 +309,27 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
             sim_proc = _spawn(
                 [sys.executable, "-m", "sim.annotators", "--storage", storage, "--spec-id", spec_id,
                  "--annotators", str(annotators), "--error-rate", str(error_rate), "--watch", "--follow", "--review",
-                 "--reviewer-error-rate", str(reviewer_error_rate), "--timeout", str(deadline_s)],
+                 "--reviewer-error-rate", str(reviewer_error_rate), "--timeout", str(deadline_s),
+                 "--poll", str(min(poll_s, SIM_POLL_S))],
                 env=env, log=sim_log)
         # Airflow logs to stdout: everything goes to the log file as it happens; the outcome is its last line.
-        runner = _spawn(cmd, env=env, log=log)
+        runner.submit(request)
         follow = LogFollower(log)
-        while runner.poll() is None:
-            if on_event is not None:
-                for kind, what in run_events(follow.lines()):
-                    on_event(kind, what)
+        ended = False
+        while not ended:
+            for line in follow.lines():
+                if line.startswith(RESULT_PREFIX):
+                    ended = True
+                elif on_event is not None:
+                    for kind, what in run_events([line]):
+                        on_event(kind, what)
+            if ended:
+                runner.busy = False
+                break
+            if not runner.alive():
+                for line in follow.lines():  # what the runner wrote as it ended
+                    ended = ended or line.startswith(RESULT_PREFIX)
+                break
             if sim_proc is not None and sim_proc.poll() is not None:
                 reason = (f"the simulated annotators stopped (exit {sim_proc.returncode}): {_tail(sim_log)}; "
                           f"log: {sim_log}")
@@ -263,22 +338,21 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
                 reason = f"the run did not end within {deadline_s:.0f} s"
                 break
             time.sleep(0.5)
-        if on_event is not None:  # what the runner wrote as it ended
-            for kind, what in run_events(follow.lines()):
-                on_event(kind, what)
     except (KeyboardInterrupt, RunStopped) as exc:
         reason = f"stopped by {type(exc).__name__ if isinstance(exc, KeyboardInterrupt) else exc}"
     finally:
-        _stop(runner)
+        if own_runner or reason is not None:  # a run cut short leaves its DAG mid-way: that process goes
+            runner.close()
         _stop(sim_proc, grace_s=5.0)
     outcome: dict[str, Any] = {}
     with log.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
             if line.startswith(RESULT_PREFIX):
                 outcome = json.loads(line[len(RESULT_PREFIX):])
-    state = "stopped" if reason else outcome.get("state", f"exit {runner.returncode if runner else '?'}")
+    state = "stopped" if reason else outcome.get("state", f"exit {runner.returncode}")
     if reason is None and state != "success":
-        reason = _first_failure(failures) or f"no task reported an error; see the log: {log}"
+        reason = (_first_failure(failures) or outcome.get("error")
+                  or f"no task reported an error; see the log: {log}")
     return summary(state, reason=reason, outcome=outcome)
 
 

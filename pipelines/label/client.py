@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -337,11 +338,7 @@ class LabelStudioClient:
         pid = self.find_project(title)
         try:
             if pid is None:
-                created = self.sdk.projects.create(title=title, label_config=label_config,
-                                                   description=description)
-                if created.id is None:
-                    raise LabelStudioError(f"Label Studio created project {title!r} without an id")
-                return int(created.id)
+                return self._create_project(title=title, label_config=label_config, description=description)
             current = self.sdk.projects.get(id=pid)
             changes: dict[str, Any] = {}
             if (current.label_config or "").strip() != label_config.strip():
@@ -353,6 +350,36 @@ class LabelStudioClient:
             return pid
         except ApiError as exc:
             raise LabelStudioError(f"project {title!r}: HTTP {exc.status_code}: {exc.body}") from exc
+
+    def _create_project(self, *, title: str, label_config: str, description: str) -> int:
+        """Create a project, once. The SDK retries a request that failed with a 5xx, but a server answering 500
+        may have created the project all the same (Label Studio on SQLite: "database is locked" after the
+        insert); a retried create then makes a second project of the same title, and the run and the people
+        annotating end up on different ones. So: no automatic retry, and after a failure the title is looked
+        up again before the error stands."""
+        from label_studio_sdk.core.api_error import ApiError
+
+        try:
+            created = self.sdk.projects.create(title=title, label_config=label_config, description=description,
+                                               request_options={"max_retries": 0})
+        except ApiError as exc:
+            if exc.status_code is not None and exc.status_code < 500:
+                raise
+            pid = self.find_project(title)
+            if pid is None:
+                raise
+            return pid
+        if created.id is None:
+            raise LabelStudioError(f"Label Studio created project {title!r} without an id")
+        # Everyone resolves a title to its oldest project (find_project). If another project of this title
+        # appeared meanwhile (a create that failed after its insert, a concurrent run), ours is dropped and the
+        # oldest used, so the run and the people working on it never end up on different projects.
+        oldest = self.find_project(title)
+        if oldest is not None and oldest != int(created.id):
+            with suppress(ApiError):
+                self.sdk.projects.delete(id=int(created.id))
+            return oldest
+        return int(created.id)
 
     def validate_config(self, label_config: str) -> None:
         """Ask the server to validate a label config without creating a project.
@@ -396,8 +423,37 @@ class LabelStudioClient:
                 # Enterprise imports asynchronously and returns an import id instead; not supported here.
                 raise LabelStudioError(f"import into project {project_id} returned {len(got)} task ids for "
                                        f"{len(batch)} tasks")
+            sent = sum(len(t.get("predictions") or []) for t in batch)
+            stored = getattr(resp, "prediction_count", None)
+            if sent and (stored is None or int(stored) < sent):
+                self._restore_predictions(project_id, [int(i) for i in got], batch)
             ids.extend(int(i) for i in got)
         return ids
+
+    def _restore_predictions(self, project_id: int, task_ids: Sequence[int],
+                             tasks: Sequence[Mapping[str, Any]]) -> None:
+        """Create the predictions an import dropped. Label Studio stores a batch's predictions all or none, and
+        drops them all without an error when one fails (a result it does not validate, or its SQLite database
+        locked under load) while the tasks stay: a review task without the annotation to review, a task without
+        its pre-annotation. Each task's predictions are created one by one here; one that fails stands as an
+        error.
+
+        Raises:
+            LabelStudioError: a prediction Label Studio refuses.
+        """
+        from label_studio_sdk.core.api_error import ApiError
+
+        have = {int(p.task) for p in self.sdk.predictions.list(project=project_id) if p.task is not None}
+        for task_id, task in zip(task_ids, tasks, strict=True):
+            if task_id in have:
+                continue
+            for pred in task.get("predictions") or []:
+                try:
+                    version = {"model_version": str(pred["model_version"])} if pred.get("model_version") else {}
+                    self.sdk.predictions.create(task=task_id, result=list(pred.get("result") or []), **version)
+                except ApiError as exc:
+                    raise LabelStudioError(f"prediction for task {task_id} of project {project_id} refused: "
+                                           f"HTTP {exc.status_code} {str(exc.body)[:500]}") from exc
 
     def set_task_overlaps(self, overlaps: Sequence[tuple[int, int]], *, workers: int = 4,
                           reopen: bool = False) -> None:

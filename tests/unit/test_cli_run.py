@@ -88,3 +88,53 @@ def test_a_run_is_followed_from_its_log_task_by_task_with_the_paced_progress_lin
             on_event(kind, what)
     assert out.getvalue().splitlines() == ["crop collect shard 0: 4/4 items (100%), 3.5 items/s, done in 1 s",
                                            "collect[0]: done"]
+
+
+def test_a_run_held_at_the_gate_says_who_must_act_and_how(tmp_path: Path) -> None:
+    from pipelines.cli.run import run_events
+
+    line = ("2026-12-05T12:05:00Z [warning  ] blocking checks failed: waiting for an inspector's decision at "
+            "runs/news-topic-tags/manual__2026-12-05T15_27_27.009282_00_00/gate/decision.json [airflow.task]")
+    assert list(run_events([line])) == [
+        ("progress", "gate: blocking checks failed; the run waits for an inspector: datadam qa show|approve|reject "
+                     "runs/news-topic-tags/manual__2026-12-05T15_27_27.009282_00_00")]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
+def test_children_die_with_a_killed_datadam_run(tmp_path: Path) -> None:
+    """A SIGKILLed `datadam run` runs no clean-up: what it started (with ``_spawn``) must die anyway."""
+    import signal
+    import subprocess
+
+    pidfile = tmp_path / "child.pid"
+    # the parent plays `datadam run`: it spawns a child the way run_one does, then waits to be killed
+    parent_script = textwrap.dedent(f"""
+        import os, sys, time
+        from pathlib import Path
+        from pipelines.cli.run import _spawn
+        child = _spawn([sys.executable, "-c",
+                        "from pipelines.lifeline import die_with_parent; die_with_parent(); "
+                        "import time; time.sleep(600)"],
+                       env=dict(os.environ), log=Path({str(tmp_path / 'child.log')!r}))
+        Path({str(pidfile)!r}).write_text(str(child.pid))
+        time.sleep(600)
+    """)
+    root = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen([sys.executable, "-c", parent_script], cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        for _ in range(400):
+            if pidfile.exists() and pidfile.read_text():
+                break
+            time.sleep(0.05)
+        child = int(pidfile.read_text())
+        assert _alive(child)  # (killed before it asks for its death signal, it finds its parent gone and exits)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        for _ in range(200):  # the kernel delivers the death signal asynchronously
+            if not _alive(child):
+                break
+            time.sleep(0.05)
+        assert not _alive(child), "a child outlived its killed `datadam run`"
+    finally:
+        parent.kill()

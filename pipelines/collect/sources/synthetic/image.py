@@ -105,13 +105,31 @@ def _truth(
     a = spec.annotation
     if isinstance(a, BBox):
         return {"objects": objects}
-    if isinstance(a, Polygon | Segmentation):  # a segmentation's masks are these filled polygons
+    if isinstance(a, Polygon):  # outlined with as many points as the spec asks an annotator to click
+        return {"polygons": [{**p, "points": densified(p["points"], a.min_points)} for p in polygons]}
+    if isinstance(a, Segmentation):  # a segmentation's masks are these filled polygons
         return {"polygons": polygons}
     if isinstance(a, Classification):
         return {"label": objects[0]["label"]} if objects else None
     if isinstance(a, MultiLabel):
         return {"labels": sorted({o["label"] for o in objects})}
     return None  # other annotation types: media only, no ground truth yet
+
+
+def densified(points: list[dict[str, int]], at_least: int) -> list[dict[str, int]]:
+    """The same outline with at least ``at_least`` distinct points: the longest edge is split at its middle
+    until there are enough (a triangle drawn for a spec whose polygons need 4 points is outlined with 4, as an
+    annotator would click it)."""
+    out = list(points)
+    while len(out) < at_least:
+        n = len(out)
+        k = max(range(n), key=lambda j: (out[j]["x"] - out[(j + 1) % n]["x"]) ** 2
+                + (out[j]["y"] - out[(j + 1) % n]["y"]) ** 2)
+        a, b = out[k], out[(k + 1) % n]
+        if abs(a["x"] - b["x"]) < 2 and abs(a["y"] - b["y"]) < 2:  # no edge long enough for a distinct middle
+            break
+        out.insert(k + 1, {"x": round((a["x"] + b["x"]) / 2), "y": round((a["y"] + b["y"]) / 2)})
+    return out
 
 
 def _object_labels(spec: DatasetSpec, rng: np.random.Generator) -> list[str]:

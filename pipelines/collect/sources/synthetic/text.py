@@ -130,15 +130,18 @@ def compose(
     planted: list[str] = []
     kinds = sorted(TEXT_PII & set(spec.deidentify.targets))
     pii_rng = item_rng(seed, index, "pii")
+    pii_chars = 0
     if kinds and pii_rng.random() < PII_SHARE:
         for _ in range(int(pii_rng.integers(1, 3))):
             kind = choice(pii_rng, kinds)
             planted.append(kind)
-            sentences.insert(
-                int(pii_rng.integers(len(sentences) + 1)), pii_sentence(kind, pii_rng, dictionaries)
-            )
+            sentence = pii_sentence(kind, pii_rng, dictionaries)
+            pii_chars += len(sentence) + 1
+            sentences.insert(int(pii_rng.integers(len(sentences) + 1)), sentence)
     text = " ".join(sentences)
-    while len(text) < mod.min_chars:
+    # Long enough without the planted sentences: masking shortens them, and the masked text must still meet
+    # min_chars (validate measures the de-identified text).
+    while len(text) - pii_chars < mod.min_chars:
         text += " " + _sentence(rng, keywords)
     if len(text) > mod.max_chars:
         text = text[: mod.max_chars].rstrip()
