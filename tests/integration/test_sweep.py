@@ -10,14 +10,21 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from pipelines.label import LabelStudioSettings
+from pipelines.spec import load_catalog
 from pipelines.stack import StackInfo
 from pipelines.storage import layout, open_store
+from sim.specs import delete_projects
 
 pytestmark = pytest.mark.integration
 
 
 def test_sweep_releases_an_audio_and_a_multimodal_spec(stack: StackInfo, tmp_path: Path) -> None:
     root = (tmp_path / "storage").as_uri()
+    # the simulator annotates from scratch, as on a fresh stack: a project an earlier run left on a reused stack
+    # holds that run's answers (made under that run's label config)
+    ls = LabelStudioSettings(url=stack.ls_url, token=stack.ls_token)
+    delete_projects(ls, [load_catalog().get(s) for s in ("dialect-speech-jeju", "broadcast-conversation-speech")])
     res = CliRunner().invoke(app, ["sweep", "--only", "dialect-speech-jeju", "--only",
                                    "broadcast-conversation-speech", "--items", "8", "--storage", root])
     assert res.exit_code == 0, res.output
