@@ -33,19 +33,7 @@ MEDIA_TYPE = pa.struct(
 
 # The other media components of a multimodal item (docs/adr/0024): the audio beside a video ... The primary
 # component is ``media``, a text component ``text``. Keys under media/<dataset>/, like ``media.key``.
-COMPONENT_MEDIA_TYPE = pa.struct(
-    [
-        pa.field("kind", pa.string()),
-        pa.field("key", pa.string()),
-        pa.field("sha256", pa.string()),
-        pa.field("ext", pa.string()),
-        pa.field("width", pa.int32()),
-        pa.field("height", pa.int32()),
-        pa.field("duration_s", pa.float64()),
-        pa.field("sample_rate", pa.int32()),
-        pa.field("channels", pa.int32()),
-    ]
-)
+COMPONENT_MEDIA_TYPE = pa.struct([pa.field("kind", pa.string()), *MEDIA_TYPE, pa.field("channels", pa.int32())])
 
 # Technical attributes of a DICOM item (what a medical-AI developer filters by) and its display image; none of them
 # identifies a patient (PS3.15 Annex E keeps them). Null for the non-DICOM items of a spec.
