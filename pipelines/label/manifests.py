@@ -60,7 +60,7 @@ def run_item_ids(*, store: ObjectStore, dataset: str, run_id: str) -> frozenset[
 
 def run_ids(store: ObjectStore, dataset: str) -> list[str]:
     """Runs of a dataset that have de-identified manifests, sorted."""
-    prefix = f"runs/{dataset}/"
+    prefix = layout.runs(dataset)
     found = {o.key[len(prefix):].split("/", 1)[0] for o in store.list(prefix)
              if f"/{DEID_STAGE}/part-" in o.key}
     return sorted(found)

@@ -51,7 +51,8 @@ QC_SCHEMA = pa.schema([
     pa.field("item_id", pa.string(), nullable=False),
     pa.field("n_annotations", pa.int32()),
     pa.field("annotators", pa.list_(pa.string())),
-    # single | gold | majority | no_majority | majority_spans | iou_cluster | best_agreeing | best_agreeing_text
+    # single | gold | majority | no_majority | majority_spans | iou_cluster | best_agreeing | best_agreeing_text |
+    # best_agreeing_tracks | best_agreeing_text_majority_speaker
     pa.field("consensus_method", pa.string()),
     pa.field("consensus", pa.string()),  # JSON of the consensus value (QC's comparison form)
     # JSON of the consensus as Label Studio result regions (qc.consensus_result): what refine releases; null when

@@ -47,8 +47,13 @@ def media(dataset: str, sha256: str, ext: str) -> str:
     return f"media/{_check(dataset, 'dataset')}/{sha256}.{ext.lstrip('.')}"
 
 
+def runs(dataset: str) -> str:
+    """The folder of every run of a dataset (list it to find them)."""
+    return f"runs/{_check(dataset, 'dataset')}/"
+
+
 def run(dataset: str, run_id: str, stage: str = "") -> str:
-    base = f"runs/{_check(dataset, 'dataset')}/{safe_run_id(run_id)}"
+    base = f"{runs(dataset)}{safe_run_id(run_id)}"
     return f"{base}/{_check(stage, 'stage')}" if stage else base
 
 
