@@ -24,12 +24,11 @@ import functools
 import hashlib
 import json
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +57,7 @@ from pipelines.publish.media import (
 )
 from pipelines.publish.reservation import AlreadyPublished, ReservationError, holds, reserve
 from pipelines.publish.site import site_is_current, write_site
-from pipelines.publish.versions import next_version, version_key
+from pipelines.publish.versions import version_key
 from pipelines.spec import DatasetSpec, default_schemas_dir, spec_hash
 from pipelines.spec.models import ImageModality, Keypoints
 from pipelines.storage import ObjectStore, Transfer, layout, open_store
@@ -152,17 +151,14 @@ class _SplitWriter:
     """Parquet parts of one split, written locally (hashed while final), then uploaded to staging.
 
     Batches are buffered into row groups of at most ``rg_rows`` rows or ``rg_bytes`` uncompressed bytes.
-    Without ``staging`` (written before the version was reserved) finished parts stay in ``tmp``, listed in
-    ``local`` with their release keys, for ``_stage`` to upload.
     """
 
-    def __init__(self, *, split: str, schema: pa.Schema, store: ObjectStore, staging: str | None, tmp: Path,
+    def __init__(self, *, split: str, schema: pa.Schema, store: ObjectStore, staging: str, tmp: Path,
                  part_bytes: int, rg_rows: int, rg_bytes: int, transfer: Transfer) -> None:
         self.split, self.schema, self.store, self.staging = split, schema, store, staging
         self.transfer = transfer
         self.tmp, self.part_bytes, self.rg_rows, self.rg_bytes = tmp, part_bytes, rg_rows, rg_bytes
         self.files: list[dict[str, Any]] = []
-        self.local: list[tuple[Path, str]] = []
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
         self._path: Path | None = None
@@ -212,11 +208,8 @@ class _SplitWriter:
         rel = f"data/{self.split}/part-{len(self.files):05d}.parquet"
         self.files.append({"key": rel, "split": self.split, "rows": self._rows, "row_groups": self._groups,
                            "size": self._path.stat().st_size, "sha256": _sha256_file(self._path)})
-        if self.staging is None:
-            self.local.append((self._path, rel))
-        else:
-            self.store.upload_file(self._path, f"{self.staging}/{rel}", transfer=self.transfer)
-            self._path.unlink()
+        self.store.upload_file(self._path, f"{self.staging}/{rel}", transfer=self.transfer)
+        self._path.unlink()
         self._writer, self._path = None, None
 
     def close(self) -> list[dict[str, Any]]:
@@ -241,12 +234,6 @@ class _Written:
     by_stratum: dict[str, dict[str, int]]
     row_group_rows: int
     row_group_bytes: int
-    version: str  # the release version the parts' schema metadata names
-    local: list[tuple[Path, str]]  # parts not yet uploaded (written before the reservation): path, release key
-
-
-class _Stopped(Exception):
-    """An early write was abandoned (its content was already released, or another version was reserved)."""
 
 
 # --------------------------------------------------------------------------------------------- publish
@@ -304,57 +291,32 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
             return _existing(store, spec, version, m)
 
     plan = new_plan(spec)
-    stop = threading.Event()
-    with tempfile.TemporaryDirectory(prefix="datadam-release-") as tmpdir, \
-            ThreadPoolExecutor(max_workers=2, thread_name_prefix="publish") as bg:
-        tmp = Path(tmpdir)
-        try:
-            hashed, kept = _scan(store, rkey, spec, plan, batch_rows=batch_rows, s_hash=s_hash, hasher=bg)
-            # Read once: the parts are written while the content hash finishes, under the version the listing
-            # gives (``reserve`` starts from the same one); ``_stage`` keeps them only if that is the version
-            # reserved, else writes them again. Nothing is uploaded before the reservation.
-            guess = next_version(spec.version, releases)
-            early = None if kept is None else bg.submit(
-                _write_splits, store, rkey, spec, plan, staging=None, tmp=tmp / "early", batch_rows=batch_rows,
-                part_bytes=part_bytes, version=guess, s_hash=s_hash, row_group_rows=row_group_rows,
-                row_group_bytes=row_group_bytes, transfer=transfer, batches=kept, stop=stop)
-            content = hashed()
-            content_hash, rows = content.hexdigest(), content.rows
-            for version, m in releases.items():
-                if m.get("content_hash") == content_hash:
-                    stop.set()
-                    return _existing(store, spec, version, m)
+    content_hash, rows, kept = _scan(store, rkey, spec, plan, batch_rows=batch_rows, s_hash=s_hash)
+    for version, m in releases.items():
+        if m.get("content_hash") == content_hash:
+            return _existing(store, spec, version, m)
 
-            try:
-                held = reserve(store, dataset=ds, spec_version=spec.version, published=releases, run_id=run_id,
-                               content_hash=content_hash, max_age_s=STAGING_MAX_AGE_S)
-            except AlreadyPublished as done:  # a racing publisher committed this content first
-                stop.set()
-                return _existing(store, spec, done.version, store.read_json(manifest_key(ds, done.version)))
-            except ReservationError as exc:
-                raise PublishError(str(exc)) from exc
-            version = held.version
-            if version != guess:
-                stop.set()
-            prefix = layout.release(ds, version)
-            mkey = manifest_key(ds, version)
-            # We hold the version and it has no manifest: whatever is under it was left by a dead holder.
-            store.delete_prefix(prefix)
-            _clean_stale_staging(store, ds, content_hash)
-            attempt = f"{int(time.time())}-{content_hash[:16]}-{uuid.uuid4().hex[:8]}"
-            staging = layout.release_staging(ds, attempt)
-            try:
-                written = _stage(store, rkey, spec, plan, early=early if version == guess else None,
-                                 staging=staging, tmp=tmp / "late", batch_rows=batch_rows, part_bytes=part_bytes,
-                                 version=version, s_hash=s_hash, row_group_rows=row_group_rows,
-                                 row_group_bytes=row_group_bytes, transfer=transfer, batches=kept)
-            except BaseException:
-                store.delete_prefix(staging)
-                raise
-        finally:
-            stop.set()  # an early write nobody will use stops at its next batch
-    kept = None
     try:
+        held = reserve(store, dataset=ds, spec_version=spec.version, published=releases, run_id=run_id,
+                       content_hash=content_hash, max_age_s=STAGING_MAX_AGE_S)
+    except AlreadyPublished as done:  # a racing publisher committed this content first
+        return _existing(store, spec, done.version, store.read_json(manifest_key(ds, done.version)))
+    except ReservationError as exc:
+        raise PublishError(str(exc)) from exc
+    version = held.version
+    prefix = layout.release(ds, version)
+    mkey = manifest_key(ds, version)
+    # We hold the version and it has no manifest: whatever is under it was left by a dead holder, never published.
+    store.delete_prefix(prefix)
+    _clean_stale_staging(store, ds, content_hash)
+    attempt = f"{int(time.time())}-{content_hash[:16]}-{uuid.uuid4().hex[:8]}"
+    staging = layout.release_staging(ds, attempt)
+    try:
+        written = _write_splits(store, rkey, spec, plan, staging=staging, batch_rows=batch_rows,
+                                part_bytes=part_bytes, version=version, s_hash=s_hash,
+                                row_group_rows=row_group_rows, row_group_bytes=row_group_bytes,
+                                transfer=transfer, batches=kept)
+        kept = None
         for f in written.files:
             store.move(layout.release_staging(ds, f"{attempt}/{f['key']}"), layout.release_file(ds, version, f["key"]),
                        transfer=transfer)
@@ -479,13 +441,11 @@ def _existing(store: ObjectStore, spec: DatasetSpec, version: str, manifest: dic
                          manifest_key=manifest_key(ds, version), created=False)
 
 
-def _scan(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, batch_rows: int, s_hash: str,
-          hasher: ThreadPoolExecutor) -> tuple[Callable[[], ContentHash], list[pa.RecordBatch] | None]:
+def _scan(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, batch_rows: int,
+          s_hash: str) -> tuple[str, int, list[pa.RecordBatch] | None]:
     """Pass 1: the content hash of the records, and the hash-rank split plan when stratified.
 
-    The content hash runs on ``hasher`` (one batch behind the reading, so at most two batches are held for it)
-    while this thread reads and ranks; the returned callable waits for the last batch and gives it. Also returns the
-    decoded batches when they all fit in ``KEEP_BYTES`` (pass 2 then reads nothing), else None.
+    Also returns the decoded batches when they all fit in ``KEEP_BYTES`` (pass 2 then reads nothing), else None.
     """
     # A release that embeds component media is other content than the one that held only their keys (so an
     # earlier multimodal release is superseded, not taken as identical); other specs' hashes are unchanged.
@@ -494,12 +454,9 @@ def _scan(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, 
     members = GroupCounts() if plan.stratify_by else None  # small when items share groups
     kept: list[pa.RecordBatch] | None = []
     held = 0
-    last: Future[None] | None = None
     with store.open_input(rkey) as fh:
         for batch in pq.ParquetFile(fh).iter_batches(batch_size=batch_rows):
-            if last is not None:
-                last.result()  # the previous batch is hashed (and any error raised) before the next is queued
-            last = hasher.submit(content.update, batch)
+            content.update(batch)
             if members is not None:
                 members.add(group_key_array(spec, batch), strata_array(spec, batch))
             if kept is not None:
@@ -510,13 +467,7 @@ def _scan(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, 
                     kept = None
     if members is not None:
         plan.rank(members)
-    return functools.partial(_hashed, last, content), kept
-
-
-def _hashed(last: Future[None] | None, content: ContentHash) -> ContentHash:
-    if last is not None:
-        last.result()  # waits for the last batch's update; raises what it raised
-    return content
+    return content.hexdigest(), content.rows, kept
 
 
 def release_schema(spec: DatasetSpec, records: pa.Schema, *, version: str | None = None,
@@ -572,34 +523,11 @@ def _with_components(batches: Iterator[pa.RecordBatch], columns: list[str], *, s
                                     columns[1:], store=store, pool=pool)
 
 
-def _stage(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, early: Future[_Written] | None,
-           staging: str, tmp: Path, batch_rows: int, part_bytes: int, version: str, s_hash: str,
-           row_group_rows: int | None, row_group_bytes: int, transfer: Transfer,
-           batches: list[pa.RecordBatch] | None) -> _Written:
-    """After the reservation: the parts in staging, from the early write when it was made under ``version``, else
-    written now (streamed, or from pass 1's ``batches``)."""
-    if early is None:
-        return _write_splits(store, rkey, spec, plan, staging=staging, tmp=tmp, batch_rows=batch_rows,
-                             part_bytes=part_bytes, version=version, s_hash=s_hash, row_group_rows=row_group_rows,
-                             row_group_bytes=row_group_bytes, transfer=transfer, batches=batches)
-    written = early.result()
-    assert written.version == version
-    for path, rel in written.local:
-        store.upload_file(path, f"{staging}/{rel}", transfer=transfer)
-        path.unlink()
-    written.local.clear()
-    return written
-
-
-def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, staging: str | None,
-                  tmp: Path, batch_rows: int, part_bytes: int, version: str, s_hash: str, row_group_rows: int | None,
-                  row_group_bytes: int, transfer: Transfer, batches: list[pa.RecordBatch] | None = None,
-                  stop: threading.Event | None = None) -> _Written:
-    """Pass 2: route each record to its split and write the parts (``batches``: pass 1's, if kept).
-
-    Parts go to ``staging`` as they are finished; without it they stay in ``tmp`` (``_Written.local``). A set
-    ``stop`` abandons the write at the next batch (``_Stopped``).
-    """
+def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, staging: str,
+                  batch_rows: int, part_bytes: int, version: str, s_hash: str, row_group_rows: int | None,
+                  row_group_bytes: int, transfer: Transfer, batches: list[pa.RecordBatch] | None = None
+                  ) -> _Written:
+    """Pass 2: route each record to its split and write the parts to staging (``batches``: pass 1's, if kept)."""
     by_stratum: dict[str, Counter[str]] = {}
     with store.open_input(rkey) as fh:
         pf = pq.ParquetFile(fh)
@@ -608,10 +536,10 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
         comp_cols = component_columns(spec)
         rg_rows = row_group_rows or (MEDIA_ROW_GROUP_ROWS if embedded or comp_cols else ROW_GROUP_ROWS)
         kept = [n for n in pf.schema_arrow.names if n not in dropped]
-        tmp.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="media") as pool:
+        with tempfile.TemporaryDirectory(prefix="datadam-release-") as tmp, \
+                ThreadPoolExecutor(max_workers=8, thread_name_prefix="media") as pool:
             writers = {name: _SplitWriter(split=name, schema=schema, store=store, staging=staging,
-                                          tmp=tmp, part_bytes=part_bytes, rg_rows=rg_rows,
+                                          tmp=Path(tmp), part_bytes=part_bytes, rg_rows=rg_rows,
                                           rg_bytes=row_group_bytes, transfer=transfer)
                        for name in plan.plan}
             names = list(writers)
@@ -624,8 +552,6 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
             else:
                 coded = ((b, plan.codes(group_key_array(spec, b))) for b in pf.iter_batches(batch_size=batch_rows))
             for batch, where in coded:  # where: split numbers, in plan order
-                if stop is not None and stop.is_set():
-                    raise _Stopped
                 pace.advance(batch.num_rows)
                 if plan.stratify_by:
                     _count_strata(by_stratum, strata_array(spec, batch), where, names)
@@ -648,8 +574,7 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
     return _Written(files=files, schema=schema, media_col=media_col, media_mode=mode, dropped=dropped,
                     component_columns=dict.fromkeys(comp_cols, "embedded"),
                     by_stratum={k: dict(v) for k, v in sorted(by_stratum.items())}, row_group_rows=rg_rows,
-                    row_group_bytes=row_group_bytes, version=version,
-                    local=[p for w in writers.values() for p in w.local])
+                    row_group_bytes=row_group_bytes)
 
 
 def _count_strata(by_stratum: dict[str, Counter[str]], strata: pa.Array, where: Codes, names: list[str]) -> None:

@@ -39,7 +39,7 @@ def _race(monkeypatch: pytest.MonkeyPatch, first: Callable[[], PublishResult], s
           ) -> tuple[PublishResult | BaseException, Any]:
     """Run ``first`` until it has reserved its version and starts writing, run ``second`` to its end, then let
     ``first`` finish. Returns both outcomes (a result or the exception raised)."""
-    original = release_mod._stage
+    original = release_mod._write_splits
     a_writing, b_done = threading.Event(), threading.Event()
 
     def paused(*args: Any, **kwargs: Any) -> Any:
@@ -48,7 +48,7 @@ def _race(monkeypatch: pytest.MonkeyPatch, first: Callable[[], PublishResult], s
             assert b_done.wait(120), "publisher B never finished"
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(release_mod, "_stage", paused)
+    monkeypatch.setattr(release_mod, "_write_splits", paused)
     out: dict[str, Any] = {}
 
     def run(name: str, fn: Callable[[], Any]) -> None:
