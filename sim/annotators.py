@@ -28,11 +28,13 @@ import argparse
 import itertools
 import json
 import math
+import os
 import random
+import select
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -508,10 +510,31 @@ def _rates(error_rate: float | Sequence[float], n: int) -> list[float]:
     return rates
 
 
+class _UserIds(dict[tuple[str, str], int]):
+    """Label Studio user ids by (server URL, e-mail), remembered for the life of a ``python -m sim.annotators``
+    process (``remember``; library callers look them up each time). Each pass used to list the server's users
+    once per simulated person, five requests per poll; a user is never deleted while a run needs it."""
+
+    remember = False
+
+
+_USER_IDS = _UserIds()
+
+
+def _user(client: LabelStudioClient, *, email: str, username: str, first_name: str, last_name: str) -> int:
+    key = (client.settings.url, email)
+    if _USER_IDS.remember and key in _USER_IDS:
+        return _USER_IDS[key]
+    uid = client.ensure_user(email=email, username=username, first_name=first_name, last_name=last_name)
+    if _USER_IDS.remember:
+        _USER_IDS[key] = uid
+    return uid
+
+
 def ensure_annotators(client: LabelStudioClient, n: int) -> dict[str, int]:
     """The ``n`` simulated annotators as Label Studio users (created once): e-mail -> user id."""
-    return {EMAIL.format(i): client.ensure_user(email=EMAIL.format(i), username=f"sim-annotator-{i:02d}",
-                                                 first_name="시뮬레이터", last_name=f"{i:02d}")
+    return {EMAIL.format(i): _user(client, email=EMAIL.format(i), username=f"sim-annotator-{i:02d}",
+                                   first_name="시뮬레이터", last_name=f"{i:02d}")
             for i in range(1, n + 1)}
 
 
@@ -609,11 +632,13 @@ def watch(
     run_id: str | None = None,
     timeout_s: float = 600.0,
     poll_s: float = 2.0,
+    pause: Callable[[float], bool] | None = None,
 ) -> tuple[SimResult, Progress]:
     """Keep annotating as tasks arrive until every task (of ``run_id``, if given) is done, or the timeout.
 
     With ``run_id``, "every task" means one task per item of the run's manifests, so a watch started
-    before ``push`` finishes waits for the rest of the tasks to appear.
+    before ``push`` finishes waits for the rest of the tasks to appear. ``pause(poll_s)`` waits between passes
+    (default: sleeps); when it returns True the watch ends early (``--serve``: the run this watch is for ended).
     """
     scope = run_item_ids(store=store, dataset=spec.id, run_id=run_id) if run_id else None
     deadline = time.monotonic() + timeout_s
@@ -632,7 +657,8 @@ def watch(
             break
         if time.monotonic() > deadline:
             break
-        time.sleep(poll_s)
+        if (pause or _sleep)(poll_s):
+            break
     summary = SimResult(**{**asdict(last), "annotations_created": created, "errors_injected": errors,
                            "per_annotator": dict(sorted(total.items()))})
     return summary, p
@@ -678,8 +704,8 @@ def review(
     pid = client.find_project(review_title(spec))
     if pid is None:
         return ReviewSimResult(None, 0, 0, 0, 0)
-    users = [client.ensure_user(email=REVIEWER_EMAIL.format(i), username=f"sim-reviewer-{i:02d}",
-                                first_name="검수자", last_name=f"{i:02d}") for i in range(1, reviewers + 1)]
+    users = [_user(client, email=REVIEWER_EMAIL.format(i), username=f"sim-reviewer-{i:02d}",
+                   first_name="검수자", last_name=f"{i:02d}") for i in range(1, reviewers + 1)]
     todo = [r for r in iter_task_rows(ls, pid, include=("id", "meta", "total_annotations"))
             if isinstance(r.get("meta"), dict) and not int(r.get("total_annotations") or 0)]
     truths = _truths(store, spec, {str(r["meta"]["item_id"]) for r in todo}, run_id)
@@ -713,19 +739,19 @@ def review(
 # ------------------------------------------------------------------------------------------------ CLI
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sim.annotators``: one pass, or ``--watch`` until done."""
-    from pipelines.lifeline import die_with_parent
-    from pipelines.spec import load_catalog, load_spec
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False
 
-    die_with_parent()
-    from pipelines.storage import open_store
 
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m sim.annotators", description=__doc__.split("\n\n")[0])
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--spec", help="path of a spec YAML file")
     src.add_argument("--spec-id", "--dataset", help="id of a spec in the catalog")
-    ap.add_argument("--storage", required=True, help="storage root URI (file://... or s3://...)")
+    src.add_argument("--serve", action="store_true",
+                     help="simulate for the runs requested on stdin, one after another (see serve())")
+    ap.add_argument("--storage", help="storage root URI (file://... or s3://...); required but with --serve")
     ap.add_argument("--project-id", type=int, default=None,
                     help="default: wait for the dataset's project (datadam:<id>:<version>) to appear")
     ap.add_argument("--follow", action="store_true",
@@ -741,7 +767,90 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--review", action="store_true",
                     help="also act as reviewers on the dataset's review project (<title>:review)")
     ap.add_argument("--reviewer-error-rate", type=float, default=0.05)
+    return ap
+
+
+class _Lines:
+    """Lines from a file descriptor (the ``--serve`` process's stdin), read without Python's buffering so that a
+    wait for the next line can be bounded (``select``)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.buf, self.eof = fd, b"", False
+
+    def _fill(self, timeout_s: float | None) -> None:
+        if self.eof or not select.select([self.fd], [], [], timeout_s)[0]:
+            return
+        chunk = os.read(self.fd, 65536)
+        self.buf += chunk
+        self.eof = not chunk
+
+    def ready(self, timeout_s: float = 0.0) -> bool:
+        """Whether a line (or the end of input) is waiting, after waiting for one up to ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while b"\n" not in self.buf and not self.eof:
+            left = deadline - time.monotonic()
+            had = len(self.buf)
+            self._fill(max(left, 0.0))
+            if left <= 0 and len(self.buf) == had and not self.eof:
+                return False
+        return True
+
+    def get(self) -> str | None:
+        """The next line (blocking); None at the end of input."""
+        while b"\n" not in self.buf and not self.eof:
+            self._fill(None)
+        if b"\n" not in self.buf:
+            return None
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+
+def serve(lines: _Lines) -> int:
+    """Simulate for one run after another in this process, so that its start-up (the imports: several seconds
+    on a loaded 2-core machine, on the critical path of every fast run) is paid once per sweep.
+
+    Each line is a JSON request ``{"argv": [...], "log": path}`` (``argv``: this module's options for one run);
+    while it is served, file descriptors 1 and 2 point at ``log``. The request ends when the next line arrives:
+    ``{}`` (the run ended: wait for the next request), another request, or the end of input (exit). An error
+    ends the process, as it ends a one-run simulator: its caller sees it die and names the log's tail."""
+    _USER_IDS.remember = True
+    line = lines.get()
+    while line is not None:
+        req = json.loads(line) if line.strip() else {}
+        if req:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            fd = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+            args = _parser().parse_args(req["argv"])
+            _run(args, pause=lines.ready)
+            sys.stdout.flush()
+        line = lines.get()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sim.annotators``: one pass, or ``--watch`` until done, or ``--serve``."""
+    from pipelines.lifeline import die_with_parent
+
+    die_with_parent()
+    ap = _parser()
     args = ap.parse_args(argv)
+    if args.serve:
+        return serve(_Lines(sys.stdin.fileno()))
+    if not args.storage:
+        ap.error("--storage is required")
+    _USER_IDS.remember = True
+    return _run(args, pause=_sleep)
+
+
+def _run(args: argparse.Namespace, *, pause: Callable[[float], bool]) -> int:
+    """One run's simulation (see :func:`main`); ``pause(s)`` waits between polls and returns True when the run
+    is over (``--serve``: the next request arrived)."""
+    from pipelines.spec import load_catalog, load_spec
+    from pipelines.storage import open_store
 
     spec = load_spec(args.spec) if args.spec else load_catalog().get(args.spec_id)
     store = open_store(args.storage)
@@ -756,22 +865,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             if time.monotonic() > deadline:
                 print(f"no project {project_title(spec)!r} appeared within {args.timeout:.0f} s", file=sys.stderr)
                 return 1
-            time.sleep(args.poll)
+            if pause(args.poll):
+                return 0
     kw: dict[str, Any] = {"ls": ls, "store": store, "spec": spec, "project_id": project_id,
                           "annotators": args.annotators, "error_rate": rate, "seed": args.seed,
                           "run_id": args.run_id}
     if args.watch and args.follow:
         while time.monotonic() < deadline:
-            res, prog = watch(**kw, timeout_s=max(deadline - time.monotonic(), 0.0), poll_s=args.poll)
+            res, prog = watch(**kw, timeout_s=max(deadline - time.monotonic(), 0.0), poll_s=args.poll, pause=pause)
+            if pause(0.0):
+                return 0
             out: dict[str, Any] = {"simulation": asdict(res), "progress": asdict(prog)}
             if args.review:
                 out["review"] = asdict(review(ls=ls, store=store, spec=spec, error_rate=args.reviewer_error_rate,
                                               seed=args.seed, run_id=args.run_id))
             print(json.dumps(out, ensure_ascii=False), flush=True)
-            time.sleep(args.poll)
+            if pause(args.poll):
+                return 0
         return 0
     if args.watch:
-        res, prog = watch(**kw, timeout_s=args.timeout, poll_s=args.poll)
+        res, prog = watch(**kw, timeout_s=args.timeout, poll_s=args.poll, pause=pause)
         print(json.dumps({"simulation": asdict(res), "progress": asdict(prog)}, ensure_ascii=False, indent=2))
         return 0 if prog.complete else 1
     print(json.dumps(asdict(simulate(**kw)), ensure_ascii=False, indent=2))

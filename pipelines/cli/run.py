@@ -169,6 +169,62 @@ class DagRunner:
         _stop(self.proc)
 
 
+class SimRunner:
+    """A ``python -m sim.annotators --serve`` process: the simulated people of many runs, one run after another
+    (a sweep), so that its start-up is paid once. Per run it cost about 7-9 s of imports on this loaded 2-core
+    machine, on the critical path of every fast run: its annotators could not start before it had. Started on the
+    first :meth:`start`; a dead or closed one is replaced by the next. Its output goes to each run's simulator
+    log; until the first request, to ``log``."""
+
+    def __init__(self, *, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def returncode(self) -> int | str:
+        return "?" if self.proc is None or self.proc.returncode is None else self.proc.returncode
+
+    @classmethod
+    def for_stack(cls, stack: StackInfo, storage: str, *, log: Path) -> SimRunner:
+        """A simulator for runs on ``stack`` writing to ``storage`` (what :func:`run_one` would start per run)."""
+        return cls(env=_env(stack, storage), log=log)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _send(self, request: dict[str, Any]) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(request) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def start(self, argv: list[str], *, log: Path) -> None:
+        """Simulate for one run (``argv``: ``python -m sim.annotators``'s options) until :meth:`idle`."""
+        if not self.alive():
+            self.close()
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            with self.log.open("a") as fh:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "sim.annotators", "--serve"], cwd=ROOT, env={**self.env, **parent_env()},
+                    stdin=subprocess.PIPE, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        log.touch()
+        self._send({"argv": argv, "log": str(log)})
+
+    def idle(self) -> None:
+        """The run ended: stop working on it and wait for the next."""
+        if self.alive():
+            with suppress(OSError):
+                self._send({})
+
+    def close(self) -> None:
+        """Stop the process (the end of its requests ends it; SIGTERM, then SIGKILL, if it does not)."""
+        if self.proc is not None and self.proc.stdin is not None:
+            with suppress(OSError):
+                self.proc.stdin.close()
+            with suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5.0)
+        _stop(self.proc)
+
+
 def _tail(path: Path, lines: int = 3) -> str:
     text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines() if path.exists() else []
     return " | ".join(line.strip() for line in text[-lines:]) or "(no output)"
@@ -245,7 +301,8 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
             annotators: int = 3, error_rate: float = 0.02, reviewer_error_rate: float = 0.01, poll_s: float = 2.0,
             timeout_s: float = 1800.0, review_timeout_s: float | None = None,
             gate_timeout_s: float | None = None, source: str | None = None,
-            on_event: Callable[[str, str], None] | None = None, runner: DagRunner | None = None) -> RunSummary:
+            on_event: Callable[[str, str], None] | None = None, runner: DagRunner | None = None,
+            sim: SimRunner | None = None) -> RunSummary:
     """Run one DAG through ``dag.test()`` in a subprocess; with ``simulate``, simulated annotators and reviewers
     work alongside (a higher error rate fails semantic accuracy: the gate then waits for ``datadam qa approve``).
 
@@ -263,7 +320,8 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
     paced progress line of a task (:mod:`pipelines.pace`).
 
     ``runner`` runs the DAG in a process that outlives this run (:class:`DagRunner`, shared by a sweep's runs, whose
-    environment must be this run's apart from its log); by default the run gets a process of its own."""
+    environment must be this run's apart from its log); by default the run gets a process of its own. ``sim``
+    likewise runs the simulated people in a process that outlives this run (:class:`SimRunner`)."""
     spec = load_catalog().get(spec_id)
     if source is not None:  # as the binding records it: a relative path made absolute (the runner's cwd differs)
         source = bind_source(spec, source).given
@@ -306,12 +364,14 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
             sim_log = logs / f"{spec_id}-{stamp}-annotators.log"
             # The simulator outlives any healthy run (its timeout is the run's deadline): its exit before the run
             # ends means it died.
-            sim_proc = _spawn(
-                [sys.executable, "-m", "sim.annotators", "--storage", storage, "--spec-id", spec_id,
-                 "--annotators", str(annotators), "--error-rate", str(error_rate), "--watch", "--follow", "--review",
-                 "--reviewer-error-rate", str(reviewer_error_rate), "--timeout", str(deadline_s),
-                 "--poll", str(min(poll_s, SIM_POLL_S))],
-                env=env, log=sim_log)
+            sim_argv = ["--storage", storage, "--spec-id", spec_id, "--annotators", str(annotators),
+                        "--error-rate", str(error_rate), "--watch", "--follow", "--review",
+                        "--reviewer-error-rate", str(reviewer_error_rate), "--timeout", str(deadline_s),
+                        "--poll", str(min(poll_s, SIM_POLL_S))]
+            if sim is None:
+                sim_proc = _spawn([sys.executable, "-m", "sim.annotators", *sim_argv], env=env, log=sim_log)
+            else:
+                sim.start(sim_argv, log=sim_log)
         # Airflow logs to stdout: everything goes to the log file as it happens; the outcome is its last line.
         runner.submit(request)
         follow = LogFollower(log)
@@ -334,6 +394,9 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
                 reason = (f"the simulated annotators stopped (exit {sim_proc.returncode}): {_tail(sim_log)}; "
                           f"log: {sim_log}")
                 break
+            if simulate and sim is not None and not sim.alive():
+                reason = f"the simulated annotators stopped (exit {sim.returncode}): {_tail(sim_log)}; log: {sim_log}"
+                break
             if time.perf_counter() - t0 > deadline_s:
                 reason = f"the run did not end within {deadline_s:.0f} s"
                 break
@@ -344,6 +407,11 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
         if own_runner or reason is not None:  # a run cut short leaves its DAG mid-way: that process goes
             runner.close()
         _stop(sim_proc, grace_s=5.0)
+        if simulate and sim is not None:
+            if reason is None:
+                sim.idle()
+            else:
+                sim.close()
     outcome: dict[str, Any] = {}
     with log.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.cli.common import plain, progress
-from pipelines.cli.run import DagRunner, RunSummary, run_one, stop_on_sigterm
+from pipelines.cli.run import DagRunner, RunSummary, SimRunner, run_one, stop_on_sigterm
 from pipelines.spec import DatasetSpec, load_catalog
 
 _out = Console(soft_wrap=True)
@@ -142,6 +142,8 @@ def register(app: typer.Typer) -> None:
         t0 = time.perf_counter()
         # One Airflow process runs the DAGs one after another: its import and start-up are paid once, not per spec.
         runner = DagRunner.for_stack(stack, root, log=out.with_suffix(".runner.log"))
+        # ... and one simulator process plays the annotators and reviewers of every run, one run after another.
+        sim = SimRunner.for_stack(stack, root, log=out.with_suffix(".sim.log"))
         try:
             with progress("sweep", total=len(specs), console=_out, unit="dataset types") as bar:
                 for spec in specs:
@@ -149,7 +151,7 @@ def register(app: typer.Typer) -> None:
                     with stop_on_sigterm():
                         summary = run_one(spec.id, stack=stack, storage=root, items=items, simulate=True,
                                           poll_s=0.5, timeout_s=timeout, gate_timeout_s=gate_timeout,
-                                          runner=runner)
+                                          runner=runner, sim=sim)
                     rows.append(row_of(spec, summary))
                     write_summary(out, rows=rows, settings=settings, wall_s=time.perf_counter() - t0)
                     bar.advance()
@@ -157,6 +159,7 @@ def register(app: typer.Typer) -> None:
                         break
         finally:
             runner.close()
+            sim.close()
         wall = time.perf_counter() - t0
         ok = sum(r.outcome == "success" for r in rows)
         _out.print(_table(rows, f"datadam sweep — {ok}/{len(specs)} succeeded in {wall:.0f} s"))

@@ -2,6 +2,8 @@
 
 One ``datadam sweep`` (one Airflow process for all runs) takes one spec of each annotation type through collect,
 de-identification, Label Studio (simulated annotators and reviewers), QC, refine, validate, the gate and publish.
+The sweep itself is checked too (its exit code, the table's totals and its JSON summary: every run, outcomes per
+annotation type and per modality); the module is the sweep's integration test, so the work is done once.
 For each spec:
 
 - the run succeeds and its release has as many rows as refine wrote records;
@@ -17,7 +19,7 @@ Adding a spec: one line in ``SPECS``.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,7 @@ SPECS = (
     "book-summary-text",  # summarisation, text
     "ko-en-colloquial-parallel-corpus",  # translation, text
     "multimodal-drama-emotion",  # classification, multimodal (video + its own sound + the script line)
+    "broadcast-conversation-speech",  # transcription, multimodal (video + its own sound; speakers, ADR 0029)
 )
 
 
@@ -86,8 +89,30 @@ def swept(stack: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     summary_line = next((line for line in res.output.splitlines() if line.startswith("summary: ")), None)
     assert summary_line is not None, res.output
     doc = json.loads(Path(summary_line.removeprefix("summary: ").strip()).read_text(encoding="utf-8"))
-    yield {"doc": doc, "store": open_store(root), "ls": ls, "output": res.output}
+    yield {"doc": doc, "store": open_store(root), "ls": ls, "output": res.output, "exit_code": res.exit_code}
     delete_projects(ls, specs)
+
+
+def test_sweep_reports_every_run(swept: dict[str, Any]) -> None:
+    """The sweep's exit code, its table's totals and its JSON summary say what each run did."""
+    assert swept["exit_code"] == 0, swept["output"]
+    doc = swept["doc"]
+    assert doc["settings"]["specs"] == sorted(SPECS) and doc["settings"]["items"] == ITEMS
+    runs = {r["spec_id"]: r for r in doc["runs"]}
+    assert set(runs) == set(SPECS) and len(doc["runs"]) == len(SPECS)
+    assert all(r["outcome"] == "success" for r in runs.values()), runs
+    specs = [load_catalog().get(s) for s in SPECS]
+    by_type = Counter(s.annotation.type for s in specs)
+    by_modality = Counter(s.modality.kind for s in specs)
+    assert doc["summary"]["by_annotation"] == {t: {"success": n} for t, n in sorted(by_type.items())}
+    assert doc["summary"]["by_modality"] == {m: {"success": n} for m, n in sorted(by_modality.items())}
+    assert doc["summary"]["specs"] == doc["summary"]["succeeded"] == len(SPECS)
+    assert doc["summary"]["outcomes"] == {"success": len(SPECS)}
+    # the table's title and the per-type line under it (the table's cells fold to the terminal's width)
+    out = swept["output"]
+    assert f"{len(SPECS)}/{len(SPECS)} succeeded in" in out, out
+    per_type = next(line for line in out.splitlines() if line.startswith("per annotation type: "))
+    assert per_type == "per annotation type: " + "; ".join(f"{t} {n}/{n}" for t, n in sorted(by_type.items()))
 
 
 def _released(store: ObjectStore, spec_id: str) -> list[dict[str, Any]]:
