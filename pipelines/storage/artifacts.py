@@ -337,7 +337,7 @@ COLLECT_PLAN = JsonArtifact(
     ("collect", "validate", "publish"), shape=CollectPlan)
 LABEL_ANNOTATIONS = TableArtifact(
     "label_annotations", "label_pull", "annotations.parquet", "the annotations as pulled from Label Studio",
-    ("refine", "publish"), schema=ANNOTATION_SCHEMA)
+    ("refine",), schema=ANNOTATION_SCHEMA)
 LABEL_QC = TableArtifact(
     "label_qc", "label_pull", "qc.parquet", "per-item QC: agreement, review, gold and the consensus refine releases",
     ("refine",), schema=QC_SCHEMA)
@@ -348,7 +348,7 @@ REVIEW_SAMPLE = JsonArtifact(
     "review_sample", "label_pull", "review_sample.json", "the review project and the items sampled into it",
     ("review_wait",), shape=ReviewSample)
 RECORDS = TableArtifact(
-    "records", "refine", "records.parquet", "the refined canonical records", ("validate", "gate", "publish"),
+    "records", "refine", "records.parquet", "the refined canonical records", ("validate", "publish"),
     schema_for=record_schema)
 REFINE_SUMMARY = JsonArtifact(
     "refine_summary", "refine", "summary.json", "counts of refine: items in, records, quarantined, masked",

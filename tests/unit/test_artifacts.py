@@ -3,6 +3,7 @@ its own schema or shape, and refuses what is not."""
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from datetime import UTC, datetime
@@ -145,3 +146,18 @@ def test_entry_by_name() -> None:
     assert artifacts.entry("label_qc") is artifacts.LABEL_QC
     with pytest.raises(KeyError, match="no artifact 'qc'"):
         artifacts.entry("qc")
+
+
+def test_the_architecture_doc_lists_every_artifact_as_catalogued() -> None:
+    """docs/architecture.md's table names each entry with its key, writing stage and readers, as the code has them."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = {const: (key, stage, readers.strip()) for const, key, stage, readers in
+            re.findall(r"^\| `([A-Z_]+)` \| `([^`]+)` \| ([a-z_]+) \| ([^|]+) \|", text, re.M)}
+    entries = {n: getattr(artifacts, n) for n in dir(artifacts) if n.isupper() and n != "ARTIFACTS"
+               and isinstance(getattr(artifacts, n), artifacts.Artifact)}
+    assert set(rows) == set(entries)
+    for const, art in entries.items():
+        key = art.key("DS", "RUN").removeprefix("runs/DS/RUN/")
+        if isinstance(art, artifacts.PartsArtifact):
+            key += "/part-*.parquet"
+        assert rows[const] == (key, art.stage, ", ".join(art.readers)), const
