@@ -19,7 +19,7 @@ from typing import Any
 
 from pipelines.label.tasks import media_kind, object_kinds
 from pipelines.spec.models import DatasetSpec
-from pipelines.storage import layout
+from pipelines.storage import artifacts, layout
 from pipelines.storage.manifest import ITEM_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore
 
@@ -155,8 +155,7 @@ def write_demo_run(
         row["truth"] = dumps(_truth(spec, rng, label, objects, audio_truth))
         per_shard[shard].append(row)
         ids.append(item_id)
-    stage = layout.run(spec.id, run_id, "deidentify")
     for shard, rows in enumerate(per_shard):
         if rows:
-            store.write_table(f"{stage}/part-{shard:05d}.parquet", rows_to_table(rows, ITEM_SCHEMA))
+            artifacts.ITEMS.write(store, spec.id, run_id, shard, rows_to_table(rows, ITEM_SCHEMA))
     return ids

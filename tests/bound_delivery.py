@@ -12,7 +12,7 @@ import skimage.data
 
 from pipelines.spec import load_catalog
 from pipelines.spec.catalog import default_schemas_dir
-from pipelines.storage import ObjectStore, layout
+from pipelines.storage import ObjectStore, artifacts, layout
 
 SPEC_ID = "traffic-light-state"  # png, rgb, 32x16 to 640x480; faces and licence plates are masked
 # RGB photographs within 640x480 are collected; astronaut.png (512x512) is taller than the spec allows and
@@ -35,7 +35,7 @@ def spec_file_bytes() -> bytes:
 
 def assert_bound_release(store: ObjectStore, run_id: str, *, given: str, kind: str) -> dict[str, Any]:
     """The plan, the collect counts and the release manifest of a bound run record the binding; the manifest."""
-    plan = store.read_json(layout.collect_plan(SPEC_ID, run_id))
+    plan = store.read_json(artifacts.COLLECT_PLAN.key(SPEC_ID, run_id))
     assert plan["items"] == len(PHOTOS)
     assert plan["binding"]["given"] == given and plan["source"]["kind"] == kind
     counts = [store.read_json(o.key) for o in store.list(layout.run(SPEC_ID, run_id, "collect"))

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pipelines.cli import datasets as cli_datasets
-from pipelines.cli import run as cli_run
-from pipelines.cli import sweep as cli_sweep
-from pipelines.cli.deid import deid_app
-from pipelines.cli.label import label_app
-from pipelines.cli.qa import qa_app
-from pipelines.cli.quarantine import quarantine_app
-from pipelines.cli.specs import specs_app
+from pipelines.cli import datasets, deid, label, qa, quarantine, run, specs, sweep
 from pipelines.stack.cli import stack_app
 
 app = typer.Typer(
@@ -20,15 +13,17 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold credentials
 )
-app.add_typer(specs_app, name="specs")
+# Each module of pipelines/cli exposes one typer `app`: a command group is added under its name, the modules of
+# top-level commands (`run`/`demo`, `sweep`, `download` with the `datasets` group) without one, which merges them.
+app.add_typer(run.app)
+app.add_typer(sweep.app)
+app.add_typer(datasets.app)
+app.add_typer(specs.app, name="specs")
 app.add_typer(stack_app, name="stack")
-app.add_typer(label_app, name="label")
-app.add_typer(qa_app, name="qa")
-cli_run.register(app)
-cli_sweep.register(app)
-app.add_typer(deid_app, name="deid")
-app.add_typer(quarantine_app, name="quarantine")
-cli_datasets.register(app)
+app.add_typer(label.app, name="label")
+app.add_typer(qa.app, name="qa")
+app.add_typer(deid.app, name="deid")
+app.add_typer(quarantine.app, name="quarantine")
 
 
 def main() -> None:  # pragma: no cover - console entry point

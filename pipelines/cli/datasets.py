@@ -232,7 +232,7 @@ def download_cmd(
                      f"{res.resumed} resumed)"))
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``datasets`` (list/search/info) and ``download`` to the ``datadam`` app."""
-    app.add_typer(datasets_app, name="datasets")
-    app.command("download")(download_cmd)
+# What this module adds to ``datadam`` (merged into its top level): ``download`` and the ``datasets`` group.
+app = typer.Typer()
+app.command("download")(download_cmd)
+app.add_typer(datasets_app, name="datasets")

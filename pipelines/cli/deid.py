@@ -16,7 +16,7 @@ from pipelines.spec.models import TEXT_PII, VISUAL_PII
 
 DEFAULT_DICTIONARIES = {"names": "dictionaries/names-ko.txt", "addresses": "dictionaries/addresses-ko.txt"}
 
-deid_app = typer.Typer(help="Try the de-identification rules on a sample (contractors).", no_args_is_help=True)
+app = typer.Typer(help="Try the de-identification rules on a sample (contractors).", no_args_is_help=True)
 _err = Console(stderr=True, soft_wrap=True)
 
 
@@ -30,7 +30,7 @@ def _targets(value: str | None, allowed: frozenset[str]) -> list[str]:
     return targets
 
 
-@deid_app.command("text")
+@app.command("text")
 def deid_text_cmd(
     targets: Annotated[str | None, typer.Option(help="comma-separated: " + ",".join(sorted(TEXT_PII)))] = None,
     spec: Annotated[str | None, typer.Option(help="use a dataset spec's targets and dictionaries")] = None,
@@ -75,7 +75,7 @@ def deid_text_cmd(
         raise typer.Exit(1)
 
 
-@deid_app.command("image")
+@app.command("image")
 def deid_image_cmd(
     src: Annotated[Path, typer.Argument(help="image file (JPEG, PNG, WebP, TIFF, BMP)", exists=True, dir_okay=False)],
     dst: Annotated[Path, typer.Argument(help="where to write the masked image")],
@@ -103,7 +103,7 @@ def deid_image_cmd(
     _err.print(table)
 
 
-@deid_app.command("dicom")
+@app.command("dicom")
 def deid_dicom_cmd(
     src: Annotated[Path, typer.Argument(help="DICOM file (with or without meta header)", exists=True, dir_okay=False)],
     dst: Annotated[Path, typer.Argument(help="where to write the de-identified DICOM file")],

@@ -13,9 +13,9 @@ from pipelines.cli.common import esc, plain
 from pipelines.label import LabelStudioClient, LabelStudioError, LabelStudioSettings, progress, project_title
 from pipelines.label.manifests import run_ids, run_item_ids
 from pipelines.spec import load_catalog, load_spec
-from pipelines.storage import layout, open_store
+from pipelines.storage import artifacts, open_store
 
-label_app = typer.Typer(help="Annotation in Label Studio: progress, agreement, scorecards.", no_args_is_help=True)
+app = typer.Typer(help="Annotation in Label Studio: progress, agreement, scorecards.", no_args_is_help=True)
 
 
 def _pct(v: Any) -> str:
@@ -44,13 +44,13 @@ def _settings() -> tuple[LabelStudioSettings, str]:
 
 def _latest_run(store: Any, dataset: str) -> str | None:
     runs = run_ids(store, dataset)
-    pulled = [r for r in runs if store.exists(layout.label_qc_summary(dataset, r))]
+    pulled = [r for r in runs if artifacts.LABEL_QC_SUMMARY.exists(store, dataset, r)]
     if pulled:
         return pulled[-1]
     return runs[-1] if runs else None
 
 
-@label_app.command("status")
+@app.command("status")
 def status(
     spec_id: str,
     run: Annotated[str | None, typer.Option(help="run id (default: the latest run with annotations pulled)")] = None,
@@ -77,8 +77,7 @@ def status(
     p = progress(ls=ls, project_id=pid, item_ids=scope or None)
     _out.print(f"progress: {p.done}/{p.total} tasks done ({_pct(p.done / p.total if p.total else None)}), "
                f"project {pid} at {ls.url}/projects/{pid}")
-    summary = store.read_json(layout.label_qc_summary(spec.id, run_id)) if run_id and \
-        store.exists(layout.label_qc_summary(spec.id, run_id)) else None
+    summary = artifacts.LABEL_QC_SUMMARY.read_if_exists(store, spec.id, run_id) if run_id else None
     cards: dict[str, dict[str, Any]] = {c["annotator"]: c for c in (summary or {}).get("annotators", [])}
     table = Table(title="annotators")
     for col in ("annotator", "tasks (live)", "pulled", "skipped", "gold acc.", "agree w/ consensus",

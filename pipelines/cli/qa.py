@@ -31,7 +31,7 @@ from rich.table import Table
 from pipelines.cli.common import esc, open_root, plain
 from pipelines.storage import layout
 
-qa_app = typer.Typer(help="QA inspectors: read a run's validation and approve or reject it for publishing.",
+app = typer.Typer(help="QA inspectors: read a run's validation and approve or reject it for publishing.",
                      no_args_is_help=True)
 
 
@@ -103,7 +103,7 @@ def _print_summary(s: dict[str, Any]) -> None:
     out.print(plain(f"report: {s['report']}"))
 
 
-@qa_app.command("show")
+@app.command("show")
 def show(
     run: Annotated[str, typer.Argument(help="runs/<dataset>/<run>, or a run id")],
     dataset: DatasetOption = None,
@@ -237,21 +237,21 @@ AirflowOption = Annotated[str | None, typer.Option(
 RunArgument = Annotated[str, typer.Argument(help="runs/<dataset>/<run>, or a run id")]
 
 
-@qa_app.command("approve")
+@app.command("approve")
 def approve(run: RunArgument, note: NoteOption, by: ByOption = None, dataset: DatasetOption = None,
             storage: StorageOption = None, airflow: AirflowOption = None) -> None:
     """Approve a run for publishing (also one whose blocking checks failed: the note says why)."""
     _decide("approved", run, dataset, storage, by, note, airflow)
 
 
-@qa_app.command("reject")
+@app.command("reject")
 def reject(run: RunArgument, note: NoteOption, by: ByOption = None, dataset: DatasetOption = None,
            storage: StorageOption = None, airflow: AirflowOption = None) -> None:
     """Reject a run: it is never published; in Airflow the waiting run fails."""
     _decide("rejected", run, dataset, storage, by, note, airflow)
 
 
-@qa_app.command("rework")
+@app.command("rework")
 def rework(run: RunArgument, note: NoteOption, by: ByOption = None, dataset: DatasetOption = None,
            storage: StorageOption = None, airflow: AirflowOption = None) -> None:
     """Send a run back for rework: not published; its failing items are re-opened in Label Studio."""

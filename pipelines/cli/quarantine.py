@@ -18,12 +18,12 @@ from pipelines.orchestration.stages import TASK_IDS
 from pipelines.storage import StorageError, open_store
 from pipelines.storage.root import STORAGE_ENV
 
-quarantine_app = typer.Typer(help="What a run refused, and why.", no_args_is_help=True)
+app = typer.Typer(help="What a run refused, and why.", no_args_is_help=True)
 _out = Console(soft_wrap=True)
 _err = Console(stderr=True, soft_wrap=True)
 
 
-@quarantine_app.command("show")
+@app.command("show")
 def quarantine_show(
     run_id: Annotated[str, typer.Argument(help="the run id (Airflow's, e.g. manual__2026-...)")],
     dataset: Annotated[str | None, typer.Option("--dataset", help="only this dataset")] = None,

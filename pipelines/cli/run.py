@@ -28,7 +28,7 @@ from pipelines.orchestration.runner import FAILURES_ENV, RESULT_PREFIX
 from pipelines.spec import SpecError, load_catalog
 from pipelines.spec.binding import bind_source
 from pipelines.stack import StackInfo, up
-from pipelines.storage import S3Settings, layout, open_store
+from pipelines.storage import S3Settings, artifacts, layout, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_SPECS = ("crop-disease-open-field", "civil-complaint-classification", "dialect-speech-jeju")
@@ -435,7 +435,7 @@ def _summarise(spec_id: str, *, store: Any, storage: str, state: str, reason: st
         rows = int((manifest.get("rows") or {}).get("total", 0))
     report = None
     if run_id:
-        key = layout.report(spec_id, run_id)
+        key = artifacts.REPORT.key(spec_id, run_id)
         report = store.uri(key) if store.exists(key) else None
     return RunSummary(spec_id=spec_id, run_id=run_id, state=state, seconds=round(seconds, 1), storage=storage,
                       release=release, rows=rows, report=report, log=log, tasks=outcome.get("tasks", {}),
@@ -462,7 +462,11 @@ def _print(summary: RunSummary) -> None:
         _out.print(plain(f"  log: {summary.log}"))
 
 
-def register(app: typer.Typer) -> None:
+# The `run` and `demo` commands, merged into datadam's top level.
+app = typer.Typer()
+
+
+def _add_commands(app: typer.Typer) -> None:
     @app.command("run")
     def run(
         spec_id: str,
@@ -523,3 +527,6 @@ def register(app: typer.Typer) -> None:
         _out.print(table)
         _out.print(f"Label Studio: {stack.ls_url}  (see `datadam stack status`; stop with `datadam stack down`)")
         raise typer.Exit(0 if all(s.state == "success" for s in summaries) else 1)
+
+
+_add_commands(app)

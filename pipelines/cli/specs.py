@@ -26,7 +26,7 @@ from pipelines.spec import (
 from pipelines.spec.catalog import spec_files
 from pipelines.spec.reference import reference_markdown
 
-specs_app = typer.Typer(help="Dataset-type specs: list, show, check, scaffold.", no_args_is_help=True)
+app = typer.Typer(help="Dataset-type specs: list, show, check, scaffold.", no_args_is_help=True)
 _out = Console()
 _err = Console(stderr=True)
 
@@ -45,7 +45,7 @@ def _row(spec: Any) -> dict[str, Any]:
     }
 
 
-@specs_app.command("list")
+@app.command("list")
 def list_specs(
     field: Annotated[str | None, typer.Option(help="only this field id")] = None,
     modality: Annotated[str | None, typer.Option(help="only this modality kind")] = None,
@@ -80,7 +80,7 @@ def list_specs(
     _out.print(table)
 
 
-@specs_app.command("show")
+@app.command("show")
 def show(spec_id: str) -> None:
     """Print one spec, as validated (defaults filled in)."""
     cat = load_catalog()
@@ -94,7 +94,7 @@ def show(spec_id: str) -> None:
     sys.stdout.write(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
 
 
-@specs_app.command("check")
+@app.command("check")
 def check(paths: Annotated[list[Path] | None, typer.Argument(help="spec files or dirs (default: all)")] = None) -> None:
     """Validate specs against the model and the catalog; one line per problem, exit 1 if any."""
     root = default_schemas_dir()
@@ -163,7 +163,7 @@ def _scaffold(spec_id: str, field: str, group: str, modality: str, annotation: s
     }
 
 
-@specs_app.command("new")
+@app.command("new")
 def new(
     spec_id: str,
     field: Annotated[str, typer.Option(help="field id (schemas/fields.yaml)")],
@@ -197,7 +197,7 @@ def new(
     _out.print(plain(f"wrote {path}"))
 
 
-@specs_app.command("schema")
+@app.command("schema")
 def schema(
     out: Annotated[Path | None, typer.Option(help="where to write (default schemas/dataset-spec.schema.json)")] = None,
 ) -> None:

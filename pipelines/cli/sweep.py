@@ -107,7 +107,11 @@ def _table(rows: Sequence[SweepRow], title: str) -> Table:
     return table
 
 
-def register(app: typer.Typer) -> None:
+# The `sweep` command, merged into datadam's top level.
+app = typer.Typer()
+
+
+def _add_commands(app: typer.Typer) -> None:
     @app.command("sweep")
     def sweep(
         field: Annotated[list[str] | None, typer.Option(help="only these fields (repeatable)")] = None,
@@ -168,3 +172,6 @@ def register(app: typer.Typer) -> None:
             f"{t} {c.get('success', 0)}/{sum(c.values())}" for t, c in per_type.items()))
         _out.print(plain(f"summary: {out}"))
         raise typer.Exit(0 if ok == len(specs) else 1)
+
+
+_add_commands(app)

@@ -31,7 +31,7 @@ from pipelines.collect.sources import RawItem, make_item_id, make_source
 from pipelines.pace import Pace
 from pipelines.pii.text import mask_uri
 from pipelines.spec.models import DatasetSpec, ImageModality, MultimodalModality, Source, TextModality
-from pipelines.storage import layout
+from pipelines.storage import artifacts, layout
 from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore, S3Settings, StorageError
 
@@ -64,6 +64,8 @@ class ShardResult:
 
 def part_key(dataset: str, run_id: str, stage: str, shard: int) -> str:
     """The item manifest of a stage's shard; ``collect`` manifests hold un-masked data and live in ``restricted/``."""
+    if stage == artifacts.ITEMS.stage:
+        return artifacts.ITEMS.part(dataset, run_id, shard)
     name = f"part-{shard:05d}.parquet"
     if stage == STAGE:
         return layout.restricted_run_file(dataset, run_id, stage, name)
@@ -126,8 +128,8 @@ def plan_shards(
     _drop_stale_parts(store, spec.id, run_id, keep=len(shards))
     if isinstance(spec.modality, ImageModality) and "dicom" in spec.modality.formats:
         dataset_key(store, spec.id)  # before shards run in parallel: they must all read the same key
-    store.write_json(
-        layout.collect_plan(spec.id, run_id),
+    artifacts.COLLECT_PLAN.write(
+        store, spec.id, run_id,
         {
             "dataset": spec.id,
             "run_id": run_id,
@@ -145,7 +147,7 @@ def plan_shards(
 def _drop_stale_parts(store: ObjectStore, dataset: str, run_id: str, *, keep: int) -> None:
     # A re-planned run with fewer shards must not leave parts of the old plan behind for later stages to read.
     prefixes = (layout.run(dataset, run_id, STAGE), layout.restricted_run(dataset, run_id, STAGE),
-                layout.run(dataset, run_id, "deidentify"), layout.collected(dataset, run_id))
+                artifacts.ITEMS.key(dataset, run_id), layout.collected(dataset, run_id))
     for prefix in prefixes:
         for obj in store.list(prefix):
             m = _PART_RE.search(obj.key)
@@ -156,7 +158,7 @@ def _drop_stale_parts(store: ObjectStore, dataset: str, run_id: str, *, keep: in
 def spec_as_planned(spec: DatasetSpec, store: ObjectStore, run_id: str) -> DatasetSpec:
     """The spec collect works with: with the source ``plan_shards`` recorded when the run was bound at run time
     (docs/adr/0018), so shards read what was planned without binding (and checking the delivery) again."""
-    plan = store.read_json(layout.collect_plan(spec.id, run_id))
+    plan = artifacts.COLLECT_PLAN.read(store, spec.id, run_id)
     if not plan.get("binding"):
         return spec
     return spec.model_copy(update={"source": _SOURCE.validate_python(plan["source"])})

@@ -9,11 +9,12 @@ from pipelines.label.config import LabelConfigError, label_config
 from pipelines.label.manifests import run_item_ids
 from pipelines.label.predict import PREDICTORS
 from pipelines.label.progress import Progress, aprogress, progress
-from pipelines.label.pull import QC_SCHEMA, PullResult, pull, review_sample, write_qc
+from pipelines.label.pull import PullResult, pull, review_sample, write_qc
 from pipelines.label.push import PushResult, push
 from pipelines.label.qc import run_qc
 from pipelines.label.review import plan_review, review_title
 from pipelines.label.tasks import project_title, required_annotations
+from pipelines.storage.manifest import QC_SCHEMA
 
 __all__ = [
     "PREDICTORS",

@@ -118,13 +118,22 @@ def _access_from(resp: httpx.Response) -> str:
     return str(resp.json()["access"])
 
 
-def auth_headers(settings: LabelStudioSettings, client: httpx.Client | None = None) -> dict[str, str]:
-    """The ``Authorization`` header: ``Token`` for legacy tokens, ``Bearer <access>`` for a PAT."""
+def _header_as_is(settings: LabelStudioSettings) -> dict[str, str] | None:
+    """The header when the token is sent as it is (a legacy ``Token``, or an access JWT); None for a PAT (a refresh
+    JWT), which is exchanged for an access token first."""
     kind = _jwt_type(settings.token)
     if kind is None:
         return {"Authorization": f"Token {settings.token}"}
     if kind != "refresh":
         return {"Authorization": f"Bearer {settings.token}"}
+    return None
+
+
+def auth_headers(settings: LabelStudioSettings, client: httpx.Client | None = None) -> dict[str, str]:
+    """The ``Authorization`` header: ``Token`` for legacy tokens, ``Bearer <access>`` for a PAT."""
+    as_is = _header_as_is(settings)
+    if as_is is not None:
+        return as_is
     url, body = _refresh_request(settings)
     if client is None:
         with httpx.Client(timeout=settings.timeout_s) as c:
@@ -136,11 +145,9 @@ def auth_headers(settings: LabelStudioSettings, client: httpx.Client | None = No
 
 async def aauth_headers(settings: LabelStudioSettings, client: httpx.AsyncClient) -> dict[str, str]:
     """Async :func:`auth_headers` (the PAT exchange must not block an event loop)."""
-    kind = _jwt_type(settings.token)
-    if kind is None:
-        return {"Authorization": f"Token {settings.token}"}
-    if kind != "refresh":
-        return {"Authorization": f"Bearer {settings.token}"}
+    as_is = _header_as_is(settings)
+    if as_is is not None:
+        return as_is
     url, body = _refresh_request(settings)
     return {"Authorization": f"Bearer {_access_from(await client.post(url, json=body))}"}
 

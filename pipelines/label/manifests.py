@@ -12,17 +12,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as pads
 
-from pipelines.storage import layout
+from pipelines.storage import artifacts, layout
 from pipelines.storage.store import ObjectStore
 
-DEID_STAGE = "deidentify"
+DEID_STAGE = artifacts.ITEMS.stage
 
 
-def part_keys(store: ObjectStore, dataset: str, run_id: str, stage: str = DEID_STAGE) -> list[str]:
-    """The manifest part files of a run's stage, sorted (empty if the stage wrote nothing)."""
-    prefix = layout.run(dataset, run_id, stage)
-    return [o.key for o in store.list(prefix, recursive=False)
-            if o.key.rsplit("/", 1)[-1].startswith("part-") and o.key.endswith(".parquet")]
+def part_keys(store: ObjectStore, dataset: str, run_id: str) -> list[str]:
+    """The run's de-identified manifest parts (``artifacts.ITEMS``), sorted (empty if none were written)."""
+    return artifacts.ITEMS.part_keys(store, dataset, run_id)
 
 
 def _dataset(store: ObjectStore, keys: Sequence[str]) -> pads.Dataset:

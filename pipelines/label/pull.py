@@ -36,8 +36,8 @@ from pipelines.label.manifests import run_item_ids
 from pipelines.label.review import ensure_review_queue, parse_verdict, plan_review, review_title
 from pipelines.pace import Pace
 from pipelines.spec.models import DatasetSpec
-from pipelines.storage import layout
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, dumps, now, rows_to_table
+from pipelines.storage import artifacts, layout
+from pipelines.storage.manifest import ANNOTATION_SCHEMA, QC_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore
 
 STAGE = "label_pull"
@@ -47,23 +47,6 @@ _BATCH = 2_000
 CURSOR_OVERLAP = timedelta(seconds=5)
 MAX_PARTS = 16  # compact the delta parts into one beyond this
 
-QC_SCHEMA = pa.schema([
-    pa.field("item_id", pa.string(), nullable=False),
-    pa.field("n_annotations", pa.int32()),
-    pa.field("annotators", pa.list_(pa.string())),
-    # single | gold | majority | no_majority | majority_spans | iou_cluster | best_agreeing | best_agreeing_text |
-    # best_agreeing_tracks | best_agreeing_text_majority_speaker
-    pa.field("consensus_method", pa.string()),
-    pa.field("consensus", pa.string()),  # JSON of the consensus value (QC's comparison form)
-    # JSON of the consensus as Label Studio result regions (qc.consensus_result): what refine releases; null when
-    # there is none (no majority)
-    pa.field("consensus_result", pa.string()),
-    pa.field("agreement", pa.float64()),  # mean pairwise agreement on overlap items, else null
-    pa.field("gold", pa.bool_()),
-    pa.field("gold_correct", pa.bool_()),  # the consensus matches the gold answer; null off the gold sample
-    pa.field("review", pa.string()),  # accepted | rejected | null (not reviewed)
-    pa.field("review_reasons", pa.list_(pa.string())),
-])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -295,15 +278,11 @@ def _verdicts(client: LabelStudioClient, spec: DatasetSpec, item_ids: frozenset[
     return [v for _, v in latest.values()]
 
 
-REVIEW_SAMPLE = "review_sample.json"
-
-
 def review_sample(*, store: ObjectStore, dataset: str, run_id: str) -> tuple[int | None, list[str]]:
     """The review project and the items of the run's review sample, as the last :func:`pull` queued them."""
-    key = layout.run_file(dataset, run_id, STAGE, REVIEW_SAMPLE)
-    if not store.exists(key):
+    doc = artifacts.REVIEW_SAMPLE.read_if_exists(store, dataset, run_id)
+    if doc is None:
         return None, []
-    doc = store.read_json(key)
     pid = doc.get("project_id")
     return (int(pid) if pid is not None else None), [str(i) for i in doc.get("item_ids") or []]
 
@@ -312,13 +291,13 @@ def write_qc(
     *, spec: DatasetSpec, store: ObjectStore, run_id: str, rows: list[dict[str, Any]],
     verdicts: list[qc.Verdict] | tuple[qc.Verdict, ...] = (),
 ) -> qc.QCResult:
-    """QC of the run's annotations (``ANNOTATION_SCHEMA`` rows) written to ``layout.qc``: per item the agreement,
-    gold and review outcome and the consensus (``consensus_result``) that refine releases."""
+    """QC of the run's annotations (``ANNOTATION_SCHEMA`` rows) written to ``artifacts.LABEL_QC``: per item the
+    agreement, gold and review outcome and the consensus (``consensus_result``) that refine releases."""
     anns = (qc.Ann(item_id=r["item_id"], annotation_id=r["annotation_id"], annotator=r["annotator"],
                    result=json.loads(r["result"]), ground_truth=bool(r["ground_truth"]),
                    was_cancelled=bool(r["was_cancelled"]), lead_time_s=r["lead_time_s"]) for r in rows)
     result_qc = qc.run_qc(spec, anns, verdicts)
-    store.write_table(layout.label_qc(spec.id, run_id), pa.Table.from_pylist(result_qc.items, schema=QC_SCHEMA))
+    artifacts.LABEL_QC.write(store, spec.id, run_id, pa.Table.from_pylist(result_qc.items, schema=QC_SCHEMA))
     return result_qc
 
 
@@ -337,8 +316,7 @@ def pull(
     client = LabelStudioClient(ls)
     exported, incremental = export_changes(spec=spec, store=store, client=client, project_id=project_id)
     table = _current(store, _part_keys(store, spec, project_id), item_ids)
-    key = layout.label_annotations(spec.id, run_id)
-    store.write_table(key, table)
+    key = artifacts.LABEL_ANNOTATIONS.write(store, spec.id, run_id, table)
     rows = table.to_pylist()
 
     # The review sample: submitted annotations by people (gold answers are not reviewed).
@@ -351,14 +329,13 @@ def pull(
     verdicts = [v for v in _verdicts(client, spec, item_ids) if v.annotation_id in run_annotations] if queue else []
 
     result_qc = write_qc(spec=spec, store=store, run_id=run_id, rows=rows, verdicts=verdicts)
-    qc_key, summary_key = layout.label_qc(spec.id, run_id), layout.label_qc_summary(spec.id, run_id)
+    qc_key = artifacts.LABEL_QC.key(spec.id, run_id)
     summary = {**result_qc.summary, "dataset": spec.id, "run_id": run_id, "items_in_run": len(item_ids),
                "review_plan": asdict(plan), "review_project_id": queue.project_id if queue else None}
-    store.write_json(summary_key, summary)
+    summary_key = artifacts.LABEL_QC_SUMMARY.write(store, spec.id, run_id, summary)
     # What review_wait waits for: the items whose annotations were sampled into the review project.
-    store.write_json(layout.run_file(spec.id, run_id, STAGE, REVIEW_SAMPLE),
-                     {"project_id": queue.project_id if queue else None,
-                      "item_ids": list(queue.item_ids) if queue else []})
+    artifacts.REVIEW_SAMPLE.write(store, spec.id, run_id, {"project_id": queue.project_id if queue else None,
+                                                            "item_ids": list(queue.item_ids) if queue else []})
 
     result = PullResult(
         project_id=project_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.label.client import LabelStudioClient, LabelStudioSettings
-from pipelines.storage import ObjectStore, layout
+from pipelines.storage import ObjectStore, artifacts
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,13 @@ def reopen_for_rework(*, store: ObjectStore, dataset: str, run_id: str, ls: Labe
     Raises:
         LabelStudioError: Label Studio refused an update.
     """
-    key = layout.gate_rework(dataset, run_id)
-    rework = store.read_json(key)
+    rework = artifacts.GATE_REWORK.read(store, dataset, run_id)
     items = set(rework.get("items") or {})
     client = LabelStudioClient(ls)
     refs = [r for r in client.task_refs(project_id) if r.item_id in items]
     client.set_task_overlaps([(r.task_id, r.required + 1) for r in refs], reopen=True)
     res = ReworkResult(project_id=project_id, reopened=len(refs),
                        missing=sorted(items - {r.item_id for r in refs}))
-    store.write_json(key, {**rework, "reopened": {"project_id": project_id, "tasks": res.reopened,
-                                                  "missing": res.missing}})
+    artifacts.GATE_REWORK.add(store, dataset, run_id,
+                              reopened={"project_id": project_id, "tasks": res.reopened, "missing": res.missing})
     return res

@@ -231,10 +231,10 @@ class GateOperator(HITLOperator):
             return decided
         if gate_mode() == "hitl":
             return self._ask_in_airflow(context)
-        from pipelines.storage import layout
+        from pipelines.storage import artifacts
 
         params = context["params"]
-        key = layout.gate_decision(self.spec_id, context['run_id'])
+        key = artifacts.GATE_DECISION.key(self.spec_id, context['run_id'])
         self.log.warning("blocking checks failed: waiting for an inspector's decision at %s", key)
         self.defer(
             trigger=StorageKeyTrigger(storage=storage_root(params), key=key,

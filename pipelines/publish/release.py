@@ -60,7 +60,7 @@ from pipelines.publish.site import site_is_current, write_site
 from pipelines.publish.versions import version_key
 from pipelines.spec import DatasetSpec, default_schemas_dir, spec_hash
 from pipelines.spec.models import ImageModality, Keypoints
-from pipelines.storage import ObjectStore, Transfer, layout, open_store
+from pipelines.storage import ObjectStore, Transfer, artifacts, layout, open_store
 from pipelines.storage.splits import Codes, GroupCounts, SplitPlan, group_key_array, new_plan, strata_array
 
 FORMAT = "datadam-release/1"
@@ -265,12 +265,11 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
     """
     ds = spec.id
     transfer = transfer or Transfer()
-    rkey = layout.records(ds, run_id)
-    gkey = layout.gate_result(ds, run_id)
-    if not store.exists(gkey):
-        raise PublishError(f"{store.uri(gkey)}: run {run_id!r} has not been through the gate "
-                           "(run validate, then gate)")
-    decision = store.read_json(gkey)
+    rkey = artifacts.RECORDS.key(ds, run_id)
+    decision = artifacts.GATE_RESULT.read_if_exists(store, ds, run_id)
+    if decision is None:
+        raise PublishError(f"{artifacts.GATE_RESULT.uri(store, ds, run_id)}: run {run_id!r} has not been through "
+                           "the gate (run validate, then gate)")
     if decision.get("status") != "approved":
         raise PublishError(f"run {run_id!r} is {decision.get('status')!r} at the gate, not approved: "
                            f"{decision.get('note', '')}")
@@ -279,7 +278,7 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
     records_sha = store.sha256(rkey)
     if decision.get("records_sha256") != records_sha:
         raise PublishError(f"{store.uri(rkey)} changed after it was validated and approved; validate again")
-    quality_raw = store.read_bytes(layout.quality(ds, run_id))
+    quality_raw = artifacts.QUALITY.read_bytes(store, ds, run_id)
     if decision.get("quality_sha256") != hashlib.sha256(quality_raw).hexdigest():
         raise PublishError(f"run {run_id!r} was validated again after the gate decided; run the gate again")
     quality = json.loads(quality_raw)
@@ -363,16 +362,15 @@ def _write_documents(store: ObjectStore, spec: DatasetSpec, run_id: str, *, pref
                            indent=2).encode()
     store.write_bytes(layout.release_file(ds, version, "croissant.json"), croissant)
     docs.append(_doc_entry("croissant.json", croissant))
-    vprefix = layout.run(spec.id, run_id, "validate")
-    for name in ("quality.json", "report.html"):
-        src = layout.validate_file(spec.id, run_id, name)
-        if store.exists(src):
-            data = store.read_bytes(src)
-            store.write_bytes(layout.release_file(ds, version, f"quality/{name}"), data)
-            docs.append(_doc_entry(f"quality/{name}", data))
-    for obj in store.list(layout.validate_file(spec.id, run_id, "data_docs")):  # the report links data_docs/ relatively
+    for art in (artifacts.QUALITY, artifacts.REPORT):
+        if art.exists(store, spec.id, run_id):
+            data = store.read_bytes(art.key(spec.id, run_id))
+            store.write_bytes(layout.release_file(ds, version, f"quality/{art.file}"), data)
+            docs.append(_doc_entry(f"quality/{art.file}", data))
+    vdocs = artifacts.DATA_DOCS.key(spec.id, run_id)
+    for obj in store.list(vdocs):  # the report links data_docs/ relatively
         data = store.read_bytes(obj.key)
-        rel = f"quality/{obj.key[len(vprefix) + 1:]}"
+        rel = f"quality/{artifacts.DATA_DOCS.file}/{obj.key[len(vdocs) + 1:]}"
         store.write_bytes(layout.release_file(ds, version, rel), data)
         docs.append(_doc_entry(rel, data))
     return docs
@@ -658,8 +656,7 @@ def dataset_metadata(spec: DatasetSpec) -> dict[str, Any]:
 def run_source(store: ObjectStore, spec: DatasetSpec, run_id: str) -> dict[str, Any]:
     """Where a run's items came from: the spec's source, or the binding the run was given (``datadam run
     --source``, the DAG's ``source`` param), as the run's collect plan recorded it (never with credentials)."""
-    key = layout.collect_plan(spec.id, run_id)
-    plan = store.read_json(key) if store.exists(key) else {}
+    plan = artifacts.COLLECT_PLAN.read_if_exists(store, spec.id, run_id) or {}
     binding = plan.get("binding")
     kind = (binding or {}).get("source", {}).get("kind") or spec.source.kind
     return {"kind": kind, "bound_at_run": binding is not None, "binding": binding}

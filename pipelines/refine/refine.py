@@ -15,7 +15,7 @@ from pipelines.refine.convert import CONVERTERS, InvalidLabel, MediaFacts, norma
 from pipelines.refine.deid import TypedTextRules, mask_record, mute_spoken
 from pipelines.refine.frames import by_frame
 from pipelines.spec.models import DatasetSpec, MultimodalModality
-from pipelines.storage import ObjectStore, layout
+from pipelines.storage import ObjectStore, artifacts, layout
 from pipelines.storage.manifest import QUARANTINE_SCHEMA, now
 from pipelines.storage.records import (
     COMPONENT_MEDIA_TYPE,
@@ -49,11 +49,11 @@ class RefineResult:
 
 
 def _load_annotations(store: ObjectStore, dataset: str, run_id: str) -> dict[str, list[dict[str, Any]]]:
-    key = layout.label_annotations(dataset, run_id)
     by_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if not store.exists(key):
+    if not artifacts.LABEL_ANNOTATIONS.exists(store, dataset, run_id):
         return by_item
-    table = store.read_table(key, columns=["item_id", "annotator", "result", "was_cancelled", "ground_truth"])
+    cols = ["item_id", "annotator", "result", "was_cancelled", "ground_truth"]
+    table = artifacts.LABEL_ANNOTATIONS.read(store, dataset, run_id, columns=cols)
     for row in table.to_pylist():
         if not row["was_cancelled"]:
             by_item[row["item_id"]].append(row)
@@ -61,13 +61,12 @@ def _load_annotations(store: ObjectStore, dataset: str, run_id: str) -> dict[str
 
 
 def _load_qc(store: ObjectStore, dataset: str, run_id: str) -> dict[str, dict[str, Any]]:
-    """The label stage's per-item QC (``layout.qc``: agreement, consensus and how it was reached, review verdict,
-    gold correctness), keyed by item id; empty when the run has none."""
-    key = layout.label_qc(dataset, run_id)
-    if not store.exists(key):
+    """The label stage's per-item QC (``artifacts.LABEL_QC``: agreement, consensus and how it was reached, review
+    verdict, gold correctness), keyed by item id; empty when the run has none."""
+    if not artifacts.LABEL_QC.exists(store, dataset, run_id):
         return {}
     cols = ["item_id", "agreement", "consensus_method", "consensus_result", "review", "gold", "gold_correct"]
-    return {r["item_id"]: r for r in store.read_table(key, columns=cols).to_pylist()}
+    return {r["item_id"]: r for r in artifacts.LABEL_QC.read(store, dataset, run_id, columns=cols).to_pylist()}
 
 
 def _typed_meta(spec: DatasetSpec, raw: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +154,7 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
     Every text field annotators typed passes the text rules (:mod:`pipelines.refine.deid`); what was masked is
     counted by kind in ``summary.json`` (``masked``), which validate shows in the QA report.
     """
-    records_key = layout.records(spec.id, run_id)
+    records_key = artifacts.RECORDS.key(spec.id, run_id)
     quarantine_key = layout.run_file(spec.id, run_id, "refine", "quarantine.parquet")
     schema = record_schema(spec)
     annotations = _load_annotations(store, spec.id, run_id)
@@ -165,11 +164,11 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
     masked: Counter[str] = Counter()
     provenance: list[dict[str, Any]] = []  # the way back to the originals, kept in restricted/
     annotators: dict[str, str] = {}
-    items = store.dataset(layout.run(spec.id, run_id, "deidentify"), pattern="part-*.parquet")
+    items = artifacts.ITEMS.dataset(store, spec.id, run_id)
     quarantine: list[dict[str, Any]] = []
     reasons: dict[str, int] = defaultdict(int)
     n_in = n_out = 0
-    with store.parquet_writer(records_key, schema) as writer:
+    with artifacts.RECORDS.writer(store, spec, run_id) as writer:
         for batch in items.to_batches(batch_size=_BATCH):
             rows: list[dict[str, Any]] = []
             for item in batch.to_pylist():
@@ -201,8 +200,8 @@ def refine(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> RefineResul
         [{"pseudonym": k, "annotator": v} for k, v in sorted(annotators.items())], schema=ANNOTATOR_MAP))
     if n_in != n_out + len(quarantine):  # an invariant, not an input check: fail loudly if it ever breaks
         raise RuntimeError(f"refine lost items: in={n_in} out={n_out} quarantined={len(quarantine)}")
-    store.write_json(layout.refine_summary(spec.id, run_id),
-                     {"items_in": n_in, "records": n_out, "quarantined": len(quarantine),
-                      "reasons": dict(reasons), "masked": dict(sorted(masked.items()))})
+    artifacts.REFINE_SUMMARY.write(store, spec.id, run_id,
+                                   {"items_in": n_in, "records": n_out, "quarantined": len(quarantine),
+                                    "reasons": dict(reasons), "masked": dict(sorted(masked.items()))})
     return RefineResult(records_key, quarantine_key, n_in, n_out, len(quarantine), dict(reasons),
                         dict(sorted(masked.items())))

@@ -1,13 +1,13 @@
 """The storage layout of DESIGN.md, in one place. Stages build keys only through these functions.
 
-``ARTIFACTS`` catalogues the run files stages hand each other (name, stage, file, what it holds); a test bans
-key-building outside ``pipelines/storage`` (tests/unit/test_storage_boundaries.py).
+The run files stages hand each other are entries of the artifact catalogue (``pipelines.storage.artifacts``), which
+builds their keys with ``run_file``; a stage calls ``run_file`` itself only for a file it keeps for itself. A test
+bans key-building outside ``pipelines/storage`` (tests/unit/test_storage_boundaries.py).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 _RUN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,127}$")
 
@@ -65,57 +65,6 @@ def run_file(dataset: str, run_id: str, stage: str, name: str) -> str:
 def restricted_run_file(dataset: str, run_id: str, stage: str, name: str) -> str:
     """A file a stage keeps in its restricted run folder (it may hold personal data)."""
     return f"{restricted_run(dataset, run_id, stage)}/{name}"
-
-
-def validate_file(dataset: str, run_id: str, name: str) -> str:
-    """A file of a run's validation (``gx_result.json``, ``data_docs/...``)."""
-    return run_file(dataset, run_id, "validate", name)
-
-
-@dataclass(frozen=True)
-class RunArtifact:
-    """A file one stage of a run leaves for the stages after it: the catalogue's entry for it."""
-
-    name: str
-    stage: str
-    file: str
-    holds: str
-
-    def key(self, dataset: str, run_id: str) -> str:
-        return run_file(dataset, run_id, self.stage, self.file)
-
-
-# The artifacts stages exchange (DESIGN.md, storage layout), by name; the functions below are their key functions.
-ARTIFACTS: dict[str, RunArtifact] = {a.name: a for a in (
-    RunArtifact("collect_plan", "collect", "plan.json", "the run's shards, its source and its source binding (if any)"),
-    RunArtifact("records", "refine", "records.parquet", "the refined canonical records"),
-    RunArtifact("refine_summary", "refine", "summary.json", "counts of refine: items in, records, quarantined, masked"),
-    RunArtifact("label_annotations", "label_pull", "annotations.parquet",
-                "the annotations as pulled from Label Studio (``ANNOTATION_SCHEMA``)"),
-    RunArtifact("label_qc", "label_pull", "qc.parquet",
-                "per-item QC (``label.pull.QC_SCHEMA``): agreement, review, gold and the consensus refine releases"),
-    RunArtifact("label_qc_summary", "label_pull", "qc_summary.json",
-                "dataset agreement, gold accuracy, semantic accuracy, annotator scorecards"),
-    RunArtifact("quality", "validate", "quality.json", "the machine-readable quality report of the validation"),
-    RunArtifact("report", "validate", "report.html", "the QA report page of the validation"),
-    RunArtifact("gate_result", "gate", "result.json",
-                "the gate's outcome (what publish reads) and the quality.json it was decided on"),
-    RunArtifact("gate_decision", "gate", "decision.json", "the inspector's recorded decision"),
-    RunArtifact("gate_rework", "gate", "rework.json",
-                "the items an inspector sent back for rework (the gate writes it; the label stage re-opens them)"),
-)}
-
-collect_plan = ARTIFACTS["collect_plan"].key
-records = ARTIFACTS["records"].key
-refine_summary = ARTIFACTS["refine_summary"].key
-label_annotations = ARTIFACTS["label_annotations"].key
-label_qc = ARTIFACTS["label_qc"].key
-label_qc_summary = ARTIFACTS["label_qc_summary"].key
-quality = ARTIFACTS["quality"].key
-report = ARTIFACTS["report"].key
-gate_result = ARTIFACTS["gate_result"].key
-gate_decision = ARTIFACTS["gate_decision"].key
-gate_rework = ARTIFACTS["gate_rework"].key
 
 
 def release(dataset: str, version: str = "") -> str:

@@ -16,6 +16,14 @@ import pyarrow as pa
 
 TS = pa.timestamp("us", tz="UTC")
 
+# The technical facts of a media file, in every struct that describes one: an item, a component, a released media.
+MEDIA_FACTS = (
+    pa.field("width", pa.int32()),
+    pa.field("height", pa.int32()),
+    pa.field("duration_s", pa.float64()),
+    pa.field("sample_rate", pa.int32()),
+)
+
 # A component of a multimodal item other than the primary (``media_*`` columns) and the text (``text``): the audio
 # of a video + audio item, say (docs/adr/0024). ``key``/``sha256`` follow the item: restricted/ after collect,
 # media/ after de-identification.
@@ -26,10 +34,7 @@ COMPONENT_TYPE = pa.struct(
         pa.field("sha256", pa.string(), nullable=False),
         pa.field("original_sha256", pa.string()),
         pa.field("ext", pa.string()),
-        pa.field("width", pa.int32()),
-        pa.field("height", pa.int32()),
-        pa.field("duration_s", pa.float64()),
-        pa.field("sample_rate", pa.int32()),
+        *MEDIA_FACTS,
         pa.field("channels", pa.int32()),
     ]
 )
@@ -45,10 +50,7 @@ ITEM_SCHEMA = pa.schema(
         pa.field("original_sha256", pa.string()),  # sha256 of the bytes as collected (provenance)
         pa.field("media_ext", pa.string()),
         pa.field("text", pa.string()),  # text items; transcripts of audio when the source supplies one
-        pa.field("width", pa.int32()),
-        pa.field("height", pa.int32()),
-        pa.field("duration_s", pa.float64()),
-        pa.field("sample_rate", pa.int32()),
+        *MEDIA_FACTS,
         pa.field("channels", pa.int32()),
         pa.field("meta", pa.string()),  # JSON object: values of the spec's schema columns
         pa.field("truth", pa.string()),  # JSON: answer known to the source (synthetic ground truth), else null
@@ -87,6 +89,26 @@ ANNOTATION_SCHEMA = pa.schema(
         pa.field("role", pa.string()),  # annotate | gold | review
     ]
 )
+
+
+# Per-item QC of a run's annotations (label_pull's qc.parquet; refine releases its consensus_result).
+QC_SCHEMA = pa.schema([
+    pa.field("item_id", pa.string(), nullable=False),
+    pa.field("n_annotations", pa.int32()),
+    pa.field("annotators", pa.list_(pa.string())),
+    # single | gold | majority | no_majority | majority_spans | iou_cluster | best_agreeing | best_agreeing_text |
+    # best_agreeing_tracks | best_agreeing_text_majority_speaker
+    pa.field("consensus_method", pa.string()),
+    pa.field("consensus", pa.string()),  # JSON of the consensus value (QC's comparison form)
+    # JSON of the consensus as Label Studio result regions (qc.consensus_result): what refine releases; null when
+    # there is none (no majority)
+    pa.field("consensus_result", pa.string()),
+    pa.field("agreement", pa.float64()),  # mean pairwise agreement on overlap items, else null
+    pa.field("gold", pa.bool_()),
+    pa.field("gold_correct", pa.bool_()),  # the consensus matches the gold answer; null off the gold sample
+    pa.field("review", pa.string()),  # accepted | rejected | null (not reviewed)
+    pa.field("review_reasons", pa.list_(pa.string())),
+])  # fmt: skip
 
 
 def now() -> datetime:

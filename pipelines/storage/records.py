@@ -18,16 +18,14 @@ import pyarrow as pa
 from pipelines.annotations import REGISTRY
 from pipelines.annotations.values import VIDEO_BOX, VIDEO_POSE, VIDEO_SHAPE
 from pipelines.spec.models import DatasetSpec, ImageModality, MultimodalModality
+from pipelines.storage.manifest import MEDIA_FACTS
 
 MEDIA_TYPE = pa.struct(
     [
         pa.field("key", pa.string()),  # storage key under media/<dataset>/
         pa.field("sha256", pa.string()),
         pa.field("ext", pa.string()),
-        pa.field("width", pa.int32()),
-        pa.field("height", pa.int32()),
-        pa.field("duration_s", pa.float64()),
-        pa.field("sample_rate", pa.int32()),
+        *MEDIA_FACTS,
     ]
 )
 

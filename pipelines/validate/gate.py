@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pipelines.spec import DatasetSpec
-from pipelines.storage import ObjectStore, layout
+from pipelines.storage import ObjectStore, artifacts
 
 Status = Literal["approved", "rejected", "rework", "pending"]
 AUTOMATIC_BY = "datadam:validate"
@@ -68,10 +68,9 @@ class Decision:
 
 
 def _quality(store: ObjectStore, dataset: str, run_id: str) -> tuple[dict[str, Any], str]:
-    key = layout.quality(dataset, run_id)
-    if not store.exists(key):
-        raise GateError(f"{store.uri(key)}: run {run_id!r} has not been validated yet")
-    raw = store.read_bytes(key)
+    if not artifacts.QUALITY.exists(store, dataset, run_id):
+        raise GateError(f"{artifacts.QUALITY.uri(store, dataset, run_id)}: run {run_id!r} has not been validated yet")
+    raw = artifacts.QUALITY.read_bytes(store, dataset, run_id)
     return json.loads(raw), hashlib.sha256(raw).hexdigest()
 
 
@@ -102,25 +101,25 @@ def record_decision(*, store: ObjectStore, dataset: str, run_id: str, decision: 
     _, q_sha = _quality(store, dataset, run_id)
     rec = Decision(decision=decision, by=by.strip(), note=note,
                    at=at or datetime.now(UTC).isoformat(timespec="seconds"), quality_sha256=q_sha, via=via)
-    key = layout.gate_decision(dataset, run_id)
     history: list[dict[str, Any]] = []
-    if store.exists(key):
-        prev = store.read_json(key)
+    prev = artifacts.GATE_DECISION.read_if_exists(store, dataset, run_id)
+    if prev is not None:
         history = [*prev.get("history", []), {k: v for k, v in prev.items() if k != "history"}]
-    store.write_json(key, {**asdict(rec), "dataset": dataset, "run_id": run_id, "history": history})
+    artifacts.GATE_DECISION.write(store, dataset, run_id,
+                                  {**asdict(rec), "dataset": dataset, "run_id": run_id, "history": history})
     return rec
 
 
 def _read_decision(store: ObjectStore, dataset: str, run_id: str) -> Decision | None:
-    key = layout.gate_decision(dataset, run_id)
-    if not store.exists(key):
+    d = artifacts.GATE_DECISION.read_if_exists(store, dataset, run_id)
+    if d is None:
         return None
-    d = store.read_json(key)
     try:
         return Decision(decision=d["decision"], by=d["by"], note=d.get("note", ""), at=d["at"],
                         quality_sha256=d["quality_sha256"], via=d.get("via", VIA_FILE))
     except KeyError as exc:
-        raise GateError(f"{store.uri(key)}: malformed decision, missing {exc}") from exc
+        raise GateError(f"{artifacts.GATE_DECISION.uri(store, dataset, run_id)}: malformed decision, missing {exc}"
+                        ) from exc
 
 
 def current_decision(*, store: ObjectStore, dataset: str, run_id: str) -> tuple[Decision | None, bool]:
@@ -170,12 +169,12 @@ def gate(*, spec: DatasetSpec, store: ObjectStore, run_id: str) -> GateResult:
         res = GateResult(status="pending", by="", note=note, automatic=False)
     if res.status == "rework":
         items = failing_items(quality)
-        store.write_json(layout.gate_rework(spec.id, run_id), {
+        artifacts.GATE_REWORK.write(store, spec.id, run_id, {
             "dataset": spec.id, "run_id": run_id, "by": res.by, "note": res.note, "at": res.at,
             "quality_sha256": q_sha, "items": items,
             "run_wide_checks": [c for c in quality.get("checks_failed", [])
                                 if not any(c in checks for checks in items.values())]})
-    store.write_json(layout.gate_result(spec.id, run_id), {
+    artifacts.GATE_RESULT.write(store, spec.id, run_id, {
         **asdict(res), "dataset": spec.id, "run_id": run_id,
         "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "quality_sha256": q_sha, "records_sha256": quality.get("records_sha256"),
@@ -223,7 +222,7 @@ def inspector_brief(*, store: ObjectStore, dataset: str, run_id: str) -> str:
     if items:
         lines.append(f"{len(items)} items fail a blocking check; *Send back for rework* re-opens them for "
                      "annotation in Label Studio and fails the run.")
-    report = store.uri(layout.report(dataset, run_id))
+    report = artifacts.REPORT.uri(store, dataset, run_id)
     lines += ["", f"Report: [{report}]({report})",
               "", "Approve publishes this run; Reject fails it and nothing is published. "
               "Write why in the note: it goes into the run and the release manifest."]
@@ -232,8 +231,8 @@ def inspector_brief(*, store: ObjectStore, dataset: str, run_id: str) -> str:
 
 def rework_summary(*, store: ObjectStore, dataset: str, run_id: str) -> str:
     """One line for a run sent back for rework: who, why, and which items to re-annotate (from rework.json)."""
-    key = layout.gate_rework(dataset, run_id)
-    rework = store.read_json(key)
+    key = artifacts.GATE_REWORK.key(dataset, run_id)
+    rework = artifacts.GATE_REWORK.read(store, dataset, run_id)
     items = sorted(rework["items"])
     shown = ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
     run_wide = rework.get("run_wide_checks") or []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.storage import ObjectStore, layout
+from pipelines.storage import ObjectStore, artifacts, layout
 
 
 class RunNotFound(LookupError):
@@ -55,18 +55,17 @@ def summary(store: ObjectStore, ref: RunRef) -> dict[str, Any]:
     """What ``qa show`` prints, as data: the characteristics, the verdict, the gate and the decision."""
     from pipelines.validate.gate import current_decision
 
-    qkey = layout.quality(ref.dataset, ref.run)
-    if not store.exists(qkey):
-        raise RunNotFound(f"{store.uri(qkey)}: the run has not been validated (no quality.json)")
-    quality = store.read_json(qkey)
+    quality = artifacts.QUALITY.read_if_exists(store, ref.dataset, ref.run)
+    if quality is None:
+        raise RunNotFound(f"{artifacts.QUALITY.uri(store, ref.dataset, ref.run)}: the run has not been validated "
+                          "(no quality.json)")
     decision, applies = current_decision(store=store, dataset=ref.dataset, run_id=ref.run)
-    gkey = layout.gate_result(ref.dataset, ref.run)
     return {
         "dataset": ref.dataset, "run": ref.run, "run_id": quality.get("run_id"), "items": quality.get("items"),
         "delivery": quality.get("delivery", {}), "success": quality.get("success"),
         "checks_failed": quality.get("checks_failed", []), "checks_warned": quality.get("checks_warned", []),
         "not_measured": quality.get("not_measured", []), "characteristics": quality.get("characteristics", {}),
-        "report": store.uri(layout.report(ref.dataset, ref.run)),
-        "gate": store.read_json(gkey) if store.exists(gkey) else None,
+        "report": artifacts.REPORT.uri(store, ref.dataset, ref.run),
+        "gate": artifacts.GATE_RESULT.read_if_exists(store, ref.dataset, ref.run),
         "decision": None if decision is None else {**decision.__dict__, "applies_to_current_report": applies},
     }

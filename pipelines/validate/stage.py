@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.spec import DatasetSpec, spec_hash
-from pipelines.storage import ObjectStore, layout
+from pipelines.storage import ObjectStore, artifacts, layout
 from pipelines.storage.records import record_schema
 from pipelines.validate.checks import CHARACTERISTICS, Check, RunFacts, plan_checks
 from pipelines.validate.frames import build_frames, needed_frames, observed_labels, value_counts
@@ -88,10 +88,8 @@ def _check_schema(schema: pa.Schema, spec: DatasetSpec, key: str) -> None:
 
 def planned_items(store: ObjectStore, dataset: str, run_id: str) -> int | None:
     """Items the run planned to collect (``collect/plan.json``), if the run was planned by collect."""
-    key = layout.collect_plan(dataset, run_id)
-    if not store.exists(key):
-        return None
-    return int(store.read_json(key).get("items", 0))
+    plan = artifacts.COLLECT_PLAN.read_if_exists(store, dataset, run_id)
+    return None if plan is None else int(plan.get("items", 0))
 
 
 def quarantine_counts(store: ObjectStore, dataset: str, run_id: str) -> dict[str, dict[str, int]]:
@@ -114,10 +112,10 @@ def masked_counts(store: ObjectStore, dataset: str, run_id: str) -> dict[str, di
 
     Read from refine's ``summary.json`` (``masked``); empty when refine wrote none (an older run).
     """
-    key = layout.refine_summary(dataset, run_id)
-    if not store.exists(key):
+    summary = artifacts.REFINE_SUMMARY.read_if_exists(store, dataset, run_id)
+    if summary is None:
         return {}
-    masked = store.read_json(key).get("masked") or {}
+    masked = summary.get("masked") or {}
     return {"refine": {str(k): int(v) for k, v in sorted(masked.items())}} if masked else {}
 
 
@@ -168,7 +166,7 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
     """
     from pipelines.validate import _gx  # GX takes seconds to import: only when a validation runs
 
-    key = layout.records(spec.id, run_id)
+    key = artifacts.RECORDS.key(spec.id, run_id)
     if not store.exists(key):
         raise ValidationError(f"{store.uri(key)}: no refined records for run {run_id!r}; run refine first")
     records_sha = store.sha256(key)
@@ -234,28 +232,26 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
     gx_result = runner.combined_result(run_name=layout.safe_run_id(run_id),
                                        meta={"datadam": {"dataset": spec.id, "run_id": run_id,
                                                          "records_sha256": records_sha}})
-    result_key = layout.validate_file(spec.id, run_id, "gx_result.json")
+    result_key = layout.run_file(spec.id, run_id, "validate", "gx_result.json")  # validate keeps it for itself
     store.write_json(result_key, runner.result_json(gx_result))
 
     docs_key = ""
     if data_docs:
-        docs_prefix = layout.validate_file(spec.id, run_id, "data_docs")
+        docs_prefix = artifacts.DATA_DOCS.key(spec.id, run_id)
         store.delete_prefix(docs_prefix)  # stale pages of an earlier validation of this run
         with tempfile.TemporaryDirectory(prefix="datadam-docs-") as tmp:
             index_html = runner.build_docs(gx_result, Path(tmp), run_name=layout.safe_run_id(run_id))
             for path in sorted(Path(tmp).rglob("*")):
                 if path.is_file():
                     rel = path.relative_to(tmp).as_posix()
-                    store.upload_file(path, layout.validate_file(spec.id, run_id, f"data_docs/{rel}"))
-        docs_key = layout.validate_file(spec.id, run_id, f"data_docs/{index_html.name}")
+                    store.upload_file(path, artifacts.DATA_DOCS.page(spec.id, run_id, rel))
+        docs_key = artifacts.DATA_DOCS.page(spec.id, run_id, index_html.name)
 
-    q_key = layout.quality(spec.id, run_id)
-    store.write_json(q_key, quality)
+    q_key = artifacts.QUALITY.write(store, spec.id, run_id, quality)
     thumbs = _thumbnails(store, quality.get("examples", {}))
-    r_key = layout.report(spec.id, run_id)
-    store.write_text(r_key, render_report(quality, name=spec.name, name_en=spec.name_en,
-                                          docs_href="data_docs/index.html" if docs_key else None,
-                                          thumbnails=thumbs))
+    r_key = artifacts.REPORT.write(store, spec.id, run_id, render_report(
+        quality, name=spec.name, name_en=spec.name_en, docs_href="data_docs/index.html" if docs_key else None,
+        thumbnails=thumbs))
     return ValidationResult(
         success=bool(quality["success"]), checks_failed=list(quality["checks_failed"]), quality_key=q_key,
         report_key=r_key, checks_warned=list(quality["checks_warned"]), items=items,

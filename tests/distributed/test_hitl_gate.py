@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli.qa import qa_app
+from pipelines.cli.qa import app as qa_app
 from pipelines.stack import production
 from pipelines.stack.airflow_api import AirflowApi
-from pipelines.storage import ObjectStore, S3Settings, layout, open_store
+from pipelines.storage import ObjectStore, S3Settings, artifacts, layout, open_store
 from tests.distributed.runs import RunOutcome, failure_report, task_state, trigger_and_wait
 
 pytestmark = [pytest.mark.distributed, pytest.mark.timeout(2400)]
@@ -97,7 +97,7 @@ def test_a_failing_run_waits_in_awaiting_input_with_what_failed(gated_run: Gated
     # the characteristic that failed, its target against what was measured, the failed check, the report
     assert "conformity" in body.lower() and "| fail |" in body, body
     assert "`conformity.volume`" in body, body
-    assert layout.report(DATASET, gated_run.run_id) in body, body
+    assert artifacts.REPORT.key(DATASET, gated_run.run_id) in body, body
     assert next(ti.state for ti in gated_run.held.task_instances if ti.task_id == "publish") is None
 
 
@@ -119,7 +119,7 @@ def test_the_inspectors_approval_through_the_rest_api_publishes_with_the_decisio
     assert (gate["status"], gate["by"], gate["note"], gate["via"]) == (
         "approved", production.INSPECTOR_USER, NOTE, "airflow hitl")
     assert gate["automatic"] is False
-    decision = store.read_json(layout.gate_decision(DATASET, gated_run.run_id))
+    decision = store.read_json(artifacts.GATE_DECISION.key(DATASET, gated_run.run_id))
     assert (decision["decision"], decision["by"], decision["note"]) == ("approved", production.INSPECTOR_USER, NOTE)
     # "when" is Airflow's own record of the answer, copied into the run and the manifest
     answered = gated_run.answered

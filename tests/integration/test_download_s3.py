@@ -44,7 +44,7 @@ def test_the_cli_downloads_from_s3_with_credentials_from_the_environment(
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("DATADAM_STORAGE", s3_store.root)
     app = typer.Typer()
-    cli_datasets.register(app)
+    app.add_typer(cli_datasets.app)
     runner = CliRunner()
     ds = released["manifest"]["dataset"]
 

@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pipelines.cli.label import label_app
+from pipelines.cli.label import app as label_app
 from pipelines.label import LabelStudioClient, LabelStudioSettings, progress, pull, push, qc, run_item_ids
 from pipelines.label.client import iter_task_rows
 from pipelines.label.manifests import iter_rows

@@ -18,7 +18,7 @@ from pipelines.label import LabelStudioSettings, push
 from pipelines.label.client import iter_task_rows
 from pipelines.label.rework import reopen_for_rework
 from pipelines.label.tasks import annotations_needed
-from pipelines.storage import layout, open_store
+from pipelines.storage import artifacts, open_store
 from sim import annotators as sim
 from sim.data import write_demo_run
 from sim.specs import demo_spec
@@ -53,7 +53,7 @@ def test_rework_reopens_the_failing_items_tasks_and_keeps_their_annotations(
     assert _next_task(ls, project_id) is None
 
     failing = sorted(ids)[:2]
-    store.write_json(layout.gate_rework(spec.id, "r1"),
+    store.write_json(artifacts.GATE_REWORK.key(spec.id, "r1"),
                      {"items": {**{i: ["syntactic.label_in_set"] for i in failing}, "never-pushed": ["x"]}})
     res = reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
     assert (res.reopened, res.missing) == (2, ["never-pushed"])
@@ -67,7 +67,7 @@ def test_rework_reopens_the_failing_items_tasks_and_keeps_their_annotations(
         else:
             assert task == before[item]
     assert _next_task(ls, project_id) in {after[i]["id"] for i in failing}
-    assert store.read_json(layout.gate_rework(spec.id, "r1"))["reopened"] == {
+    assert store.read_json(artifacts.GATE_REWORK.key(spec.id, "r1"))["reopened"] == {
         "project_id": project_id, "tasks": 2, "missing": ["never-pushed"]}
 
     reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)

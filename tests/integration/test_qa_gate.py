@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli.qa import qa_app
+from pipelines.cli.qa import app as qa_app
 from pipelines.cli.run import ROOT, run_one
 from pipelines.spec import load_catalog
 from pipelines.stack import StackInfo

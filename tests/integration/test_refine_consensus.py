@@ -20,7 +20,7 @@ from pipelines.label import LabelStudioSettings, pull, push, qc
 from pipelines.refine import CONVERTERS, InvalidLabel, refine
 from pipelines.refine.base import MediaFacts
 from pipelines.spec.models import DatasetSpec
-from pipelines.storage import layout, open_store
+from pipelines.storage import artifacts, layout, open_store
 from sim import annotators as sim
 from sim.data import write_demo_run
 from sim.specs import demo_spec
@@ -70,7 +70,7 @@ def test_overlap_items_release_the_consensus_label_pull_wrote(tmp_path: Path, ls
     sim.simulate(ls=ls, store=store, spec=spec, project_id=pushed.project_id, annotators=3,
                  error_rate=[0.0, 0.25, 0.5], seed=7)
     pulled = pull(spec=spec, store=store, run_id=RUN, ls=ls, project_id=pushed.project_id)
-    assert pulled.qc_key == layout.label_qc(spec.id, RUN)
+    assert pulled.qc_key == artifacts.LABEL_QC.key(spec.id, RUN)
     qc_rows = {r["item_id"]: r for r in store.read_table(pulled.qc_key).to_pylist()}
     res = refine(spec=spec, store=store, run_id=RUN)
     records = {r["item_id"]: r for r in store.read_table(res.records_key).to_pylist()}
@@ -97,7 +97,7 @@ def test_overlap_items_release_the_consensus_label_pull_wrote(tmp_path: Path, ls
     assert checked >= 4, (qc_rows, quarantined)
     # the mistakes made annotators disagree somewhere, so the consensus was more than a copy of one answer
     answers: dict[str, set[str]] = {}
-    for a in store.read_table(layout.label_annotations(spec.id, RUN)).to_pylist():
+    for a in store.read_table(artifacts.LABEL_ANNOTATIONS.key(spec.id, RUN)).to_pylist():
         value = qc.to_json(qc.extract(kind, json.loads(a["result"])))
         answers.setdefault(a["item_id"], set()).add(json.dumps(value, sort_keys=True))
     assert any(len(v) > 1 for v in answers.values()), answers

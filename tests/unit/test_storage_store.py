@@ -42,10 +42,10 @@ def test_s3_locations_inside_and_around_the_root(tmp_path: Path) -> None:
 
 
 def test_the_artifact_catalogue_gives_each_artifact_its_own_run_key() -> None:
-    from pipelines.storage import layout
+    from pipelines.storage import artifacts
 
-    keys = {name: a.key("ds", "run:1+x") for name, a in layout.ARTIFACTS.items()}
+    keys = {name: a.key("ds", "run:1+x") for name, a in artifacts.ARTIFACTS.items()}
     assert len(set(keys.values())) == len(keys)
     assert all(k.startswith("runs/ds/run_1_x/") for k in keys.values())
-    assert layout.records("ds", "r") == "runs/ds/r/refine/records.parquet"
-    assert layout.gate_decision("ds", "r") == "runs/ds/r/gate/decision.json"
+    assert artifacts.RECORDS.key("ds", "r") == "runs/ds/r/refine/records.parquet"
+    assert artifacts.GATE_DECISION.key("ds", "r") == "runs/ds/r/gate/decision.json"

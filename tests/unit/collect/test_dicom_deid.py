@@ -31,7 +31,7 @@ from pipelines.publish import open_dataset, publish
 from pipelines.publish.release import dataset_metadata
 from pipelines.refine import refine
 from pipelines.spec.models import DatasetSpec, DicomOptions
-from pipelines.storage import layout, open_store
+from pipelines.storage import artifacts, layout, open_store
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, now
 from pipelines.storage.store import ObjectStore
 from pipelines.validate import gate, validate
@@ -437,7 +437,7 @@ def test_a_release_carries_deidentified_dicom_and_its_columns_and_every_file_pas
                      "annotator": "a@x", "result": json.dumps([box]), "ground_truth": False,
                      "was_cancelled": False, "lead_time_s": 1.0, "created_at": now(), "updated_at": now(),
                      "role": "annotate"})
-    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    artifacts.LABEL_ANNOTATIONS.write(store, spec.id, RUN, pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
     write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
     assert refine(spec=spec, store=store, run_id=RUN).records == len(rows)
     assert validate(spec=spec, store=store, run_id=RUN, data_docs=False).success

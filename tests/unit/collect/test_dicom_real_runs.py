@@ -28,7 +28,7 @@ from pipelines.publish import open_dataset, publish
 from pipelines.refine import refine
 from pipelines.spec import parse_spec
 from pipelines.spec.models import DatasetSpec
-from pipelines.storage import layout, open_store
+from pipelines.storage import artifacts, layout, open_store
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, now
 from pipelines.storage.store import ObjectStore
 from pipelines.validate import gate, validate
@@ -84,7 +84,7 @@ def _annotate(spec: DatasetSpec, store: ObjectStore, results: dict[str, list[lis
                          "annotator": f"a{j}@x", "result": json.dumps(result), "ground_truth": False,
                          "was_cancelled": False, "lead_time_s": 1.0, "created_at": now(), "updated_at": now(),
                          "role": "annotate"})
-    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    artifacts.LABEL_ANNOTATIONS.write(store, spec.id, RUN, pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
     write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
 
 

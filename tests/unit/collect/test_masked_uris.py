@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pipelines.cli.deid import deid_app
-from pipelines.cli.quarantine import quarantine_app
+from pipelines.cli.deid import app as deid_app
+from pipelines.cli.quarantine import app as quarantine_app
 from pipelines.collect import collect_shard, deidentify_shard, plan_shards
 from pipelines.spec import parse_spec
 from pipelines.storage import open_store

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.publish import publish
 from pipelines.publish.card import parse_card_header
-from pipelines.storage import ObjectStore, open_store
+from pipelines.storage import ObjectStore, artifacts, open_store
 from tests.unit.publish.test_publish import approve
 from tests.unit.validate import factories as f
 
@@ -126,7 +126,6 @@ def test_an_aihub_licence_is_other_with_a_link(store: ObjectStore) -> None:
 def test_a_release_says_which_source_it_was_built_from_and_whether_it_was_bound(store: ObjectStore,
                                                                                 tmp_path: Any) -> None:
     from pipelines.spec.binding import bind_source
-    from pipelines.storage import layout
 
     spec = f.audio_spec()
     approve(store, f.audio_run(store, spec))
@@ -134,7 +133,8 @@ def test_a_release_says_which_source_it_was_built_from_and_whether_it_was_bound(
     (tmp_path / "takes" / "a.wav").write_bytes(b"RIFF")
     given = f"{(tmp_path / 'takes').as_uri()}?glob=**/*.wav"
     # what collect's plan records for a run bound with `datadam run --source` (pipelines.collect.plan_shards)
-    store.write_json(layout.collect_plan(spec.id, "run-1"), {"items": 1, "binding": bind_source(spec, given).record()})
+    store.write_json(artifacts.COLLECT_PLAN.key(spec.id, "run-1"),
+                     {"items": 1, "binding": bind_source(spec, given).record()})
     res = publish(spec=spec, store=store, run_id="run-1")
     manifest = store.read_json(res.manifest_key)
     assert manifest["source"]["kind"] == "local" and manifest["source"]["bound_at_run"] is True

@@ -112,7 +112,7 @@ def test_a_tampered_object_fails_clearly_and_leaves_no_half_written_file(store: 
 
 def _app() -> typer.Typer:
     app = typer.Typer()
-    cli_datasets.register(app)
+    app.add_typer(cli_datasets.app)
     return app
 
 

@@ -99,7 +99,7 @@ def _add_entry(store: ObjectStore, key: str, data: bytes, *, object_key: str | N
 
 def _app() -> typer.Typer:
     app = typer.Typer()
-    cli_datasets.register(app)
+    app.add_typer(cli_datasets.app)
     return app
 
 

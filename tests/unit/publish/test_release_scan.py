@@ -17,7 +17,7 @@ from pipelines.pii import TextDeidentifier
 from pipelines.pii.pseudonyms import KEY
 from pipelines.publish import publish
 from pipelines.refine import refine
-from pipelines.storage import ObjectStore, layout, open_store
+from pipelines.storage import ObjectStore, artifacts, layout, open_store
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
 from pipelines.validate import gate, validate
 from tests.unit.validate import factories as f
@@ -55,7 +55,7 @@ def _write_labelled_run(store: ObjectStore, n: int = 60) -> tuple[list[dict[str,
                          "updated_at": now(), "role": "annotate"})
     store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
                       pa.Table.from_pylist(items, schema=ITEM_SCHEMA))
-    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    artifacts.LABEL_ANNOTATIONS.write(store, spec.id, RUN, pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
     write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
     return items, uris
 
@@ -150,7 +150,7 @@ def test_a_transcription_release_speaks_no_phone_number_and_writes_none(tmp_path
                      "updated_at": now(), "role": "annotate"})
     store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
                       pa.Table.from_pylist(items, schema=ITEM_SCHEMA))
-    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    artifacts.LABEL_ANNOTATIONS.write(store, spec.id, RUN, pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
     write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
     refined = refine(spec=spec, store=store, run_id=RUN)
     assert refined.records == len(rows) and refined.masked["audio_segments"] == len(spoken)

@@ -39,7 +39,7 @@ def hostile(store: ObjectStore) -> str:
 
 def test_datasets_info_prints_a_description_as_text_not_markup(store: ObjectStore, hostile: str) -> None:
     app = typer.Typer()
-    cli_datasets.register(app)
+    app.add_typer(cli_datasets.app)
     res = CliRunner().invoke(app, ["datasets", "info", hostile, "--storage", store.root], env={"COLUMNS": "400"})
     assert res.exit_code == 0, res.output  # a stray "[/x]" used to end in a MarkupError traceback
     out = res.stdout

@@ -19,7 +19,7 @@ from pipelines.refine import CONVERTERS, InvalidLabel, refine
 from pipelines.refine.base import MediaFacts, OffsetMap, normalise_text
 from pipelines.refine.shapes import decode_ls_rle, mask_to_rle, rle_to_mask
 from pipelines.spec.models import ANNOTATION_TYPES, DatasetSpec
-from pipelines.storage import layout, open_store
+from pipelines.storage import artifacts, layout, open_store
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
 from pipelines.storage.records import LABEL_FIELDS
 from tests.unit.validate import families as F
@@ -348,7 +348,7 @@ def test_refine_ner_run_writes_records_and_quarantines_with_reasons(tmp_path: An
         _ann("t2", "a", [_span("XX", texts[2], 0, 3)], 4),
         _ann("t3", "a", [], 5),  # no entity: valid
     ]
-    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    artifacts.LABEL_ANNOTATIONS.write(store, spec.id, RUN, pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
     write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
 
     res = refine(spec=spec, store=store, run_id=RUN)

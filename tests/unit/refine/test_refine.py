@@ -13,7 +13,7 @@ import pytest
 from pipelines.label import write_qc
 from pipelines.refine import refine
 from pipelines.spec import parse_spec
-from pipelines.storage import layout, open_store
+from pipelines.storage import artifacts, layout, open_store
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
 from tests.unit.spec.test_model import GOOD
 
@@ -60,7 +60,7 @@ def test_refine_bbox(tmp_path: Path) -> None:
         _ann("it3", "a@x", [_box("감자역병", 10, 10, 20, 20)], 6),  # unknown class
         # it4: no annotation at all
     ]
-    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    artifacts.LABEL_ANNOTATIONS.write(store, spec.id, RUN, pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
     write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
     res = refine(spec=spec, store=store, run_id=RUN)
     assert (res.items_in, res.records, res.quarantined) == (5, 2, 3)
@@ -93,7 +93,7 @@ def test_refine_releases_label_pulls_consensus_not_each_answer(tmp_path: Path) -
         _ann("it0", "c@x", [_box("정상", 90, 90, 20, 20)], 3),  # outside the image, and outvoted
         gold,
     ]
-    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    artifacts.LABEL_ANNOTATIONS.write(store, spec.id, RUN, pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
     write_qc(spec=spec, store=store, run_id=RUN, rows=anns)
     res = refine(spec=spec, store=store, run_id=RUN)
     assert (res.items_in, res.records, res.quarantined) == (2, 2, 0), res.reasons
@@ -109,7 +109,7 @@ def test_refine_releases_label_pulls_consensus_not_each_answer(tmp_path: Path) -
     cls = parse_spec(cls_doc)
     tie = [_ann("it0", "a@x", _choice("정상"), 1), _ann("it0", "b@x", _choice("고추탄저병"), 2),
            _ann("it1", "a@x", _choice("정상"), 3), _ann("it1", "b@x", _choice("정상"), 4)]
-    store.write_table(layout.label_annotations(cls.id, RUN), pa.Table.from_pylist(tie, schema=ANNOTATION_SCHEMA))
+    artifacts.LABEL_ANNOTATIONS.write(store, cls.id, RUN, pa.Table.from_pylist(tie, schema=ANNOTATION_SCHEMA))
     write_qc(spec=cls, store=store, run_id=RUN, rows=tie)
     res = refine(spec=cls, store=store, run_id=RUN)
     assert (res.records, res.reasons) == (1, {"label.no_consensus": 1})

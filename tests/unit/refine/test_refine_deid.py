@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.label import write_qc
 from pipelines.refine import refine
-from pipelines.storage import ObjectStore, layout, open_store
+from pipelines.storage import ObjectStore, artifacts, layout, open_store
 from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps
 from pipelines.wav import decode_wav, encode_wav
 from tests.unit.refine.test_converters import RUN, _ann, _span, _ta, _text_item
@@ -39,7 +39,7 @@ def _run(tmp_path: Path, type_: str, items: list[dict[str, Any]], anns: list[dic
     store = open_store(str(tmp_path / "store"))
     store.write_table(f"{layout.run(spec.id, RUN, 'deidentify')}/part-00000.parquet",
                       pa.Table.from_pylist(items, schema=ITEM_SCHEMA))
-    store.write_table(layout.label_annotations(spec.id, RUN), pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
+    artifacts.LABEL_ANNOTATIONS.write(store, spec.id, RUN, pa.Table.from_pylist(anns, schema=ANNOTATION_SCHEMA))
     write_qc(spec=spec, store=store, run_id=RUN, rows=anns)  # label_pull's QC: the consensus refine releases
     res = refine(spec=spec, store=store, run_id=RUN)
     recs = {r["item_id"]: r for r in store.read_table(res.records_key).to_pylist()}

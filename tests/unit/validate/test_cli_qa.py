@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli.qa import qa_app
+from pipelines.cli.qa import app as qa_app
 from pipelines.storage import ObjectStore, open_store
 from pipelines.validate import gate, validate
 from tests.unit.validate import families as F

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.storage import ObjectStore, layout, open_store
+from pipelines.storage import ObjectStore, artifacts, open_store
 from pipelines.validate import GateError, gate, record_decision, validate
 from pipelines.validate.gate import VIA_AIRFLOW, inspector_brief, rework_summary
 from tests.unit.validate import factories as f
@@ -99,7 +99,7 @@ def test_rework_lists_the_items_that_failed_and_is_never_approved(store: ObjectS
                     note="라벨을 다시 달 것")
     res = gate(spec=SPEC, store=store, run_id="run-1")
     assert (res.status, res.by, res.automatic) == ("rework", "김검수", False)
-    rework = store.read_json(layout.gate_rework(SPEC.id, "run-1"))
+    rework = store.read_json(artifacts.GATE_REWORK.key(SPEC.id, "run-1"))
     bad = f.text_run(SPEC, run_id="run-1").rows[5]["item_id"]
     assert rework["items"] == {bad: ["syntactic.label_in_set"]}
     line = rework_summary(store=store, dataset=SPEC.id, run_id="run-1")

@@ -60,6 +60,32 @@ DEFECTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _writable(modality: Any) -> tuple[bool, str, list[str]] | None:
+    """For a media modality: can the generator write a format the spec allows, what it writes, what the spec allows.
+    None for the modalities checked otherwise (text, multimodal)."""
+    if isinstance(modality, ImageModality):
+        return (bool(image.writable_formats(modality)),
+                f"images can be written as {sorted([*image.WRITERS, 'dicom'])}", list(modality.formats))
+    if isinstance(modality, AudioModality):
+        return "wav" in modality.formats, "audio is written as WAV", list(modality.formats)
+    if isinstance(modality, TimeseriesModality):
+        return (bool(timeseries.writable_formats(modality)), f"series are written as {list(timeseries.WRITERS)}",
+                list(modality.formats))
+    if isinstance(modality, VideoModality):
+        return (bool(video.writable_formats(modality)), f"clips can be written as {sorted(video.WRITERS)}",
+                list(modality.formats))
+    return None
+
+
+def _damaged(data: bytes, defect: str | None, *, seed: int, index: int) -> bytes:
+    """An image or clip with its byte-level defect planted: cut to two thirds, or 2 KiB of noise instead."""
+    if defect == "truncated":
+        return data[: len(data) * 2 // 3]
+    if defect == "garbage":
+        return bytes(item_rng(seed, index, "garbage").bytes(2048))
+    return data
+
+
 class SyntheticSource(Source):
     """Generated items: shape images with boxes, clips of moving shapes, labelled Korean texts with planted PII,
     speech-like WAVs, labelled series."""
@@ -72,30 +98,11 @@ class SyntheticSource(Source):
         assert isinstance(spec.source, SyntheticConfig)
         self.config: SyntheticConfig = spec.source
         self.modality = spec.modality
-        if isinstance(self.modality, ImageModality):
-            if not image.writable_formats(self.modality):
-                raise CollectError(
-                    f"{spec.id}: synthetic images can be written as {sorted([*image.WRITERS, 'dicom'])}; "
-                    f"the spec allows only {self.modality.formats}"
-                )
-        elif isinstance(self.modality, AudioModality):
-            if "wav" not in self.modality.formats:
-                raise CollectError(
-                    f"{spec.id}: synthetic audio is written as WAV; the spec allows only "
-                    f"{self.modality.formats}"
-                )
-        elif isinstance(self.modality, TimeseriesModality):
-            if not timeseries.writable_formats(self.modality):
-                raise CollectError(
-                    f"{spec.id}: synthetic series are written as {list(timeseries.WRITERS)}; "
-                    f"the spec allows only {self.modality.formats}"
-                )
-        elif isinstance(self.modality, VideoModality):
-            if not video.writable_formats(self.modality):
-                raise CollectError(
-                    f"{spec.id}: synthetic clips can be written as {sorted(video.WRITERS)}; "
-                    f"the spec allows only {self.modality.formats}"
-                )
+        writable = _writable(self.modality)
+        if writable is not None:
+            ok, written_as, allowed = writable
+            if not ok:
+                raise CollectError(f"{spec.id}: synthetic {written_as}; the spec allows only {allowed}")
         elif isinstance(self.modality, MultimodalModality):
             unsupported = [c.kind for c in self.modality.components if c.kind not in multimodal.KINDS]
             if unsupported:
@@ -197,11 +204,7 @@ class SyntheticSource(Source):
             data, ext, truth = image.make_image(
                 spec, mod, seed=seed, index=index, scale=0.5 if defect == "too_small" else 1.0
             )
-            if defect == "truncated":
-                data = data[: len(data) * 2 // 3]
-            elif defect == "garbage":
-                data = item_rng(seed, index, "garbage").bytes(2048)
-            return data, ext, truth
+            return _damaged(data, defect, seed=seed, index=index), ext, truth
         if isinstance(mod, VideoModality):
             data, ext, truth = video.make_video(
                 spec,
@@ -211,11 +214,7 @@ class SyntheticSource(Source):
                 scale=0.5 if defect == "too_small" else 1.0,
                 duration_s=mod.min_duration_s / 4 if defect == "too_short" else None,
             )
-            if defect == "truncated":
-                data = data[: len(data) * 2 // 3]
-            elif defect == "garbage":
-                data = item_rng(seed, index, "garbage").bytes(2048)
-            return data, ext, truth
+            return _damaged(data, defect, seed=seed, index=index), ext, truth
         if isinstance(mod, AudioModality):
             kw: dict[str, Any] = {}
             if defect == "sample_rate":
