@@ -441,7 +441,7 @@ def preflight(*, spec: DatasetSpec, store: ObjectStore) -> None:
         SimulatorError: what cannot be simulated, in words a person can act on.
     """
     from pipelines.collect.errors import CollectError
-    from pipelines.collect.sources import SyntheticSource
+    from pipelines.collect.sources import SyntheticCollector
 
     kind = spec.annotation.type
     if kind not in SUPPORTED:
@@ -452,7 +452,7 @@ def preflight(*, spec: DatasetSpec, store: ObjectStore) -> None:
                              f"this spec's source is {spec.source.kind!r} (run without --simulate and annotate in "
                              "Label Studio)")
     try:
-        source = SyntheticSource(spec=spec, store=store)
+        source = SyntheticCollector(spec=spec, store=store)
     except CollectError as exc:
         raise SimulatorError(str(exc)) from exc
     truth = source.sample_truth(0)

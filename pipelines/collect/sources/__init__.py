@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from pipelines.collect.errors import CollectError
 from pipelines.collect.sources.base import RawItem, Source, make_item_id, package_version
-from pipelines.collect.sources.http import HttpSource
+from pipelines.collect.sources.http import HttpCollector
 from pipelines.collect.sources.listing import ListingSource
-from pipelines.collect.sources.local import LocalSource
-from pipelines.collect.sources.records import RecordsSource
-from pipelines.collect.sources.s3 import S3Source
-from pipelines.collect.sources.synthetic import SyntheticSource
+from pipelines.collect.sources.local import LocalCollector
+from pipelines.collect.sources.records import RecordsCollector
+from pipelines.collect.sources.s3 import S3Collector
+from pipelines.collect.sources.synthetic import SyntheticCollector
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage.store import ObjectStore, S3Settings
 
 # One entry per implemented ``spec.source.kind``; a test checks it against SOURCE_KINDS and the catalog.
 SOURCES: dict[str, type[Source]] = {
-    SyntheticSource.kind: SyntheticSource,
-    LocalSource.kind: LocalSource,
-    HttpSource.kind: HttpSource,
-    S3Source.kind: S3Source,
-    RecordsSource.kind: RecordsSource,
+    SyntheticCollector.kind: SyntheticCollector,
+    LocalCollector.kind: LocalCollector,
+    HttpCollector.kind: HttpCollector,
+    S3Collector.kind: S3Collector,
+    RecordsCollector.kind: RecordsCollector,
 }
 
 
@@ -45,14 +45,14 @@ def make_source(*, spec: DatasetSpec, store: ObjectStore, run_id: str | None = N
 
 __all__ = [
     "SOURCES",
-    "HttpSource",
+    "HttpCollector",
     "ListingSource",
-    "LocalSource",
+    "LocalCollector",
     "RawItem",
-    "RecordsSource",
-    "S3Source",
+    "RecordsCollector",
+    "S3Collector",
     "Source",
-    "SyntheticSource",
+    "SyntheticCollector",
     "make_item_id",
     "make_source",
     "package_version",

@@ -218,7 +218,7 @@ def _list_lines(lines: list[str]) -> Iterator[str]:
             yield url
 
 
-class HttpSource(ListingSource):
+class HttpCollector(ListingSource):
     """The URLs of ``urls`` and then of ``url_list`` (a local text file or an http(s) URL of one: one URL a line,
     ``#`` comments)."""
 

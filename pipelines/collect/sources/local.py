@@ -37,7 +37,7 @@ def inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-class LocalSource(ListingSource):
+class LocalCollector(ListingSource):
     """Files under ``root`` matching ``glob``, sorted by relative path."""
 
     kind: ClassVar[str] = "local"

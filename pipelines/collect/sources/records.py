@@ -185,7 +185,7 @@ def _parquet(data: bytes) -> Iterator[tuple[int, dict[str, Any] | None, tuple[st
         yield 1, None, (R.TEXT_MALFORMED, f"not a readable Parquet file: {type(exc).__name__}: {exc}")
 
 
-class RecordsSource(ListingSource):
+class RecordsCollector(ListingSource):
     """One item per record of the files at ``path`` (a file, or a glob of files, sorted)."""
 
     groups_files: ClassVar[bool] = False  # one item per record, whatever the modality

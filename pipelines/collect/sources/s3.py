@@ -35,7 +35,7 @@ def get_limited(reader: S3Reader, bucket: str, key: str, *, limit: int) -> bytes
         raise Reject(R.MEDIA_OVERSIZE, str(exc)) from None
 
 
-class S3Source(ListingSource):
+class S3Collector(ListingSource):
     """Every object under the prefix, in key order (folder markers skipped)."""
 
     kind: ClassVar[str] = "s3"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.collect.sources import SyntheticSource
+from pipelines.collect.sources import SyntheticCollector
 from pipelines.label import qc, results
 from pipelines.refine.base import MediaFacts
 from pipelines.refine.shapes import keypoints, polyline
@@ -29,7 +29,7 @@ def test_geometry_round_trips_and_mistakes_are_caught(spec_id: str, tmp_path: Pa
     spec = load_catalog().get(spec_id)
     store = open_store(tmp_path.as_uri())
     preflight(spec=spec, store=store)
-    src = SyntheticSource(spec=spec, store=store)
+    src = SyntheticCollector(spec=spec, store=store)
     t = spec.annotation.type
     size = (spec.modality.min_width, spec.modality.min_height)
     media = MediaFacts(width=size[0], height=size[1], duration_s=None, text=None)

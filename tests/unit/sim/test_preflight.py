@@ -59,20 +59,20 @@ def test_a_source_without_ground_truth_is_refused(store, tmp_path: Path) -> None
 
 def test_truth_in_a_shape_annotators_cannot_use_is_refused(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Truth the simulator's results cannot be built from (here: video tracks without their boxes) is refused."""
-    from pipelines.collect.sources import SyntheticSource
+    from pipelines.collect.sources import SyntheticCollector
 
     spec = _first(lambda s: s.annotation.type == "bbox" and s.modality.kind == "video")
-    monkeypatch.setattr(SyntheticSource, "sample_truth", lambda self, i: {"tracks": [{"label": spec.labels[0]}]})
+    monkeypatch.setattr(SyntheticCollector, "sample_truth", lambda self, i: {"tracks": [{"label": spec.labels[0]}]})
     with pytest.raises(SimulatorError, match="ground truth for 'bbox' lacks what an annotator submits"):
         preflight(spec=spec, store=store)
 
 
 @pytest.mark.parametrize("modality", ["text", "audio"])
 def test_dialogue_intent_sources_now_write_the_intent_as_truth(store, modality: str) -> None:  # type: ignore[no-untyped-def]
-    from pipelines.collect.sources import SyntheticSource
+    from pipelines.collect.sources import SyntheticCollector
 
     spec = _first(lambda s: s.annotation.type == "dialogue_intent" and s.modality.kind == modality)
-    truth = SyntheticSource(spec=spec, store=store).sample_truth(3)
+    truth = SyntheticCollector(spec=spec, store=store).sample_truth(3)
     assert truth is not None and truth["label"] in spec.labels
     preflight(spec=spec, store=store)
 

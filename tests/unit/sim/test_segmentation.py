@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.collect.sources import SyntheticSource
+from pipelines.collect.sources import SyntheticCollector
 from pipelines.label import qc, results
 from pipelines.spec import load_catalog
 from pipelines.storage import open_store
@@ -24,7 +24,7 @@ def test_truth_masks_are_the_painted_pixels_and_survive_label_studio_rle(tmp_pat
     spec = load_catalog().get(SPEC_ID)
     store = open_store(tmp_path.as_uri())
     preflight(spec=spec, store=store)
-    src = SyntheticSource(spec=spec, store=store)
+    src = SyntheticCollector(spec=spec, store=store)
     item = next(src.item(i) for i in range(20) if src.defect(i) is None and src.item(i).ext == "png")
     assert item.truth is not None
     image = np.asarray(Image.open(io.BytesIO(item.data)).convert("RGB")).astype(int)
@@ -41,7 +41,7 @@ def test_truth_masks_are_the_painted_pixels_and_survive_label_studio_rle(tmp_pat
 
 def test_a_spoilt_mask_is_one_a_reviewer_rejects(tmp_path: Path) -> None:
     spec = load_catalog().get(SPEC_ID)
-    src = SyntheticSource(spec=spec, store=open_store(tmp_path.as_uri()))
+    src = SyntheticCollector(spec=spec, store=open_store(tmp_path.as_uri()))
     size = (spec.modality.min_width, spec.modality.min_height)
     good, bad = [], []
     for i in range(24):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pipelines.collect.intake import check_text
-from pipelines.collect.sources import SyntheticSource
+from pipelines.collect.sources import SyntheticCollector
 from pipelines.label import qc, results
 from pipelines.label.tasks import target_kind
 from pipelines.pii import TextDeidentifier
@@ -33,7 +33,7 @@ SPECS = ("medical-consultation-ner", "web-corpus-ner", "health-qa", "book-mrc", 
 ITEMS = 8
 
 
-def _shown(spec: DatasetSpec, src: SyntheticSource, index: int) -> tuple[str, dict[str, Any]]:
+def _shown(spec: DatasetSpec, src: SyntheticCollector, index: int) -> tuple[str, dict[str, Any]]:
     """The text Label Studio shows for an item (intake's unwrapping, then collect's masking) and its truth."""
     item = src.item(index)
     assert item.truth is not None
@@ -74,7 +74,7 @@ def test_truth_round_trips_and_mistakes_are_caught(spec_id: str, tmp_path: Path)
     spec = load_catalog().get(spec_id)
     store = open_store(tmp_path.as_uri())
     preflight(spec=spec, store=store)
-    src = SyntheticSource(spec=spec, store=store)
+    src = SyntheticCollector(spec=spec, store=store)
     t, to = spec.annotation.type, target_kind(spec)
     checked = spoilt_accepted = 0
     for i in range(ITEMS * 2):
@@ -108,8 +108,8 @@ def test_every_text_spec_passes_preflight(tmp_path: Path) -> None:
 
 def test_items_are_deterministic_and_varied(tmp_path: Path) -> None:
     spec = load_catalog().get("ko-en-parallel-corpus")
-    src = SyntheticSource(spec=spec, store=open_store(tmp_path.as_uri()))
-    again = SyntheticSource(spec=spec, store=open_store(tmp_path.as_uri()))
+    src = SyntheticCollector(spec=spec, store=open_store(tmp_path.as_uri()))
+    again = SyntheticCollector(spec=spec, store=open_store(tmp_path.as_uri()))
     texts = [src.item(i).data for i in range(12)]
     assert texts == [again.item(i).data for i in range(12)]
     assert len(set(texts)) >= 11  # two random sentence pairs an item: repeats are rare

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.collect.sources import SyntheticSource
+from pipelines.collect.sources import SyntheticCollector
 from pipelines.label import qc, results
 from pipelines.label.tasks import target_kind
 from pipelines.refine.base import MediaFacts
@@ -25,7 +25,7 @@ def test_ranges_round_trip_and_mistakes_are_caught(spec_id: str, tmp_path: Path)
     spec = load_catalog().get(spec_id)
     store = open_store(tmp_path.as_uri())
     preflight(spec=spec, store=store)
-    src = SyntheticSource(spec=spec, store=store)
+    src = SyntheticCollector(spec=spec, store=store)
     t, to, hz = spec.annotation.type, target_kind(spec), results.sampling_hz(spec)
     convert = temporal_events if t == "temporal_events" else timeseries_labels
     tolerance = 1 / results.LS_VIDEO_FPS if to == "video" else 1e-6

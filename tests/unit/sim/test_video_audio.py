@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from pipelines.collect.sources import SyntheticSource
+from pipelines.collect.sources import SyntheticCollector
 from pipelines.collect.sources.synthetic.video import _even
 from pipelines.label import qc, results
 from pipelines.label.tasks import FRAMES, target_kind
@@ -36,7 +36,7 @@ RATE = 0.3
 
 def _truth(spec: DatasetSpec, tmp_path: Path, index: int) -> tuple[dict[str, Any], tuple[int, int] | None]:
     """Item ``index``'s truth as preflight makes it (clips drawn at a tenth of the size) and its pixel grid."""
-    truth = SyntheticSource(spec=spec, store=open_store(tmp_path.as_uri())).sample_truth(index)
+    truth = SyntheticCollector(spec=spec, store=open_store(tmp_path.as_uri())).sample_truth(index)
     assert truth
     m = spec.modality
     size = (_even(m.min_width * 0.1), _even(m.min_height * 0.1)) if m.kind == "video" else None  # type: ignore[union-attr]
@@ -140,7 +140,7 @@ def test_sound_events_are_in_the_audio(tmp_path: Path) -> None:
     from pipelines.wav import decode_wav
 
     spec = load_catalog().get("urban-noise-sound-events")
-    item = SyntheticSource(spec=spec, store=open_store(tmp_path.as_uri())).item(2)
+    item = SyntheticCollector(spec=spec, store=open_store(tmp_path.as_uri())).item(2)
     samples, sr = decode_wav(item.data)
     mono = samples.mean(axis=1) if samples.ndim == 2 else samples
     inside = np.zeros(len(mono), dtype=bool)

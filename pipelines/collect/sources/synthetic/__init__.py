@@ -86,7 +86,7 @@ def _damaged(data: bytes, defect: str | None, *, seed: int, index: int) -> bytes
     return data
 
 
-class SyntheticSource(Source):
+class SyntheticCollector(Source):
     """Generated items: shape images with boxes, clips of moving shapes, labelled Korean texts with planted PII,
     speech-like WAVs, labelled series."""
 
