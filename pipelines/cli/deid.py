@@ -82,12 +82,12 @@ def deid_image_cmd(
     targets: Annotated[str | None, typer.Option(help="comma-separated: " + ",".join(sorted(VISUAL_PII)))] = None,
 ) -> None:
     """Mask faces and licence plates and drop the metadata; the regions found go to standard error."""
-    from pipelines.collect.deid import deid_image, regions_in
+    from pipelines.collect.deid.image import deid_image_checked
 
     wanted = _targets(targets, VISUAL_PII)
     try:
-        out, regions = deid_image(src.read_bytes(), targets=wanted)
-        left = regions_in(out, targets=wanted) if regions else []
+        done = deid_image_checked(src.read_bytes(), targets=wanted)  # ``left``: its last re-check of the output
+        out, regions, left = done.data, done.regions, done.left
     except (OSError, ValueError) as exc:
         _err.print(f"[red]{esc(src)}: not an image this tool can read: {esc(exc)}[/red]")
         raise typer.Exit(2) from exc

@@ -135,23 +135,47 @@ def _pixels(im: Image.Image) -> NDArray[Any]:
     return np.asarray(im.convert("RGBA" if "A" in im.mode else "RGB"))
 
 
-def deid_image(
-    data: bytes, *, targets: Iterable[str] = KINDS
-) -> tuple[bytes, list[Region]]:
-    """Mask faces and licence plates in an encoded image and drop its metadata.
+@dataclass(frozen=True)
+class MaskedImage:
+    """What :func:`deid_image_checked` returns: the bytes, the regions masked, and what the last re-check found."""
 
-    The first pass (CenterFace, plate detectors) finds regions; they are masked and the image encoded; the
-    re-check (Haar cascades, plate detectors) runs on the decoded result and what it finds is masked as well,
-    at most ``RECHECK_ROUNDS`` times. :func:`regions_in` on the bytes returned gives what the last re-check found.
+    data: bytes
+    regions: list[Region]
+    left: list[Region]  # found by the re-check detectors in ``data`` (the caller must not keep it unless empty)
+
+
+def deid_image(data: bytes, *, targets: Iterable[str] = KINDS) -> tuple[bytes, list[Region]]:
+    """Mask faces and licence plates in an encoded image and drop its metadata.
 
     Args:
         data: the image file (JPEG, PNG, WebP, TIFF, BMP).
         targets: which of ``faces`` / ``licence_plates`` to look for.
 
     Returns:
-        (image bytes, regions masked). The bytes are the input's only for a JPEG or WebP in which nothing was
-        found and that carries no metadata; otherwise the image is re-encoded upright, in the same format,
-        without metadata.
+        (image bytes, regions masked); :func:`deid_image_checked` also returns what the last re-check found.
+
+    Raises:
+        OSError / ValueError: the bytes are not a decodable image.
+    """
+    done = deid_image_checked(data, targets=targets)
+    return done.data, done.regions
+
+
+def deid_image_checked(data: bytes, *, targets: Iterable[str] = KINDS) -> MaskedImage:
+    """Mask faces and licence plates in an encoded image, drop its metadata, and re-check the result.
+
+    The first pass (CenterFace, plate detectors) finds regions; they are masked and the image encoded; the
+    re-check (Haar cascades, plate detectors) runs on the decoded result and what it finds is masked as well,
+    at most ``RECHECK_ROUNDS`` times. ``left`` is what the re-check found in the bytes returned, the same as
+    :func:`regions_in` on them (so the caller need not run it again: it costs as much as a CenterFace pass).
+
+    Args:
+        data: the image file (JPEG, PNG, WebP, TIFF, BMP).
+        targets: which of ``faces`` / ``licence_plates`` to look for.
+
+    Returns:
+        The bytes are the input's only for a JPEG or WebP in which neither pass found anything and that carries
+        no metadata; otherwise the image is re-encoded upright, in the same format, without metadata.
 
     Raises:
         OSError / ValueError: the bytes are not a decodable image.
@@ -168,20 +192,23 @@ def deid_image(
         if fmt == "TIFF" and im.info.get("compression") in _TIFF_LOSSLESS:
             keep["compression"] = im.info["compression"]
         mode = im.mode
-    regions = find_regions(pixels, targets=targets) if targets else []
+    if not targets:
+        return MaskedImage(data if not personal_meta and fmt not in LOSSLESS
+                           else _encode(pixels, fmt=fmt, mode=mode, keep=keep), [], [])
+    regions = find_regions(pixels, targets=targets)
     if not regions and not personal_meta and fmt not in LOSSLESS:
-        left = recheck_regions(pixels, targets=targets) if targets else []
+        left = recheck_regions(pixels, targets=targets)  # the pixels of ``data``: the re-check of the output
         if not left:
-            return data, []
+            return MaskedImage(data, [], [])
         regions = left
     out = _encode(mask_regions(pixels, regions), fmt=fmt, mode=mode, keep=keep)
     for _ in range(RECHECK_ROUNDS):
-        left = regions_in(out, targets=targets) if targets else []
+        left = regions_in(out, targets=targets)
         if not left:
-            break
+            return MaskedImage(out, regions, [])
         regions += left
         out = _encode(mask_regions(pixels, regions), fmt=fmt, mode=mode, keep=keep)
-    return out, regions
+    return MaskedImage(out, regions, regions_in(out, targets=targets))
 
 
 def _encode(pixels: NDArray[Any], *, fmt: str, mode: str, keep: dict[str, Any]) -> bytes:

@@ -27,7 +27,7 @@ from pipelines.collect.dedupe import (
     signatures,
 )
 from pipelines.collect.deid.dicom import deid_dicom
-from pipelines.collect.deid.image import deid_image, detector_versions, has_personal_metadata, regions_in
+from pipelines.collect.deid.image import deid_image_checked, detector_versions, has_personal_metadata
 from pipelines.collect.deid.video import compact, deid_video, detector_settings
 from pipelines.collect.dicom import dataset_key
 from pipelines.collect.reasons import Reject
@@ -207,8 +207,8 @@ class _Deidentifier:
 
     def _image(self, data: bytes, audit: dict[str, Any], masked: Counter[str]) -> bytes:
         try:
-            out, regions = deid_image(data, targets=self.visual_targets)
-            left = regions_in(out, targets=self.visual_targets) if regions else []
+            done = deid_image_checked(data, targets=self.visual_targets)  # its last re-check is ``left``
+            out, regions, left = done.data, done.regions, done.left
             meta_left = has_personal_metadata(out)
         except (OSError, ValueError, cv2.error) as exc:
             raise Reject(R.DEID_FAILED, f"image: {type(exc).__name__}: {exc}") from None

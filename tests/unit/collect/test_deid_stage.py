@@ -181,7 +181,7 @@ def test_an_image_the_recheck_still_flags_is_quarantined_and_never_written(
     _write_collect(spec, store, [_row(spec, store, buf.getvalue(), "jpg")])
     # a detector that keeps seeing a face after masking: the stage must refuse the item
     monkeypatch.setattr(
-        "pipelines.collect.deid.stage.regions_in",
+        "pipelines.collect.deid.image.regions_in",  # the re-check deid_image_checked runs on its output
         lambda data, *, targets: [Region("faces", 1, 1, 40, 40, detector="stub")],
     )
     res = deidentify_shard(spec=spec, store=store, run_id=RUN, shard=0)
