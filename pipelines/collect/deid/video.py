@@ -10,7 +10,9 @@ misses a face on one frame now and then, rarely on three in a row) and encodes i
 annotation (``keyframe_fps``) from the masked frames; the third runs the re-check detectors (Haar cascades,
 unlike CenterFace) on every frame of the new clip and on every keyframe. What the re-check finds is masked too
 (on the frames ``RECHECK_DILATION_S`` around it: re-encoding makes the cascades see faces in compression
-blocks, on and off for a few frames) and the last two passes repeat, at most ``MASK_ROUNDS`` times in all.
+blocks, on and off for a few frames) and the last two passes repeat, at most ``MASK_ROUNDS`` times in all; a
+later round runs the re-check only on the frames whose decoded pixels changed and reuses the rest (``RecheckMemo``,
+docs/adr/0034-video-recheck-once-per-frame-content.md).
 docs/adr/0021-video-first-pass-searches-every-eighth-frame.md has the choice and how it was checked against
 searching every frame.
 
@@ -279,7 +281,8 @@ def deid_video(
     The re-check runs the Haar cascades on every frame of the re-encoded clip and on every keyframe file. They
     find what CenterFace missed, and they flicker: re-encoding changes every frame a little, and a region
     can appear where nothing was found. Such regions are masked as well (from the original frames) and the
-    clip is written and re-checked again, at most ``MASK_ROUNDS`` times; what the last re-check still finds
+    clip is written and re-checked again (a frame whose pixels a previous round checked keeps that result), at most
+    ``MASK_ROUNDS`` times; what the last re-check still finds
     is in ``recheck.regions`` and ``keyframes_left`` (the caller quarantines the clip).
 
     Args:
