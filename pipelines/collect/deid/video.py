@@ -10,7 +10,9 @@ misses a face on one frame now and then, rarely on three in a row) and encodes i
 annotation (``keyframe_fps``) from the masked frames; the third runs the re-check detectors (Haar cascades,
 unlike CenterFace) on every frame of the new clip and on every keyframe. What the re-check finds is masked too
 (on the frames ``RECHECK_DILATION_S`` around it: re-encoding makes the cascades see faces in compression
-blocks, on and off for a few frames) and the last two passes repeat, at most ``MASK_ROUNDS`` times in all.
+blocks, on and off for a few frames) and the last two passes repeat, at most ``MASK_ROUNDS`` times in all; a
+later round runs the re-check only on the frames whose decoded pixels changed and reuses the rest (``RecheckMemo``,
+docs/adr/0034-video-recheck-once-per-frame-content.md).
 docs/adr/0021-video-first-pass-searches-every-eighth-frame.md has the choice and how it was checked against
 searching every frame.
 
@@ -24,6 +26,8 @@ OpenCV writes frames only: a masked clip has no sound track and no container met
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -109,6 +113,8 @@ class VideoDeid:
     keyframes_left: list[tuple[int, Region]] = field(default_factory=list)  # detections in the keyframe files
     rounds: int = 0  # masking passes (more than one when the re-check found what the first pass had not)
     added: list[tuple[int, Region]] = field(default_factory=list)  # regions the re-checks found and masked too
+    rechecked: int = 0  # frames and keyframes the re-check detectors ran on, over all rounds
+    recheck_reused: int = 0  # those whose pixels a previous round had re-checked already (its result reused)
 
 
 def _detector(
@@ -275,7 +281,8 @@ def deid_video(
     The re-check runs the Haar cascades on every frame of the re-encoded clip and on every keyframe file. They
     find what CenterFace missed, and they flicker: re-encoding changes every frame a little, and a region
     can appear where nothing was found. Such regions are masked as well (from the original frames) and the
-    clip is written and re-checked again, at most ``MASK_ROUNDS`` times; what the last re-check still finds
+    clip is written and re-checked again (a frame whose pixels a previous round checked keeps that result), at most
+    ``MASK_ROUNDS`` times; what the last re-check still finds
     is in ``recheck.regions`` and ``keyframes_left`` (the caller quarantines the clip).
 
     Args:
@@ -311,10 +318,11 @@ def deid_video(
     added: list[tuple[int, Region]] = []
     recheck: VideoScan | None = None
     keyframes_left: list[tuple[int, Region]] = []
+    memo = RecheckMemo(targets)  # the re-check's result per frame's pixels, kept across rounds
     for rounds in range(1, MASK_ROUNDS + 1):
         masked, keyframes = _write_masked(src, out_path if reencode else None, scan, found, wanted, workdir)
-        recheck = scan_video(out_path, ext=ext, targets=targets, recheck=True) if reencode else None
-        keyframes_left = keyframe_regions(keyframes, targets=targets)
+        recheck = memo.clip(out_path, ext=ext) if reencode else None
+        keyframes_left = memo.keyframes(keyframes)
         left = (recheck.regions if recheck is not None else []) + [(wanted[n], r) for n, r in keyframes_left]
         if not left or rounds == MASK_ROUNDS:
             break
@@ -333,6 +341,8 @@ def deid_video(
         keyframes_left=keyframes_left,
         rounds=rounds,
         added=added,
+        rechecked=memo.ran + memo.reused,
+        recheck_reused=memo.reused,
     )
 
 
@@ -373,6 +383,66 @@ def _write_masked(
     if decoded != scan.frames or len(keyframes) != len(wanted):
         raise VideoError(f"{decoded} frames decode on the second pass, {scan.frames} on the first")
     return masked, keyframes
+
+
+class RecheckMemo:
+    """The re-check (Haar cascades, plates) of a masked clip's frames and keyframe files, round after round.
+
+    A later round masks a few more regions and writes the clip again; the frames it did not change decode to
+    the same pixels as before (the encoder and decoder are deterministic), and a detector given the same pixels
+    finds the same regions. Each frame's decoded pixels (a keyframe file's bytes) are keyed by their BLAKE2b
+    digest with the frame index; what the re-check found on them is reused when the same pixels come again, and
+    the detectors run on every frame whose pixels differ. Nothing is skipped: every frame of every round is
+    re-checked, once per distinct content. Held: one digest and a few regions per frame.
+    """
+
+    def __init__(self, targets: Iterable[str]) -> None:
+        self.detect = _detector(targets, recheck=True)
+        self.seen: dict[tuple[str, int, bytes], list[Region]] = {}
+        self.ran = self.reused = 0
+
+    def _regions(self, where: str, n: int, content: bytes | memoryview, pixels: Callable[[], Frame]
+                 ) -> list[Region]:
+        key = (where, n, hashlib.blake2b(content, digest_size=16).digest())
+        if key in self.seen:
+            self.reused += 1
+        else:
+            self.seen[key] = self.detect(pixels()) if self.detect is not None else []
+            self.ran += 1
+        return self.seen[key]
+
+    def clip(self, path: Path, *, ext: str) -> VideoScan:
+        """The re-check of every frame of a clip (what ``scan_video(recheck=True)`` returns)."""
+        regions: list[tuple[int, Region]] = []
+        frames, size = 0, (0, 0)
+        with open_clip(path, ext=ext) as clip:
+            fps = clip.info.fps
+            for i, frame in enumerate(clip.frames()):
+                size, frames = (frame.shape[1], frame.shape[0]), i + 1
+                pixels = np.ascontiguousarray(frame)
+                regions += [(i, r) for r in self._regions("frame", i, pixels.data, functools.partial(_same, pixels))]
+        if frames == 0:
+            raise VideoError("no frame decodes")
+        return VideoScan(frames=frames, fps=fps, width=size[0], height=size[1], regions=regions, searched=frames)
+
+    def keyframes(self, paths: Iterable[Path]) -> list[tuple[int, Region]]:
+        """The re-check of keyframe JPEG files: ``(keyframe index, region)`` pairs (as ``keyframe_regions``)."""
+        out: list[tuple[int, Region]] = []
+        for n, path in enumerate(paths):
+            jpeg = path.read_bytes()
+            out += [(n, r) for r in self._regions("keyframe", n, jpeg, functools.partial(_decode_keyframe, jpeg, n))]
+        return out
+
+
+def _same(frame: Frame) -> Frame:
+    return frame
+
+
+def _decode_keyframe(jpeg: bytes, n: int) -> Frame:
+    frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise VideoError(f"cannot read keyframe {n}")
+    return np.asarray(frame, dtype=np.uint8)
 
 
 def keyframe_regions(paths: Iterable[Path], *, targets: Iterable[str]) -> list[tuple[int, Region]]:
