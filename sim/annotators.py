@@ -14,7 +14,9 @@ task's known answer does not take an annotator's place). One error rate is sprea
 a list gives each annotator their own. Simulated reviewers (:func:`review`) judge the review queue against the
 truth, with an error rate of their own.
 Deterministic for a seed: the same annotators, labels and errors for the same item on every run. Re-running
-adds nothing to tasks that already have their annotations.
+adds nothing to tasks that already have their annotations. A task an inspector sent back for rework
+(:mod:`pipelines.label.rework`: its Label Studio overlap raised above what its meta asks for) gets one more
+annotation from an annotator who has not worked on it, made knowing what was wrong: it follows the truth.
 
     python -m sim.annotators --spec schemas/datasets/x/y.yaml --storage file:///... --project-id 3 --watch
 
@@ -581,13 +583,19 @@ def simulate(
 
     todo: list[tuple[int, str, int, set[int]]] = []
     seen = 0
-    include = ("id", "meta", "total_annotations", "cancelled_annotations", "annotations_ids", "annotators")
+    include = ("id", "meta", "overlap", "total_annotations", "cancelled_annotations", "annotations_ids",
+               "annotators")
+    reworked: set[int] = set()
     for row in iter_task_rows(ls, project_id, include=include, fields="all"):
         meta = row.get("meta") if isinstance(row.get("meta"), dict) else None
         if not meta or not meta.get("item_id"):
             continue
         seen += 1
-        need = annotations_needed(meta) - submitted_annotations(row)
+        needed = annotations_needed(meta)
+        if int(row.get("overlap") or 0) > needed:  # re-opened for rework: one annotation more than it needs
+            needed = int(row["overlap"])
+            reworked.add(int(row["id"]))
+        need = needed - submitted_annotations(row)
         if need > 0:
             ann = row.get("annotators") or []
             done_by = {int(u) for u in (ann.split(",") if isinstance(ann, str) else ann) if str(u).strip()}
@@ -607,7 +615,8 @@ def simulate(
         free = [uid for _, uid in pool if uid not in done_by]
         chosen = rng.sample(free, min(need, len(free)))
         for uid in chosen:
-            wrong = rng.random() < rate_of[uid]
+            # A reworked item is corrected: the inspector's note says what was wrong with it.
+            wrong = rng.random() < rate_of[uid] and task_id not in reworked
             result = _result(spec, truth, size, rng, wrong)
             client.create_annotation(task_id, result=result, completed_by=uid,
                                      lead_time_s=round(rng.uniform(5.0, 60.0), 1))

@@ -253,14 +253,21 @@ class LogFollower:
         return [line.decode("utf-8", errors="replace") for line in complete]
 
 
+GATE_HELD = "gate: blocking checks failed; the run waits for an inspector: datadam qa show|approve|reject "
+
+
+def held_run(event: str) -> str | None:
+    """The run (``runs/<ds>/<run>``) a ``progress`` event of :func:`run_events` says is held at the gate, or None."""
+    return event[len(GATE_HELD):] if event.startswith(GATE_HELD) else None
+
+
 def run_events(lines: list[str]) -> Iterator[tuple[str, str]]:
     """What a person watching a run wants from its log: tasks that ended and the tasks' paced progress lines."""
     for line in lines:
         if (m := _PROGRESS_RE.search(line)) is not None:
             yield "progress", m.group("line")
         elif (m := _GATE_WAIT_RE.search(line)) is not None:
-            yield "progress", (f"gate: blocking checks failed; the run waits for an inspector: datadam qa show|approve|"
-                               f"reject {m.group('run')}")
+            yield "progress", GATE_HELD + m.group("run")
         elif (m := _TASK_END_RE.search(line)) is not None:
             yield "task", m.group("task") + (f"[{m.group('map')}]" if int(m.group("map")) >= 0 else "")
 

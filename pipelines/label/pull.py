@@ -65,6 +65,7 @@ class PullResult:
     review_project_id: int | None = None
     review_sampled: int = 0
     reviewed: int = 0
+    superseded: int = 0  # earlier annotations of items re-annotated after an inspector's rework (left out)
 
 
 def _ts(value: Any) -> datetime | None:
@@ -316,6 +317,16 @@ def pull(
     client = LabelStudioClient(ls)
     exported, incremental = export_changes(spec=spec, store=store, client=client, project_id=project_id)
     table = _current(store, _part_keys(store, spec, project_id), item_ids)
+    # Annotations an inspector's rework replaced leave the run (they stay in Label Studio and the project's export
+    # parts: the audit trail): the item's corrected annotation is what is reviewed, agreed on and released.
+    from pipelines.label.rework import ledger, superseded
+
+    book_key = ledger(spec.id, project_id)
+    reopened = (store.read_json(book_key).get("items") or {}) if store.exists(book_key) else {}
+    replaced = superseded(table.to_pylist(), reopened) if reopened else set()
+    if replaced:
+        keep = pc.invert(pc.is_in(table["annotation_id"], value_set=pa.array(sorted(replaced), pa.int64())))
+        table = table.filter(keep)
     key = artifacts.LABEL_ANNOTATIONS.write(store, spec.id, run_id, table)
     rows = table.to_pylist()
 
@@ -350,6 +361,7 @@ def pull(
         review_project_id=queue.project_id if queue else None,
         review_sampled=queue.sampled if queue else 0,
         reviewed=len(verdicts),
+        superseded=len(replaced),
     )
     store.write_json(layout.run_file(spec.id, run_id, STAGE, "pull.json"),
                      {**asdict(result), "dataset": spec.id, "run_id": run_id,

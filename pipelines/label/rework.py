@@ -4,14 +4,20 @@ The gate writes ``runs/<ds>/<run>/gate/rework.json`` (the items that failed a bl
 tasks in the run's project: one more annotator than the item needs, and not labeled, so Label Studio's label
 stream hands each out again. Earlier annotations stay (they are the audit trail); the overlap is set from the
 item's requirement, not incremented, so a retry re-opens nothing twice.
+
+The project's rework ledger (``state/<ds>/label/project-<id>/reopened.json``: item id -> when it was re-opened, and
+by which run's gate) tells a later ``label_pull`` which annotations the rework replaces (:func:`superseded`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from pipelines.label.client import LabelStudioClient, LabelStudioSettings
-from pipelines.storage import ObjectStore, artifacts
+from pipelines.storage import ObjectStore, artifacts, layout
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,42 @@ def reopen_for_rework(*, store: ObjectStore, dataset: str, run_id: str, ls: Labe
     client = LabelStudioClient(ls)
     refs = [r for r in client.task_refs(project_id) if r.item_id in items]
     client.set_task_overlaps([(r.task_id, r.required + 1) for r in refs], reopen=True)
+    ledger_key = ledger(dataset, project_id)
+    book = store.read_json(ledger_key) if store.exists(ledger_key) else {"items": {}}
+    now = datetime.now(UTC).isoformat()
+    for r in refs:  # a retry of the same run's rework keeps the first time
+        if (book["items"].get(r.item_id) or {}).get("run_id") != run_id:
+            book["items"][r.item_id] = {"reopened_at": now, "run_id": run_id}
+    store.write_json(ledger_key, book)
     res = ReworkResult(project_id=project_id, reopened=len(refs),
                        missing=sorted(items - {r.item_id for r in refs}))
     artifacts.GATE_REWORK.add(store, dataset, run_id,
                               reopened={"project_id": project_id, "tasks": res.reopened, "missing": res.missing})
     return res
+
+
+def ledger(dataset: str, project_id: int) -> str:
+    """The project's rework ledger: item id -> ``{"reopened_at", "run_id"}``."""
+    return layout.state(dataset, "label", f"project-{project_id}", "reopened.json")
+
+
+def superseded(rows: Iterable[Mapping[str, Any]], reopened: Mapping[str, Mapping[str, Any]]) -> set[int]:
+    """The annotations a rework replaced: on an item re-opened for rework, the people's annotations made before
+    it was re-opened, once someone has annotated it since (until then the old ones stand: nothing replaced them).
+
+    ``rows`` are pulled annotations (``item_id``, ``annotation_id``, ``created_at``, ``ground_truth``,
+    ``was_cancelled``); ``reopened`` is the ledger's ``items``. Gold answers are never replaced.
+    """
+    before: dict[str, list[int]] = {}
+    redone: set[str] = set()
+    for r in rows:
+        entry = reopened.get(str(r["item_id"]))
+        if entry is None or r.get("ground_truth") or r.get("created_at") is None:
+            continue
+        at = datetime.fromisoformat(str(entry["reopened_at"]))
+        created = r["created_at"] if r["created_at"].tzinfo else r["created_at"].replace(tzinfo=UTC)
+        if created < at:
+            before.setdefault(str(r["item_id"]), []).append(int(r["annotation_id"]))
+        elif not r.get("was_cancelled"):
+            redone.add(str(r["item_id"]))
+    return {a for item in redone for a in before.get(item, [])}

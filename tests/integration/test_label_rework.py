@@ -7,7 +7,9 @@ with their annotations kept; the others stay done; a second call changes nothing
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,9 @@ import httpx
 import pytest
 
 from pipelines.label import LabelStudioSettings, push
-from pipelines.label.client import iter_task_rows
-from pipelines.label.rework import reopen_for_rework
+from pipelines.label.client import LabelStudioClient, iter_task_rows
+from pipelines.label.manifests import iter_rows
+from pipelines.label.rework import ledger, reopen_for_rework, superseded
 from pipelines.label.tasks import annotations_needed
 from pipelines.storage import artifacts, open_store
 from sim import annotators as sim
@@ -72,3 +75,46 @@ def test_rework_reopens_the_failing_items_tasks_and_keeps_their_annotations(
 
     reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
     assert _tasks(ls, project_id) == after  # a retry re-opens nothing twice
+
+
+def test_simulated_annotators_correct_a_reworked_item_and_the_next_pull_leaves_the_wrong_answer_out(
+    tmp_path: Path, ls: LabelStudioSettings
+) -> None:
+    """Every simulated annotator errs (error rate 1): the re-opened items get one more annotation each, by someone
+    who had not worked on them, with the right label; the ledger dates the rework so the old answers are replaced."""
+    spec = demo_spec("classification", spec_id=f"it-rework-{uuid.uuid4().hex[:10]}")
+    MADE.append(spec)
+    store = open_store((tmp_path / "root").as_uri())
+    ids = write_demo_run(spec=spec, store=store, run_id="r1", items=4)
+    project_id = int(push(spec=spec, store=store, run_id="r1", ls=ls).project_id)
+    sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=1.0, run_id="r1")
+    failing = sorted(ids)[:2]
+    store.write_json(artifacts.GATE_REWORK.key(spec.id, "r1"), {"items": {i: ["semantic.review_accepted"]
+                                                                          for i in failing}})
+    reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
+    book = store.read_json(ledger(spec.id, project_id))["items"]
+    assert sorted(book) == failing and {e["run_id"] for e in book.values()} == {"r1"}
+
+    res = sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=1.0,
+                       run_id="r1")
+    assert (res.tasks_annotated, res.annotations_created, res.errors_injected) == (2, 2, 0)
+    truth = {r["item_id"]: json.loads(r["truth"])["label"]
+             for rows in iter_rows(store, spec.id, "r1", columns=("item_id", "truth")) for r in rows}
+    client = LabelStudioClient(ls)
+    pulled, olds = [], set()
+    for ref in client.task_refs(project_id):
+        anns = sorted(httpx.get(f"{ls.url}/api/tasks/{ref.task_id}/annotations/",
+                                headers={"Authorization": f"Token {ls.token}"}, timeout=60).json(),
+                      key=lambda a: a["id"])
+        if ref.item_id in failing:
+            old, new = anns  # the wrong answer stays (the audit trail); the rework adds the right one
+            assert old["completed_by"] != new["completed_by"]
+            assert old["result"][0]["value"]["choices"] != [truth[ref.item_id]]
+            assert new["result"][0]["value"]["choices"] == [truth[ref.item_id]]
+            olds.add(old["id"])
+        else:
+            assert len(anns) == 1
+        pulled += [{"item_id": ref.item_id, "annotation_id": a["id"], "ground_truth": a.get("ground_truth", False),
+                    "was_cancelled": a["was_cancelled"],
+                    "created_at": datetime.fromisoformat(a["created_at"].replace("Z", "+00:00"))} for a in anns]
+    assert superseded(pulled, book) == olds
