@@ -20,7 +20,7 @@ from typing import Any
 from pipelines.label.tasks import media_kind, object_kinds
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import artifacts, layout
-from pipelines.storage.manifest import ITEM_SCHEMA, dumps, now, rows_to_table
+from pipelines.storage.schemas import ITEM_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore
 
 IMAGE_SIZE = (160, 120)

@@ -1,6 +1,6 @@
 """The collect stage: plan shards over a source, then collect one shard (intake checks, dedupe, quarantine).
 
-Output of shard ``n`` (see ``pipelines.storage.manifest``):
+Output of shard ``n`` (see ``pipelines.storage.schemas``):
 - ``restricted/<ds>/runs/<run>/collect/part-<n:05d>.parquet`` (ITEM_SCHEMA): the collected items, un-masked text
   and truth included, so it lives under ``restricted/`` like the originals; only de-identification reads it;
 - ``runs/<ds>/<run>/collect/quarantine-<n:05d>.parquet`` (QUARANTINE_SCHEMA: ids, reason codes, no content) and
@@ -32,7 +32,7 @@ from pipelines.pace import Pace
 from pipelines.pii.text import mask_uri
 from pipelines.spec.models import DatasetSpec, ImageModality, MultimodalModality, Source, TextModality
 from pipelines.storage import artifacts, layout
-from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
+from pipelines.storage.schemas import ITEM_SCHEMA, QUARANTINE_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore, S3Settings, StorageError
 
 _SOURCE: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Source)

@@ -14,7 +14,7 @@ from pipelines.label.push import PushResult, push
 from pipelines.label.qc import run_qc
 from pipelines.label.review import plan_review, review_title
 from pipelines.label.tasks import project_title, required_annotations
-from pipelines.storage.manifest import QC_SCHEMA
+from pipelines.storage.schemas import QC_SCHEMA
 
 __all__ = [
     "PREDICTORS",

@@ -37,7 +37,7 @@ from pipelines.label.review import ensure_review_queue, parse_verdict, plan_revi
 from pipelines.pace import Pace
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import artifacts, layout
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, QC_SCHEMA, dumps, now, rows_to_table
+from pipelines.storage.schemas import ANNOTATION_SCHEMA, QC_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore
 
 STAGE = "label_pull"

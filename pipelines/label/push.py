@@ -33,7 +33,7 @@ from pipelines.label.tasks import (
 from pipelines.pace import Pace
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import layout
-from pipelines.storage.manifest import QUARANTINE_SCHEMA, now, rows_to_table
+from pipelines.storage.schemas import QUARANTINE_SCHEMA, now, rows_to_table
 from pipelines.storage.store import ObjectStore
 
 STAGE = "label_push"

@@ -16,7 +16,6 @@ from pipelines.refine.deid import TypedTextRules, mask_record, mute_spoken
 from pipelines.refine.frames import by_frame
 from pipelines.spec.models import DatasetSpec, MultimodalModality
 from pipelines.storage import ObjectStore, artifacts, layout
-from pipelines.storage.manifest import QUARANTINE_SCHEMA, now
 from pipelines.storage.records import (
     COMPONENT_MEDIA_TYPE,
     coerce_meta,
@@ -26,6 +25,7 @@ from pipelines.storage.records import (
     has_dicom,
     record_schema,
 )
+from pipelines.storage.schemas import QUARANTINE_SCHEMA, now
 
 _BATCH = 2_000
 # restricted/<ds>/runs/<run>/refine/: how a contractor gets from a released record back to its original and

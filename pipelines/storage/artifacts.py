@@ -28,8 +28,8 @@ import pyarrow.parquet as pq
 
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import layout
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, QC_SCHEMA
 from pipelines.storage.records import record_schema
+from pipelines.storage.schemas import ANNOTATION_SCHEMA, ITEM_SCHEMA, QC_SCHEMA
 from pipelines.storage.store import ObjectStore
 
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 from pipelines.annotations import REGISTRY
 from pipelines.annotations.values import VIDEO_BOX, VIDEO_POSE, VIDEO_SHAPE
 from pipelines.spec.models import DatasetSpec, ImageModality, MultimodalModality
-from pipelines.storage.manifest import MEDIA_FACTS
+from pipelines.storage.schemas import MEDIA_FACTS
 
 MEDIA_TYPE = pa.struct(
     [

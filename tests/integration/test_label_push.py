@@ -22,7 +22,7 @@ from pipelines.label.tasks import project_title
 from pipelines.spec.models import DatasetSpec
 from pipelines.stack import StackInfo
 from pipelines.storage import ObjectStore, S3Settings, open_store
-from pipelines.storage.manifest import QUARANTINE_SCHEMA
+from pipelines.storage.schemas import QUARANTINE_SCHEMA
 from sim.data import write_demo_run
 from sim.specs import demo_spec
 from tests.integration.conftest import MADE

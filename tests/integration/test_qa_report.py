@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from pipelines.storage import layout, open_store
-from pipelines.storage.manifest import QUARANTINE_SCHEMA
+from pipelines.storage.schemas import QUARANTINE_SCHEMA
 from pipelines.validate import validate
 from tests.unit.validate import families as F
 

@@ -26,7 +26,7 @@ from pipelines.label.manifests import iter_rows
 from pipelines.label.results import rectangle_pixels
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import ObjectStore, open_store
-from pipelines.storage.manifest import ANNOTATION_SCHEMA
+from pipelines.storage.schemas import ANNOTATION_SCHEMA
 from sim import annotators as sim
 from sim.data import write_demo_run
 from sim.specs import demo_spec

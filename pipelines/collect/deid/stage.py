@@ -48,7 +48,7 @@ from pipelines.spec.models import (
     VideoModality,
 )
 from pipelines.storage import layout
-from pipelines.storage.manifest import ITEM_SCHEMA, dumps, now, rows_to_table
+from pipelines.storage.schemas import ITEM_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore, StorageError
 from pipelines.wav import mute_ranges, peak
 

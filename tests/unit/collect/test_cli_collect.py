@@ -81,7 +81,7 @@ def test_quarantine_show_counts_by_stage_and_reason_with_examples(app: typer.Typ
 
 
 def test_quarantine_show_reads_later_stages_too(app: typer.Typer, tmp_path: Path) -> None:
-    from pipelines.storage.manifest import QUARANTINE_SCHEMA, now, rows_to_table
+    from pipelines.storage.schemas import QUARANTINE_SCHEMA, now, rows_to_table
 
     store = open_store(str(tmp_path))
     rows = [{"item_id": "i1", "stage": "refine", "reason": "label.invalid", "detail": "box outside", "at": now()}]

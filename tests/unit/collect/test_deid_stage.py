@@ -20,7 +20,7 @@ from pipelines.collect import reasons as R
 from pipelines.collect.deid import Region, regions_in
 from pipelines.collect.shards import part_key
 from pipelines.storage import StorageError, layout, open_store
-from pipelines.storage.manifest import ITEM_SCHEMA, dumps, now, rows_to_table
+from pipelines.storage.schemas import ITEM_SCHEMA, dumps, now, rows_to_table
 from pipelines.storage.store import ObjectStore
 from pipelines.wav import decode_wav, encode_wav
 from tests.unit.collect.specs import AUDIO, IMAGE, RUN, TEXT, TIMESERIES, make

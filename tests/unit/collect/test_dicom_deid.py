@@ -32,7 +32,7 @@ from pipelines.publish.release import dataset_metadata
 from pipelines.refine import refine
 from pipelines.spec.models import DatasetSpec, DicomOptions
 from pipelines.storage import artifacts, layout, open_store
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, now
+from pipelines.storage.schemas import ANNOTATION_SCHEMA, now
 from pipelines.storage.store import ObjectStore
 from pipelines.validate import gate, validate
 from tests.unit.collect.specs import IMAGE, RUN, make

@@ -29,7 +29,7 @@ from pipelines.refine import refine
 from pipelines.spec import parse_spec
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import artifacts, layout, open_store
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, now
+from pipelines.storage.schemas import ANNOTATION_SCHEMA, now
 from pipelines.storage.store import ObjectStore
 from pipelines.validate import gate, validate
 from tests.unit.collect.specs import IMAGE, RUN

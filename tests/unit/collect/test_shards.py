@@ -15,7 +15,7 @@ from pipelines.collect import reasons as R
 from pipelines.collect.shards import MAX_SHARDS, SHARD_SIZE
 from pipelines.collect.sources import make_item_id
 from pipelines.storage import layout, open_store
-from pipelines.storage.manifest import ITEM_SCHEMA, QUARANTINE_SCHEMA
+from pipelines.storage.schemas import ITEM_SCHEMA, QUARANTINE_SCHEMA
 from tests.unit.collect.specs import AUDIO, IMAGE, RUN, TEXT, make
 
 pytestmark = pytest.mark.unit

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.label.manifests import iter_rows, part_keys, run_ids, run_item_ids
 from pipelines.storage import open_store
-from pipelines.storage.manifest import QUARANTINE_SCHEMA, now, rows_to_table
+from pipelines.storage.schemas import QUARANTINE_SCHEMA, now, rows_to_table
 from sim.data import write_demo_run
 from sim.specs import demo_spec
 

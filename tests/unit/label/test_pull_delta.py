@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.label.pull import _compact, _newest_rows, _part_keys, _state, _stream_tasks, _write_delta
 from pipelines.storage import open_store
-from pipelines.storage.manifest import ANNOTATION_SCHEMA
+from pipelines.storage.schemas import ANNOTATION_SCHEMA
 from sim.specs import demo_spec
 
 pytestmark = pytest.mark.unit

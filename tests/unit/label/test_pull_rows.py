@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.label.pull import annotation_rows
 from pipelines.storage import open_store
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, rows_to_table
+from pipelines.storage.schemas import ANNOTATION_SCHEMA, rows_to_table
 
 pytestmark = pytest.mark.unit
 

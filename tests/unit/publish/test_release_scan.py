@@ -18,7 +18,7 @@ from pipelines.pii.pseudonyms import KEY
 from pipelines.publish import publish
 from pipelines.refine import refine
 from pipelines.storage import ObjectStore, artifacts, layout, open_store
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
+from pipelines.storage.schemas import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
 from pipelines.validate import gate, validate
 from tests.unit.validate import factories as f
 

@@ -20,8 +20,8 @@ from pipelines.refine.base import MediaFacts, OffsetMap, normalise_text
 from pipelines.refine.shapes import decode_ls_rle, mask_to_rle, rle_to_mask
 from pipelines.spec.models import ANNOTATION_TYPES, DatasetSpec
 from pipelines.storage import artifacts, layout, open_store
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
 from pipelines.storage.records import LABEL_FIELDS
+from pipelines.storage.schemas import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
 from tests.unit.validate import families as F
 
 pytestmark = pytest.mark.unit

@@ -14,7 +14,7 @@ from pipelines.label import write_qc
 from pipelines.refine import refine
 from pipelines.spec import parse_spec
 from pipelines.storage import artifacts, layout, open_store
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
+from pipelines.storage.schemas import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps, now
 from tests.unit.spec.test_model import GOOD
 
 pytestmark = pytest.mark.unit

@@ -13,7 +13,7 @@ import pytest
 from pipelines.label import write_qc
 from pipelines.refine import refine
 from pipelines.storage import ObjectStore, artifacts, layout, open_store
-from pipelines.storage.manifest import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps
+from pipelines.storage.schemas import ANNOTATION_SCHEMA, ITEM_SCHEMA, dumps
 from pipelines.wav import decode_wav, encode_wav
 from tests.unit.refine.test_converters import RUN, _ann, _span, _ta, _text_item
 from tests.unit.validate import families as F

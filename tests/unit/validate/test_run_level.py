@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from pipelines.storage import ObjectStore, layout, open_store
-from pipelines.storage.manifest import QUARANTINE_SCHEMA
+from pipelines.storage.schemas import QUARANTINE_SCHEMA
 from pipelines.validate import gate, validate
 from tests.unit.validate import families as F
 
