@@ -323,7 +323,11 @@ def pull(
 
     book_key = ledger(spec.id, project_id)
     reopened = (store.read_json(book_key).get("items") or {}) if store.exists(book_key) else {}
-    replaced = superseded(table.to_pylist(), reopened) if reopened else set()
+    replaced: set[int] = set()
+    if reopened:  # only the re-opened items' rows, and only the columns superseded() reads, become Python
+        mine = table.filter(pc.is_in(table["item_id"], value_set=pa.array(sorted(reopened), pa.string())))
+        replaced = superseded(mine.select(["item_id", "annotation_id", "created_at", "ground_truth",
+                                           "was_cancelled"]).to_pylist(), reopened)
     if replaced:
         keep = pc.invert(pc.is_in(table["annotation_id"], value_set=pa.array(sorted(replaced), pa.int64())))
         table = table.filter(keep)
