@@ -69,4 +69,5 @@ stack-down: $(VENV)/.synced
 
 clean:
 	-$(BIN)/datadam stack down
+	-$(BIN)/datadam stack down --home .datadam/test
 	rm -rf .datadam .venv .tools .mypy_cache .ruff_cache .pytest_cache

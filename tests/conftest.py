@@ -1,8 +1,11 @@
 """Shared fixtures: the real local stack (Label Studio, an S3 endpoint, AIRFLOW_HOME) and clients on it.
 
-The ``stack`` fixture uses the default stack home (``$DATADAM_HOME`` or ``<repo>/.datadam``), so repeated
-local runs reuse running services and Label Studio's migrated database. At the end of the session it
-stops only the services this session started; set ``DATADAM_KEEP_STACK=1`` to keep them for the next run.
+The tests run in their own stack home, ``<repo>/.datadam/test`` (set as ``DATADAM_HOME`` for the session and
+its subprocesses), so the Label Studio projects, storage and Airflow runs they leave are never picked up by a
+user's ``datadam demo`` or runs in ``<repo>/.datadam``; Label Studio's virtualenv is the default home's, installed
+once for both. A ``DATADAM_HOME`` set by the user or CI is used as it is. Repeated local runs reuse running
+services and Label Studio's migrated database. At the end of the session the ``stack`` fixture stops only the
+services this session started; set ``DATADAM_KEEP_STACK=1`` to keep them for the next run.
 A service that cannot start fails the tests that need it (with its log tail); it never skips them.
 """
 
@@ -16,12 +19,19 @@ import pytest
 
 from pipelines.stack import StackError, StackInfo, down, status, up
 from pipelines.stack import s3 as stack_s3
+from pipelines.stack.state import separate_home_env
 
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
     from mypy_boto3_s3 import S3Client
 
 KEEP_ENV = "DATADAM_KEEP_STACK"
+TESTS_HOME = "test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the session (and every process it starts) the tests' own stack home, unless one was chosen."""
+    os.environ.update(separate_home_env(TESTS_HOME, os.environ))
 
 
 def _running_before() -> set[str]:

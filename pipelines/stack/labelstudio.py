@@ -1,17 +1,21 @@
 """The Label Studio server of the local stack: its own virtualenv, a detached process, a working API token.
 
 Label Studio pins Django 5.2, pyarrow<25, pytz<2023 ... which clash with Airflow's pins, so it runs from
-``<home>/ls-venv`` installed from ``stack/labelstudio.lock.txt`` and is only ever started as a subprocess.
+``<home>/ls-venv`` (or ``$DATADAM_LS_VENV``, shared by several homes) installed from ``stack/labelstudio.lock.txt``
+and is only ever started as a subprocess.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import logging
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -73,8 +77,20 @@ def _run_logged(argv: list[str], log: Path, timeout: float) -> None:
         )
 
 
+@contextlib.contextmanager
+def _venv_locked(venv: Path) -> Iterator[None]:
+    # The stack home's lock does not cover a virtualenv shared by several homes (the tests' and the demo's).
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with venv.with_name(venv.name + ".lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def ensure_venv(paths: StackPaths, *, timeout: float = 1800.0) -> Path:
-    """Create and install ``<home>/ls-venv`` unless it already matches the lock; return ``label-studio``.
+    """Create and install ``paths.ls_venv`` unless it already matches the lock; return ``label-studio``.
 
     Idempotent: a marker file holds the sha256 of the lock it was installed from.
     """
@@ -82,6 +98,13 @@ def ensure_venv(paths: StackPaths, *, timeout: float = 1800.0) -> Path:
     exe = paths.ls_venv / "bin" / "label-studio"
     if venv_is_current(paths, lock):
         return exe
+    with _venv_locked(paths.ls_venv):
+        if not venv_is_current(paths, lock):  # another home may have installed it while we waited
+            _install(paths, lock, timeout)
+    return exe
+
+
+def _install(paths: StackPaths, lock: Path, timeout: float) -> None:
     uv = str(find_uv())
     log = paths.logs / "ls-install.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +113,6 @@ def ensure_venv(paths: StackPaths, *, timeout: float = 1800.0) -> Path:
         _run_logged([uv, "venv", "--python", "3.11", str(paths.ls_venv)], log, timeout)
     _run_logged([uv, "pip", "install", "--python", str(python), "-r", str(lock)], log, timeout)
     (paths.ls_venv / _MARKER).write_text(_lock_hash(lock) + "\n")
-    return exe
 
 
 def server_env(paths: StackPaths, secrets: Secrets, port: int) -> dict[str, str]:

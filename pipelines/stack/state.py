@@ -1,7 +1,8 @@
 """Where the local stack keeps its state: ``stack.json`` (no secrets) and ``secrets.json`` (mode 0600).
 
-Both live in the stack home, ``$DATADAM_HOME`` or ``<repo>/.datadam``. Tests point ``DATADAM_HOME`` at
-their own directory to get a separate stack.
+Both live in the stack home, ``$DATADAM_HOME`` or ``<repo>/.datadam``. The test suite gets its own home,
+``<repo>/.datadam/test`` (see ``separate_home_env``), so nothing a test leaves in Label Studio, storage or
+Airflow is picked up by a user's ``datadam demo`` or runs; it shares only the Label Studio virtualenv.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 HOME_ENV = "DATADAM_HOME"
+# Where Label Studio's virtualenv lives when not in ``<home>/ls-venv``: one install (minutes) serves several homes.
+LS_VENV_ENV = "DATADAM_LS_VENV"
 STATE_VERSION = 1
 LS_ADMIN_EMAIL = "admin@datadam.local"
 
@@ -34,6 +37,26 @@ def resolve_home(home: Path | None = None) -> Path:
         env = os.environ.get(HOME_ENV)
         home = Path(env) if env else repo_root() / ".datadam"
     return home.expanduser().resolve()
+
+
+def separate_home_env(name: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """Variables that give a caller its own stack home ``<repo>/.datadam/<name>`` (the test suite: ``test``).
+
+    The separate home has its own services, Label Studio database, storage root and AIRFLOW_HOME, and uses the
+    default home's Label Studio virtualenv, so it costs no second install.
+
+    Args:
+        name: Sub-directory of the default home.
+        environ: The environment to decide from (``os.environ``).
+
+    Returns:
+        ``DATADAM_HOME`` and ``DATADAM_LS_VENV`` to set; empty when ``DATADAM_HOME`` is already set (a home
+        the user or CI chose stands as it is).
+    """
+    if environ.get(HOME_ENV):
+        return {}
+    default = repo_root() / ".datadam"
+    return {HOME_ENV: str(default / name), LS_VENV_ENV: environ.get(LS_VENV_ENV) or str(default / "ls-venv")}
 
 
 @dataclass(frozen=True)
@@ -64,8 +87,9 @@ class StackPaths:
 
     @property
     def ls_venv(self) -> Path:
-        """Label Studio's own virtualenv: its pins clash with Airflow's."""
-        return self.home / "ls-venv"
+        """Label Studio's own virtualenv (its pins clash with Airflow's): ``$DATADAM_LS_VENV`` or ``<home>/ls-venv``."""
+        shared = os.environ.get(LS_VENV_ENV)
+        return Path(shared).expanduser().resolve() if shared else self.home / "ls-venv"
 
     @property
     def ls_data(self) -> Path:

@@ -16,6 +16,7 @@ from pipelines.stack import StackInfo, _proc, down, status
 from pipelines.stack.cli import stack_app
 from pipelines.stack.state import (
     HOME_ENV,
+    LS_VENV_ENV,
     ServiceRecord,
     StackPaths,
     StackState,
@@ -25,6 +26,7 @@ from pipelines.stack.state import (
     repo_root,
     resolve_home,
     save_state,
+    separate_home_env,
 )
 
 pytestmark = pytest.mark.unit
@@ -61,6 +63,36 @@ def test_home_env_overrides_and_is_made_absolute(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv(HOME_ENV, "rel/home")
     assert resolve_home() == tmp_path / "rel" / "home"
     assert resolve_home(Path("other")) == tmp_path / "other"
+
+
+def _disjoint(a: Path, b: Path) -> bool:
+    return not (a.is_relative_to(b) or b.is_relative_to(a))
+
+
+def test_tests_home_shares_nothing_with_the_demo_but_the_label_studio_venv(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `make test` then `make demo` in one clone: the demo must not reuse the Label Studio server, projects
+    # (its database), storage or Airflow runs the tests left, yet must not install Label Studio again.
+    monkeypatch.delenv(HOME_ENV, raising=False)
+    monkeypatch.delenv(LS_VENV_ENV, raising=False)
+    demo = StackPaths(resolve_home())
+    for key, value in separate_home_env("test", {}).items():
+        monkeypatch.setenv(key, value)
+    tests = StackPaths(resolve_home())
+    assert tests.home == repo_root() / ".datadam" / "test"
+    assert tests.state_file != demo.state_file  # so no running server is reused across the two
+    for part in ("ls_data", "storage", "airflow_home"):
+        assert _disjoint(getattr(tests, part), getattr(demo, part)), part
+    assert tests.ls_venv == demo.ls_venv == repo_root() / ".datadam" / "ls-venv"
+
+
+def test_a_chosen_home_stands_for_the_tests() -> None:
+    assert separate_home_env("test", {HOME_ENV: "/srv/stack"}) == {}
+    assert separate_home_env("test", {LS_VENV_ENV: "/opt/ls"})[LS_VENV_ENV] == "/opt/ls"
+
+
+def test_this_session_never_runs_on_the_implicit_default_home() -> None:
+    # tests/conftest.py sets the tests' home before any fixture runs (or keeps the one the user chose).
+    assert os.environ.get(HOME_ENV)
 
 
 def test_state_round_trip_keeps_every_field(paths: StackPaths) -> None:
