@@ -121,7 +121,7 @@ def annotation_rows(
 
 
 def _state(spec: DatasetSpec, project_id: int, *parts: str) -> str:
-    return layout.state(spec.id, "label", f"project-{project_id}", *parts)
+    return layout.label_project(spec.id, project_id, *parts)
 
 
 def _part_keys(store: ObjectStore, spec: DatasetSpec, project_id: int) -> list[str]:
@@ -319,9 +319,9 @@ def pull(
     table = _current(store, _part_keys(store, spec, project_id), item_ids)
     # Annotations an inspector's rework replaced leave the run (they stay in Label Studio and the project's export
     # parts: the audit trail): the item's corrected annotation is what is reviewed, agreed on and released.
-    from pipelines.label.rework import ledger, superseded
+    from pipelines.label.rework import superseded
 
-    book_key = ledger(spec.id, project_id)
+    book_key = layout.rework_ledger(spec.id, project_id)
     reopened = (store.read_json(book_key).get("items") or {}) if store.exists(book_key) else {}
     replaced: set[int] = set()
     if reopened:  # only the re-opened items' rows, and only the columns superseded() reads, become Python

@@ -5,8 +5,9 @@ tasks in the run's project: one more annotator than the item needs, and not labe
 stream hands each out again. Earlier annotations stay (they are the audit trail); the overlap is set from the
 item's requirement, not incremented, so a retry re-opens nothing twice.
 
-The project's rework ledger (``state/<ds>/label/project-<id>/reopened.json``: item id -> when it was re-opened, and
-by which run's gate) tells a later ``label_pull`` which annotations the rework replaces (:func:`superseded`).
+The project's rework ledger (``layout.rework_ledger``, ``state/<ds>/label/project-<id>/reopened.json``: item id ->
+when it was re-opened, and by which run's gate) tells a later ``label_pull`` which annotations the rework replaces
+(:func:`superseded`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def reopen_for_rework(*, store: ObjectStore, dataset: str, run_id: str, ls: Labe
     client = LabelStudioClient(ls)
     refs = [r for r in client.task_refs(project_id) if r.item_id in items]
     client.set_task_overlaps([(r.task_id, r.required + 1) for r in refs], reopen=True)
-    ledger_key = ledger(dataset, project_id)
+    ledger_key = layout.rework_ledger(dataset, project_id)
     book = store.read_json(ledger_key) if store.exists(ledger_key) else {"items": {}}
     now = datetime.now(UTC).isoformat()
     for r in refs:  # a retry of the same run's rework keeps the first time
@@ -59,11 +60,6 @@ def reopen_for_rework(*, store: ObjectStore, dataset: str, run_id: str, ls: Labe
     artifacts.GATE_REWORK.add(store, dataset, run_id,
                               reopened={"project_id": project_id, "tasks": res.reopened, "missing": res.missing})
     return res
-
-
-def ledger(dataset: str, project_id: int) -> str:
-    """The project's rework ledger: item id -> ``{"reopened_at", "run_id"}``."""
-    return layout.state(dataset, "label", f"project-{project_id}", "reopened.json")
 
 
 def superseded(rows: Iterable[Mapping[str, Any]], reopened: Mapping[str, Mapping[str, Any]]) -> set[int]:

@@ -103,6 +103,18 @@ def state(dataset: str, *parts: str) -> str:
     return "/".join(["state", _check(dataset, "dataset"), *parts])
 
 
+def label_project(dataset: str, project_id: int, *parts: str) -> str:
+    """Cross-run state of one Label Studio project of a dataset (label_pull's export cursor and parts)."""
+    return state(dataset, "label", f"project-{project_id}", *parts)
+
+
+def rework_ledger(dataset: str, project_id: int) -> str:
+    """A project's rework ledger, ``{"items": {item_id: {"reopened_at", "run_id"}}}``: when the gate's rework
+    re-opened each item, and for which run. Written by ``label.rework``, read by label_pull to leave out the
+    annotations a rework replaced."""
+    return label_project(dataset, project_id, "reopened.json")
+
+
 def collected(dataset: str, run_id: str | None = None) -> str:
     """The collected-item index of a dataset, or one run's share of it (``collect.dedupe``)."""
     base = state(dataset, "collected")

@@ -19,9 +19,9 @@ import pytest
 from pipelines.label import LabelStudioSettings, push
 from pipelines.label.client import LabelStudioClient, iter_task_rows
 from pipelines.label.manifests import iter_rows
-from pipelines.label.rework import ledger, reopen_for_rework, superseded
+from pipelines.label.rework import reopen_for_rework, superseded
 from pipelines.label.tasks import annotations_needed
-from pipelines.storage import artifacts, open_store
+from pipelines.storage import artifacts, layout, open_store
 from sim import annotators as sim
 from sim.data import write_demo_run
 from sim.specs import demo_spec
@@ -92,7 +92,7 @@ def test_simulated_annotators_correct_a_reworked_item_and_the_next_pull_leaves_t
     store.write_json(artifacts.GATE_REWORK.key(spec.id, "r1"), {"items": {i: ["semantic.review_accepted"]
                                                                           for i in failing}})
     reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
-    book = store.read_json(ledger(spec.id, project_id))["items"]
+    book = store.read_json(layout.rework_ledger(spec.id, project_id))["items"]
     assert sorted(book) == failing and {e["run_id"] for e in book.values()} == {"r1"}
 
     res = sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=1.0,

@@ -49,3 +49,15 @@ def test_the_artifact_catalogue_gives_each_artifact_its_own_run_key() -> None:
     assert all(k.startswith("runs/ds/run_1_x/") for k in keys.values())
     assert artifacts.RECORDS.key("ds", "r") == "runs/ds/r/refine/records.parquet"
     assert artifacts.GATE_DECISION.key("ds", "r") == "runs/ds/r/gate/decision.json"
+
+
+def test_a_label_projects_state_keys_are_the_ones_existing_stores_hold() -> None:
+    from pipelines.storage import layout
+
+    # Written before these keys moved into layout: a store from then must still be read.
+    assert layout.rework_ledger("ds", 7) == "state/ds/label/project-7/reopened.json"
+    assert layout.label_project("ds", 7, "cursor.json") == "state/ds/label/project-7/cursor.json"
+    assert layout.label_project("ds", 7, "parts", "part-000001.parquet") == (
+        "state/ds/label/project-7/parts/part-000001.parquet")
+    with pytest.raises(ValueError, match="dataset"):
+        layout.rework_ledger("a/b", 7)
