@@ -3,12 +3,12 @@
 Each selected spec runs through its real DAG (``datadam run --simulate``), one after the other on one stack.
 
 The sweep plays the inspector once, the way the programme works: a run held at the gate only by item-level label
-checks that re-annotation can fix (:func:`reworkable`: review acceptance, gold answers, a label's syntax; each
-naming its failing items) is sent back for rework as ``datadam sweep`` (the gate re-opens those items in Label
-Studio, the simulated annotators correct them), and the spec runs once more; its row says ``reworked: 1`` and
-what the rework was for. A run held for anything else (technical conformity, plan targets, run-wide measures), a
-second hold, or any hold with ``--no-rework``, waits ``--gate-timeout`` seconds and counts as failed, with the
-checks that held it as the reason.
+checks that re-annotation can fix (:func:`reworkable`: the checks the check table declares ``reworkable`` —
+review acceptance, gold answers, a label's syntax — each naming its failing items) is sent back for rework as
+``datadam sweep`` (the gate re-opens those items in Label Studio, the simulated annotators correct them), and the
+spec runs once more; its row says ``reworked: 1`` and what the rework was for. A run held for anything else
+(technical conformity, plan targets, run-wide measures), a second hold, or any hold with ``--no-rework``, waits
+``--gate-timeout`` seconds and counts as failed, with the checks that held it as the reason.
 """
 
 from __future__ import annotations
@@ -73,23 +73,29 @@ def select_specs(*, field: Sequence[str] = (), modality: Sequence[str] = (), ann
     return chosen
 
 
-# Characteristics whose failing items another annotation can fix: the reviewers' verdicts, the gold answers, and
-# a label's syntax (a missing or unknown label, a box outside the image). Not technical conformity, completeness,
-# uniqueness, splits, plan shares, agreement or model validity: re-annotating items changes none of them.
-REWORKABLE = ("semantic_accuracy", "gold_accuracy", "syntactic_accuracy")
 SWEEP_INSPECTOR = "datadam sweep"
+
+
+def _can_rework(check: dict[str, Any]) -> bool:
+    """The check's own ``reworkable`` flag; a quality.json written before checks carried one: its characteristic."""
+    from pipelines.validate.checks import REWORKABLE_CHARACTERISTICS
+
+    flag = check.get("reworkable")
+    if flag is None:
+        return check.get("characteristic") in REWORKABLE_CHARACTERISTICS
+    return bool(flag)
 
 
 def reworkable(quality: dict[str, Any]) -> list[str]:
     """What a rework can fix in a run held at the gate (``quality.json``): its failed blocking checks as
-    ``"<id> <measured>"`` when every one is an item-level label check naming its failing items, else ``[]``."""
+    ``"<id> <measured>"`` when every one is reworkable (its ``reworkable`` flag) and names its failing items,
+    else ``[]``."""
     if quality.get("success"):
         return []
     failed = [c for c in quality.get("checks") or [] if c.get("status") == "fail" and c.get("blocking")]
     if not failed or {c.get("id") for c in failed} != set(quality.get("checks_failed") or []):
         return []  # a failure the checks do not itemise (e.g. a check that raised) is not a label's to fix
-    if any(c.get("characteristic") not in REWORKABLE or c.get("id") == "syntactic.item_id_present"
-           or not c.get("failing_items") for c in failed):
+    if any(not _can_rework(c) or not c.get("failing_items") for c in failed):
         return []
     return [f"{c['id']} {c['measured']:.4g}" if isinstance(c.get("measured"), int | float) else str(c["id"])
             for c in failed]

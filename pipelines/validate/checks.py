@@ -81,6 +81,13 @@ CHARACTERISTICS: dict[str, tuple[str, str]] = {
     "validity": ("학습모델 유효성", "Model validity"),
 }
 
+# The characteristics whose failing items another annotation can fix: the reviewers' verdicts, the gold answers and
+# a label's syntax (a missing or unknown label, a box outside the image). A check under one of them is reworkable
+# unless its row says otherwise; one under any other (media, completeness, uniqueness, splits, the plan, agreement,
+# model validity) is not: re-annotating items changes none of them. Also how a quality.json written before checks
+# carried ``reworkable`` is read (``datadam sweep``).
+REWORKABLE_CHARACTERISTICS: frozenset[str] = frozenset({"semantic_accuracy", "gold_accuracy", "syntactic_accuracy"})
+
 # Label columns of list-valued annotation types whose structs carry a ``label`` field (a view of the registry).
 STRUCT_LABEL_COLUMNS: dict[str, str] = {t: c for t, k in REGISTRY.items() if (c := k.struct_label_column)}
 # File extensions each declared format may appear under in a media key.
@@ -114,6 +121,9 @@ class Check:
         direction: ``min``: measured must be >= target; ``max``: measured must be <= target.
         requires_data: Nothing to check means "not measured", never a pass (sample-based characteristics).
         policy: ``always`` or ``final`` (blocks only a final delivery); see the module docstring.
+        reworkable: Another annotation of the items a failure names can fix it (written into quality.json; the
+            inspector's rework, and ``datadam sweep``, re-open only such failures). Rows built by ``_row`` default
+            to their characteristic's (:data:`REWORKABLE_CHARACTERISTICS`).
     """
 
     id: str
@@ -132,6 +142,7 @@ class Check:
     direction: Literal["min", "max"] = "min"
     requires_data: bool = False
     policy: Policy = "always"
+    reworkable: bool = False
 
     @property
     def column(self) -> str | None:
@@ -240,6 +251,7 @@ def _resolve(c: Check, facts: RunFacts) -> Check:
 
 def _row(cid: str, ch: str, frame: Frame, expectation: str, kwargs: dict[str, Any], ko: str, en: str,
          target: float, **extra: Any) -> Check:
+    extra.setdefault("reworkable", ch in REWORKABLE_CHARACTERISTICS)
     return Check(cid, ch, frame, expectation, kwargs, ko, en, target, **extra)
 
 
@@ -252,7 +264,8 @@ def _syntactic(spec: DatasetSpec) -> list[Check]:
     a = spec.annotation
     out: list[Check] = [
         _row("syntactic.item_id_present", ch, "items", "ExpectColumnValuesToNotBeNull",
-             {"column": "item_id", "mostly": t}, "항목 ID 존재", "item_id present", t),
+             {"column": "item_id", "mostly": t}, "항목 ID 존재", "item_id present", t,
+             reworkable=False),  # the record's identity comes from collection, not from an annotation
     ]
     labels = spec.labels
     where = label_frame_of(spec)
@@ -686,12 +699,12 @@ def _semantic(spec: DatasetSpec) -> list[Check]:
         out.append(Check("semantic.review_accepted", "semantic_accuracy", "items", "ExpectColumnValuesToBeInSet",
                          {"column": "qc_review", "value_set": ["accepted"], "mostly": q.semantic_accuracy},
                          "검수 합격률", "share of reviewed items accepted", q.semantic_accuracy,
-                         requires_data=True, meta={"sample": True}))
+                         requires_data=True, meta={"sample": True}, reworkable=True))
     if q.gold_accuracy is not None:
         out.append(Check("semantic.gold_correct", "gold_accuracy", "items", "ExpectColumnValuesToBeInSet",
                          {"column": "qc_gold_correct", "value_set": [True], "mostly": q.gold_accuracy},
                          "골드 문항 정답률", "share of gold tasks answered correctly", q.gold_accuracy,
-                         requires_data=True, meta={"sample": True}))
+                         requires_data=True, meta={"sample": True}, reworkable=True))
     if q.agreement is not None:
         out.append(Check("agreement.mean", "agreement", "agreement", "ExpectShareAtLeast",
                          {"column": "mean_agreement", "min_value": q.agreement},

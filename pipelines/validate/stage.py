@@ -421,7 +421,7 @@ def _quality_doc(spec: DatasetSpec, run_id: str, checks: list[Check], tallies: d
             "direction": c.direction, "measured": t.measured,
             "passed": None if status == "not_measured" else status == "pass",
             "status": status, "blocking": blocking, "note": note, "exception": t.exception,
-            "failing_items": list(t.failing_ids),
+            "failing_items": list(t.failing_ids), "reworkable": c.reworkable,
         }
         if sample is not None:
             row["sample"] = sample

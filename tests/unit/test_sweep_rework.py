@@ -12,14 +12,28 @@ from pipelines.cli.run import RunSummary, held_run, run_events
 from pipelines.cli.sweep import reworkable, row_of
 from pipelines.label.rework import superseded
 from pipelines.spec import load_catalog
+from pipelines.validate.checks import REWORKABLE_CHARACTERISTICS, RunFacts, plan_checks
 
 pytestmark = pytest.mark.unit
 
+# What the check table declares for every check the catalogue plans (validate writes it into quality.json).
+DECLARED = {c.id: c.reworkable for spec in load_catalog().specs.values()
+            for c in plan_checks(spec, items=100, facts=RunFacts(items=100, final=True))}
+
 
 def _check(cid: str, characteristic: str, *, items: list[str], measured: float = 0.75,
-           status: str = "fail", blocking: bool = True) -> dict[str, Any]:
+           status: str = "fail", blocking: bool = True, reworkable: bool | None = None) -> dict[str, Any]:
+    """A quality.json check row as validate writes it: ``reworkable`` as the check table declares it (for an id
+    no spec plans, as its characteristic), unless given."""
+    if reworkable is None:
+        reworkable = DECLARED.get(cid, characteristic in REWORKABLE_CHARACTERISTICS)
     return {"id": cid, "characteristic": characteristic, "status": status, "blocking": blocking,
-            "measured": measured, "target": 0.95, "failing_items": items}
+            "measured": measured, "target": 0.95, "failing_items": items, "reworkable": reworkable}
+
+
+def _legacy(row: dict[str, Any]) -> dict[str, Any]:
+    """The row as validate wrote it before checks carried ``reworkable``."""
+    return {k: v for k, v in row.items() if k != "reworkable"}
 
 
 def _quality(*checks: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +71,36 @@ def test_nothing_to_rework_in_a_passing_run_or_a_failure_the_checks_do_not_itemi
     warned = _quality(_check("semantic.review_accepted", "semantic_accuracy", items=["a"], status="warn",
                              blocking=False))
     assert reworkable(warned) == []
+
+
+def test_the_checks_flag_decides_not_its_id_or_its_characteristic() -> None:
+    held = _quality(_check("semantic.review_accepted", "semantic_accuracy", items=["a"]),
+                    _check("syntactic.label_in_set", "syntactic_accuracy", items=["b"], reworkable=False))
+    assert reworkable(held) == []
+    # A check under another characteristic that declares a rework can fix it (say, a label-derived technical fact).
+    sent = _quality(_check("technical.new_label_fact", "technical_conformity", items=["a"], reworkable=True))
+    assert reworkable(sent) == ["technical.new_label_fact 0.75"]
+    assert reworkable(_quality(_check("syntactic.item_id_present", "syntactic_accuracy", items=["a"],
+                                      reworkable=True))) == ["syntactic.item_id_present 0.75"]
+
+
+def test_a_quality_json_written_before_the_flag_is_read_by_characteristic() -> None:
+    old = _quality(_legacy(_check("semantic.review_accepted", "semantic_accuracy", items=["a"])),
+                   _legacy(_check("syntactic.label_in_set", "syntactic_accuracy", items=["b"])))
+    assert reworkable(old) == ["semantic.review_accepted 0.75", "syntactic.label_in_set 0.75"]
+    assert reworkable(_quality(_legacy(_check("technical.width", "technical_conformity", items=["a"])))) == []
+    # A missing item id names no item (validate reports only ids it has), so an old file never sent it back either.
+    no_id = _legacy(_check("syntactic.item_id_present", "syntactic_accuracy", items=[]))
+    assert reworkable(_quality(_legacy(_check("semantic.review_accepted", "semantic_accuracy", items=["a"])),
+                               no_id)) == []
+
+
+def test_the_check_table_keeps_the_decisions_made_by_characteristic_and_id_before_the_flag() -> None:
+    assert len(DECLARED) > 500  # every spec's checks, not an empty plan
+    for spec in load_catalog().specs.values():
+        for c in plan_checks(spec, items=100, facts=RunFacts(items=100, final=True)):
+            before = c.characteristic in REWORKABLE_CHARACTERISTICS and c.id != "syntactic.item_id_present"
+            assert c.reworkable == before, (spec.id, c.id)
 
 
 def test_the_held_run_is_read_from_the_gate_event() -> None:

@@ -121,6 +121,7 @@ def test_syntax_defect_fails_only_syntactic_accuracy(store: ObjectStore, type_: 
     assert sorted(q["checks_failed"]) == sorted(checks)
     failed = next(c for c in q["checks"] if c["id"] == checks[0])
     assert failed["unexpected_count"] >= 1 and failed["failing_items"], "the report names the failing item"
+    assert failed["reworkable"] is True, "another annotation of the item can fix a label's syntax"
 
 
 # --------------------------------------------------------------------------- technical defects
@@ -145,6 +146,7 @@ def test_technical_defect_fails_only_technical_conformity(store: ObjectStore, ty
     q = _run(store, fam, rows, f"technical-{type_}")
     assert _failing(q) == {"technical_conformity"}
     assert q["checks_failed"] == checks
+    assert [c["reworkable"] for c in q["checks"] if c["id"] in checks] == [False], "re-annotating fixes no media"
 
 
 # ------------------------------------------------------------ run-level defects, on one family per modality
