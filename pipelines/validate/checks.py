@@ -709,7 +709,8 @@ def _semantic(spec: DatasetSpec) -> list[Check]:
         out.append(Check("agreement.mean", "agreement", "agreement", "ExpectShareAtLeast",
                          {"column": "mean_agreement", "min_value": q.agreement},
                          "중복 작업 항목의 평균 일치도", "mean agreement over items labelled by several annotators",
-                         q.agreement, kind="summary", measure_column="mean_agreement", requires_data=True))
+                         q.agreement, kind="summary", measure_column="mean_agreement", requires_data=True,
+                         meta={"sample": True}))  # a mean over the overlap sample (ADR 0036)
     return out
 
 

@@ -44,8 +44,9 @@ def required_sample(sampling: Sampling, population: int) -> int:
     return min(population, math.ceil(n0 / (1 + (n0 - 1) / population)))
 
 
-def wilson_interval(successes: int, n: int, confidence: float) -> tuple[float, float]:
-    """The Wilson score interval of a share ``successes / n`` (well behaved for small n and shares near 1)."""
+def wilson_interval(successes: float, n: int, confidence: float) -> tuple[float, float]:
+    """The Wilson score interval of a share ``successes / n`` (well behaved for small n and shares near 1); also
+    a conservative interval for the mean of ``n`` values in [0, 1] whose sum is ``successes``."""
     if n <= 0:
         return 0.0, 1.0
     z = Z.get(confidence, 1.96)

@@ -407,10 +407,10 @@ def _quality_doc(spec: DatasetSpec, run_id: str, checks: list[Check], tallies: d
         note = c.note
         sample: dict[str, Any] | None = None
         if c.meta.get("sample") and t.considered > 0:
-            sample, conclusive = _sample_facts(spec, c, t, items)
+            sample, conclusive = _sample_facts(spec, c, t, items, streamed)
             if status == "fail" and not conclusive and not final:
                 blocking = False
-                note = (f"the sample of {t.considered} is too small to conclude: the {sample['confidence']:.0%} "
+                note = (f"the sample of {sample['size']} is too small to conclude: the {sample['confidence']:.0%} "
                         f"interval [{sample['ci'][0]:.3f}, {sample['ci'][1]:.3f}] includes the target; "
                         "warning on a partial delivery, blocking on a final one")
         if status == "fail" and not blocking:
@@ -489,11 +489,19 @@ def _quality_doc(spec: DatasetSpec, run_id: str, checks: list[Check], tallies: d
     }
 
 
-def _sample_facts(spec: DatasetSpec, c: Check, t: Any, items: int) -> tuple[dict[str, Any], bool]:
-    """Size, required size and confidence interval of a sampled share; whether a miss is conclusive."""
+def _sample_facts(spec: DatasetSpec, c: Check, t: Any, items: int, streamed: _Streamed
+                  ) -> tuple[dict[str, Any], bool]:
+    """Size, required size and confidence interval of a sampled share (reviewers' verdicts, gold answers) or of the
+    mean agreement over the overlap sample; whether a miss is conclusive."""
     conf = spec.quality.sampling.confidence
-    n = int(t.considered)
-    lo, hi = wilson_interval(n - int(t.unexpected_count), n, conf)
+    if c.characteristic == "agreement":
+        # Item agreements lie in [0, 1], so their variance is at most mu (1 - mu), a share's: the Wilson interval
+        # of the mean over the overlap items covers it at least as well as it covers a share (ADR 0036).
+        n = streamed.agree_n
+        lo, hi = wilson_interval(streamed.agree_sum, n, conf)
+    else:
+        n = int(t.considered)
+        lo, hi = wilson_interval(n - int(t.unexpected_count), n, conf)
     facts = {"size": n, "required": required_sample(spec.quality.sampling, items), "confidence": conf,
              "ci": [lo, hi], "method": spec.quality.sampling.method}
     return facts, hi < c.target

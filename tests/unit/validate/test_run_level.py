@@ -194,3 +194,43 @@ def test_sample_sizes_from_the_formula_and_iso_2859_1() -> None:
     assert required_sample(Sampling(method="aql", inspection_level="I"), 1_000) == 32  # code G
     lo, hi = wilson_interval(95, 100, 0.95)
     assert lo == pytest.approx(0.8882, abs=1e-3) and hi == pytest.approx(0.9785, abs=1e-3)
+
+
+def _overlap(rows: list[dict[str, Any]], agreements: list[float]) -> None:
+    """The first ``len(agreements)`` rows become the overlap sample, with these item agreements; the rest have one
+    annotator."""
+    for i, r in enumerate(rows):
+        overlap = i < len(agreements)
+        r.update(qc_annotators=["ann-0", "ann-1"] if overlap else ["ann-0"], qc_n_annotations=2 if overlap else 1,
+                 qc_agreement=agreements[i] if overlap else None, qc_consensus="best_agreeing" if overlap else "single")
+
+
+def test_agreement_on_a_single_overlap_item_cannot_conclude_the_team_disagrees(store: ObjectStore) -> None:
+    # issue 11: gastric-cancer-pathology-segmentation at --items 12 had one overlap item (5 % of 12), and one of its
+    # two masks was a simulated brush mistake: mean mask IoU 0.33 over that one pair held a partial run at the gate.
+    fam = F.family("segmentation", target_volume=10_000)
+    rows = fam.rows()
+    _overlap(rows, [0.33])
+    F.write_run(store, fam, rows)
+    res = validate(spec=fam.spec, store=store, run_id=F.RUN, data_docs=False)
+    check = next(c for c in _q(store, res)["checks"] if c["id"] == "agreement.mean")
+    assert check["measured"] == pytest.approx(0.33)
+    assert res.success and check["status"] == "warn" and "too small to conclude" in check["note"]
+    assert check["sample"]["size"] == 1 and check["sample"]["ci"][0] < 0.7 < check["sample"]["ci"][1]
+
+    rows = fam.rows()
+    _overlap(rows, [0.33] * 8)  # eight overlap items that all disagree: the team does, whatever the sample's luck
+    F.write_run(store, fam, rows)
+    res = validate(spec=fam.spec, store=store, run_id=F.RUN, data_docs=False)
+    check = next(c for c in _q(store, res)["checks"] if c["id"] == "agreement.mean")
+    assert not res.success and res.checks_failed == ["agreement.mean"]
+    assert check["status"] == "fail" and check["sample"]["size"] == 8 and check["sample"]["ci"][1] < 0.7
+
+
+def test_agreement_on_a_single_overlap_item_still_blocks_a_final_delivery(store: ObjectStore) -> None:
+    fam = F.family("segmentation")  # 24 records of a target of 24: final
+    rows = fam.rows()
+    _overlap(rows, [0.33])
+    F.write_run(store, fam, rows)
+    res = validate(spec=fam.spec, store=store, run_id=F.RUN, data_docs=False)
+    assert res.delivery == "final" and not res.success and "agreement.mean" in res.checks_failed
