@@ -16,6 +16,7 @@ model) are evaluated once on small summary frames built from counters kept while
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -497,13 +498,15 @@ def _sample_facts(spec: DatasetSpec, c: Check, t: Any, items: int, streamed: _St
     if c.characteristic == "agreement":
         # Item agreements lie in [0, 1], so their variance is at most mu (1 - mu), a share's: the Wilson interval
         # of the mean over the overlap items covers it at least as well as it covers a share (ADR 0036).
+        # The planned size is what the spec's overlap plan sends to several annotators.
         n = streamed.agree_n
-        lo, hi = wilson_interval(streamed.agree_sum, n, conf)
+        lo, hi = wilson_interval(min(max(streamed.agree_sum, 0.0), float(n)), n, conf)
+        required, method = math.ceil(items * spec.annotation.overlap_share), "overlap"
     else:
         n = int(t.considered)
         lo, hi = wilson_interval(n - int(t.unexpected_count), n, conf)
-    facts = {"size": n, "required": required_sample(spec.quality.sampling, items), "confidence": conf,
-             "ci": [lo, hi], "method": spec.quality.sampling.method}
+        required, method = required_sample(spec.quality.sampling, items), spec.quality.sampling.method
+    facts = {"size": n, "required": required, "confidence": conf, "ci": [lo, hi], "method": method}
     return facts, hi < c.target
 
 

@@ -217,6 +217,8 @@ def test_agreement_on_a_single_overlap_item_cannot_conclude_the_team_disagrees(s
     assert check["measured"] == pytest.approx(0.33)
     assert res.success and check["status"] == "warn" and "too small to conclude" in check["note"]
     assert check["sample"]["size"] == 1 and check["sample"]["ci"][0] < 0.7 < check["sample"]["ci"][1]
+    # planned: the items the overlap plan sends to several annotators (24 x overlap_share 0.2), not the review plan
+    assert (check["sample"]["required"], check["sample"]["method"]) == (5, "overlap")
 
     rows = fam.rows()
     _overlap(rows, [0.33] * 8)  # eight overlap items that all disagree: the team does, whatever the sample's luck
