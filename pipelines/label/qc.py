@@ -392,10 +392,10 @@ def _summary(spec: DatasetSpec, units: list[list[Any]], pair_scores: list[float]
     metric = METRICS[t]
     value: float | None
     extra: dict[str, Any] = {}
-    if t in ("classification", "dialogue_intent"):
+    if metric == "krippendorff_alpha":  # the registry's metric decides (classification, dialogue intent)
         value = krippendorff_alpha(units)
         extra["fleiss_kappa"] = fleiss_kappa(units)
-    elif t == "multi_label":
+    elif metric == "krippendorff_alpha_per_label":  # multi-label
         value = multilabel_alpha(units, spec.labels)
     else:
         value = sum(pair_scores) / len(pair_scores) if pair_scores else None
