@@ -146,7 +146,8 @@ def consensus_result(
     """
     if c.value is None:
         return None
-    own = _piece(annotation_type, "consensus result").consensus_result
+    k = REGISTRY.get(annotation_type)
+    own = k.code.consensus_result if k is not None else None
     if own is not None:
         return own(results, c)
     if c.source is not None:
