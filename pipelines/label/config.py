@@ -1,4 +1,5 @@
-"""Label Studio label configs (XML) generated from a spec, one builder per annotation type.
+"""Label Studio label configs (XML) generated from a spec: the object tags here, the controls from the annotation
+type's builder (``pipelines/annotations/types/``, reached through the registry: :data:`BUILDERS` is a view).
 
 Control names are a contract with ``refine`` (which parses the results) and the annotator simulator:
 classification ``Choices name="label"``; bbox ``RectangleLabels name="label"``; transcription
@@ -12,34 +13,14 @@ The XML is built with ElementTree, so label values (Korean, ``&``, quotes, ``<``
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 
 from pipelines.annotations import REGISTRY
-from pipelines.label.tasks import FRAMES, component_kinds, object_kinds, target_kind
-from pipelines.spec.models import (
-    NER,
-    QA,
-    BBox,
-    Classification,
-    DatasetSpec,
-    DialogueIntent,
-    Keypoints,
-    MultiLabel,
-    Polygon,
-    Polyline,
-    Segmentation,
-    Summarisation,
-    TemporalEvents,
-    TimeseriesLabels,
-    TimeseriesModality,
-    Transcription,
-    Translation,
-)
+from pipelines.annotations.lsconfig import FRAMES, Builder, LabelConfigError, _el
+from pipelines.label.tasks import component_kinds, object_kinds, target_kind
+from pipelines.spec.models import DatasetSpec, TimeseriesModality
 from pipelines.storage.records import dicom_max_frames
 
-
-class LabelConfigError(ValueError):
-    """The spec's annotation cannot be expressed as a Label Studio config (yet); the message names why."""
+__all__ = ["BUILDERS", "CONTROL_NAMES", "FRAMES", "Builder", "LabelConfigError", "label_config"]
 
 
 # The object tag of each elementary modality, and the task-data field it reads.
@@ -56,19 +37,6 @@ _OBJECT_TAGS: dict[str, str] = {
 # segments, "dialect", "speaker"; qa "answer_span" (extractive), "answer_choice" (yes/no); summarisation
 # "summary_span" (extractive / both); dialogue_intent "slot".
 CONTROL_NAMES: dict[str, tuple[str, ...]] = {t: k.controls for t, k in REGISTRY.items()}
-
-Builder = Callable[[DatasetSpec, ET.Element, str], None]
-
-
-def _el(parent: ET.Element, tag: str, **attrs: str) -> ET.Element:
-    return ET.SubElement(parent, tag, attrs)
-
-
-def _options(parent: ET.Element, tag: str, values: list[str]) -> ET.Element:
-    for v in values:
-        _el(parent, tag, value=v)
-    return parent
-
 
 def _objects(spec: DatasetSpec, view: ET.Element, target: str) -> None:
     kinds = object_kinds(spec)
@@ -108,173 +76,9 @@ def _objects(spec: DatasetSpec, view: ET.Element, target: str) -> None:
         _el(view, "Image", name=FRAMES, valueList=f"${FRAMES}", zoom="true")
 
 
-# ------------------------------------------------------------------------------------------- builders
-
-
-def _classification(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, Classification)
-    c = _el(view, "Choices", name="label", toName=to, choice="single-radio", showInline="true",
-            required="true")
-    _options(c, "Choice", a.labels)
-
-
-def _multi_label(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, MultiLabel)
-    attrs = {"name": "labels", "toName": to, "choice": "multiple", "showInline": "true"}
-    if a.min_labels > 0:
-        attrs["required"] = "true"
-    _options(_el(view, "Choices", **attrs), "Choice", a.labels)
-
-
-def _bbox(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, BBox)
-    if to == "video":
-        # Video object tracking: a label set plus VideoRectangle regions.
-        _options(_el(view, "Labels", name="label", toName=to), "Label", a.labels)
-        _el(view, "VideoRectangle", name="box", toName=to)
-        return
-    _options(_el(view, "RectangleLabels", name="label", toName=to), "Label", a.labels)
-
-
-def _image_only(kind: str, to: str, spec: DatasetSpec) -> None:
-    if to not in ("image", FRAMES):
-        raise LabelConfigError(f"{spec.id}: {kind} annotation on {to} is not supported yet (images and keyframes)")
-
-
-def _polygon(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, Polygon)
-    _image_only("polygon", to, spec)
-    _options(_el(view, "PolygonLabels", name="label", toName=to), "Label", a.labels)
-
-
-def _polyline(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, Polyline)
-    _image_only("polyline", to, spec)
-    # VectorLabels draws open polylines unless closable; Label Studio has no dedicated polyline tag.
-    _options(_el(view, "VectorLabels", name="label", toName=to, closable="false"), "Label", a.labels)
-
-
-def _keypoints(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, Keypoints)
-    _image_only("keypoints", to, spec)
-    # Objects are boxed with their class; each named keypoint is a KeyPointLabels label.
-    _options(_el(view, "RectangleLabels", name="label", toName=to), "Label", a.labels)
-    _options(_el(view, "KeyPointLabels", name="keypoint", toName=to, smart="false"), "Label", a.keypoints)
-
-
-def _segmentation(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, Segmentation)
-    _image_only("segmentation", to, spec)
-    # Unpainted pixels are the background class; it is not a brush label.
-    _options(_el(view, "BrushLabels", name="label", toName=to), "Label", a.labels)
-
-
-def _transcription(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, Transcription)
-    if to != "audio":
-        raise LabelConfigError(f"{spec.id}: transcription of {to} is not supported (audio or video sound only)")
-    _el(view, "TextArea", name="transcript", toName=to, rows="4", editable="true", maxSubmissions="1",
-        required="true")
-    if a.segments:
-        _el(view, "Labels", name="segment", toName=to).append(ET.Element("Label", {"value": "speech"}))
-        _el(view, "TextArea", name="segment_text", toName=to, perRegion="true", editable="true",
-            maxSubmissions="1", rows="2")
-    if a.speaker_labels:
-        # Who speaks in the selected segment: one generic label per region (화자1 = the first voice heard in this
-        # item). A closed list, never free text, so no speaker name can reach a label.
-        _el(view, "Header", value="화자 (처음 들린 목소리부터 화자1, 화자2 …)")
-        _options(_el(view, "Choices", name="speaker", toName=to, perRegion="true", required="true",
-                     choice="single-radio", showInline="true"), "Choice", a.speakers)
-    if a.dialect_tags:
-        _options(_el(view, "Choices", name="dialect", toName=to, choice="multiple", showInline="true"),
-                 "Choice", a.dialect_tags)
-
-
-def _ner(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, NER)
-    _options(_el(view, "Labels", name="label", toName=to), "Label", a.labels)
-
-
-def _qa(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, QA)
-    n = str(a.questions_per_item)
-    _el(view, "TextArea", name="question", toName=to, rows="2", maxSubmissions=n, editable="true")
-    if a.style == "extractive":
-        _el(view, "Labels", name="answer_span", toName=to).append(ET.Element("Label", {"value": "answer"}))
-    elif a.style == "yes_no":
-        _options(_el(view, "Choices", name="answer_choice", toName=to, choice="single-radio"), "Choice",
-                 ["예", "아니오"])
-    _el(view, "TextArea", name="answer", toName=to, rows="2", maxSubmissions=n, editable="true")
-
-
-def _summarisation(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, Summarisation)
-    if a.style in ("extractive", "both"):
-        _el(view, "Labels", name="summary_span", toName=to).append(ET.Element("Label", {"value": "summary"}))
-    if a.style in ("abstractive", "both"):
-        _el(view, "TextArea", name="summary", toName=to, rows="5", maxSubmissions="1", editable="true",
-            required="true")
-
-
-def _translation(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, Translation)
-    _el(view, "Header", value=f"{a.source_language} → {a.target_language}")
-    _el(view, "TextArea", name="translation", toName=to, rows="4", maxSubmissions="1", editable="true",
-        required="true")
-
-
-def _dialogue_intent(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, DialogueIntent)
-    _options(_el(view, "Choices", name="intent", toName=to, choice="single-radio", showInline="true",
-                 required="true"), "Choice", a.intents)
-    if a.slots and to == "text":
-        _options(_el(view, "Labels", name="slot", toName=to), "Label", a.slots)
-
-
-def _temporal_events(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, TemporalEvents)
-    tag = "TimelineLabels" if to == "video" else "Labels"  # Audio regions are plain Labels
-    _options(_el(view, tag, name="label", toName=to), "Label", a.labels)
-
-
-def _timeseries_labels(spec: DatasetSpec, view: ET.Element, to: str) -> None:
-    a = spec.annotation
-    assert isinstance(a, TimeseriesLabels)
-    _options(_el(view, "TimeSeriesLabels", name="label", toName=to), "Label", a.labels)
-
-
-# Every annotation type of the spec model has a builder; a test checks both ways against ANNOTATION_TYPES.
-BUILDERS: dict[str, Builder] = {
-    "classification": _classification,
-    "multi_label": _multi_label,
-    "bbox": _bbox,
-    "polygon": _polygon,
-    "polyline": _polyline,
-    "keypoints": _keypoints,
-    "segmentation": _segmentation,
-    "transcription": _transcription,
-    "ner": _ner,
-    "qa": _qa,
-    "summarisation": _summarisation,
-    "translation": _translation,
-    "dialogue_intent": _dialogue_intent,
-    "temporal_events": _temporal_events,
-    "timeseries_labels": _timeseries_labels,
-}
+# The controls of each annotation type: its builder lives with the type (pipelines/annotations/types/); a view of
+# the registry.
+BUILDERS: dict[str, Builder] = {t: k.code.build for t, k in REGISTRY.items()}
 
 
 def label_config(spec: DatasetSpec) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pipelines.annotations.lsconfig import FRAMES
 from pipelines.label import results
 from pipelines.label.client import DEFAULT_BATCH_TASKS, LabelStudioClient, LabelStudioSettings, TaskRef
 from pipelines.label.config import label_config
@@ -20,7 +21,6 @@ from pipelines.label.manifests import iter_rows
 from pipelines.label.media import in_scope, media_url_builder
 from pipelines.label.predict import PredictItem, predict
 from pipelines.label.tasks import (
-    FRAMES,
     annotations_needed,
     component_kinds,
     is_gold_candidate,

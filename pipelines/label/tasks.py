@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from pipelines.annotations.lsconfig import FRAMES
 from pipelines.spec.models import ANNOTATION_MODALITIES, KEYFRAME_TYPES, DatasetSpec, MultimodalModality
 from pipelines.storage.records import dicom_frame_by_frame
 
@@ -39,9 +40,6 @@ def object_kinds(spec: DatasetSpec) -> list[str]:
     return [k for k in OBJECT_KINDS if k in kinds]
 
 
-# Video items of KEYFRAME_TYPES are annotated on keyframes, and multi-frame DICOM items frame by frame: an image
-# list in task data ``frames``.
-FRAMES = "frames"
 
 
 def target_kind(spec: DatasetSpec) -> str:

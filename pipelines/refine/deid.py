@@ -28,9 +28,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.annotations.base import InvalidLabel
 from pipelines.pii import TextDeidentifier, spec_dictionaries
 from pipelines.pii.text import Finding
-from pipelines.refine.base import InvalidLabel
 from pipelines.spec.models import TEXT_PII, DatasetSpec
 from pipelines.storage import ObjectStore, StorageError, layout
 from pipelines.wav import mute_ranges, peak

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.refine.base import MediaFacts
+from pipelines.annotations.base import MediaFacts
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage.records import FRAME_REGION_TYPES
 

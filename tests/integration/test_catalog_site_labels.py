@@ -77,7 +77,7 @@ def _pose_labels(i: int) -> dict[str, Any]:
 
 
 def _mask_labels(i: int) -> dict[str, Any]:
-    from pipelines.refine.shapes import mask_to_rle  # the canonical encoding refine writes
+    from pipelines.annotations.types.segmentation import mask_to_rle  # the canonical encoding refine writes
 
     yy, xx = np.mgrid[0:H, 0:W]
     disc = (xx - 50) ** 2 + (yy - 60) ** 2 < (25 + i) ** 2

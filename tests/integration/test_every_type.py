@@ -29,13 +29,13 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.annotations import REGISTRY
+from pipelines.annotations.base import MediaFacts
 from pipelines.cli import app
 from pipelines.label import LabelStudioSettings, qc
 from pipelines.label.client import LabelStudioClient
 from pipelines.label.manifests import run_item_ids
 from pipelines.label.tasks import project_title
 from pipelines.refine import CONVERTERS
-from pipelines.refine.base import MediaFacts
 from pipelines.spec import DatasetSpec, load_catalog
 from pipelines.stack import StackInfo
 from pipelines.storage import ObjectStore, layout, open_store

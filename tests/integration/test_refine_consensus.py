@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from pipelines.annotations.base import MediaFacts
 from pipelines.label import LabelStudioSettings, pull, push, qc
 from pipelines.refine import CONVERTERS, InvalidLabel, refine
-from pipelines.refine.base import MediaFacts
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import artifacts, layout, open_store
 from sim import annotators as sim

@@ -1,8 +1,10 @@
-"""The annotation registry against the spec model's annotation union (both ways) and the stages keyed by it."""
+"""The annotation registry against the spec model's annotation union (both ways), each type's code (every required
+piece present, a missing one named) and the stage tables derived from it."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import typing
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from pipelines.annotations import REGISTRY, kind
+from pipelines.annotations.code import REQUIRED_PIECES, TypeCode, missing_pieces
 from pipelines.spec.models import ANNOTATION_MODALITIES, ANNOTATION_TYPES, Annotation
 
 pytestmark = pytest.mark.unit
@@ -51,6 +54,28 @@ def test_every_entry_is_complete_and_consistent() -> None:
         kind("video_caption")
 
 
+def test_every_registered_type_has_every_required_piece_of_code() -> None:
+    assert set(REQUIRED_PIECES) == {"build", "extract", "agreement", "consensus", "convert"}
+    for name, k in REGISTRY.items():
+        assert isinstance(k.code, TypeCode), name
+        assert missing_pieces(k.code) == [], f"{name}: its code lacks {missing_pieces(k.code)}"
+        assert k.code.from_truth is not None, f"{name}: no reference result (gold tasks, simulator)"
+    # the types whose consensus is built from several answers turn it back into regions themselves
+    assert {t for t, k in REGISTRY.items() if k.code.consensus_result is not None} == {
+        "multi_label", "bbox", "polygon", "polyline", "transcription", "ner"}
+
+
+def test_a_missing_piece_is_named() -> None:
+    code = kind("bbox").code
+    assert missing_pieces(dataclasses.replace(code, convert=None)) == ["convert"]  # type: ignore[arg-type]
+    assert missing_pieces(dataclasses.replace(code, build=None, consensus=None)) == [  # type: ignore[arg-type]
+        "build", "consensus"]
+    assert missing_pieces(None) == list(REQUIRED_PIECES)
+    with pytest.raises(TypeError, match="convert"):
+        TypeCode(build=code.build, extract=code.extract, agreement=code.agreement,  # type: ignore[call-arg]
+                 consensus=code.consensus)
+
+
 def test_stage_tables_are_keyed_by_the_registry() -> None:
     from pipelines.label import qc
     from pipelines.label.config import BUILDERS, CONTROL_NAMES
@@ -61,6 +86,8 @@ def test_stage_tables_are_keyed_by_the_registry() -> None:
 
     for table in (BUILDERS, CONTROL_NAMES, CONVERTERS, LABEL_FIELDS, qc.METRICS, qc.CORRECT_AT):
         assert set(table) == set(REGISTRY)
+    for t, k in REGISTRY.items():  # the stage tables are views: the type's own code, nothing of the stage's
+        assert BUILDERS[t] is k.code.build and CONVERTERS[t] is k.code.convert, t
     assert set(PREDICTORS) <= set(REGISTRY)  # pre-annotation models exist for some types only
     assert {
         t: k.struct_label_column for t, k in REGISTRY.items() if k.struct_label_column} == STRUCT_LABEL_COLUMNS

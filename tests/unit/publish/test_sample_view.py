@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
+from pipelines.annotations.types.segmentation import mask_to_rle
 from pipelines.publish.sample_view import image_figures, text_samples, timed_samples
-from pipelines.refine.shapes import mask_to_rle
 
 pytestmark = pytest.mark.unit
 

@@ -14,10 +14,10 @@ import pyarrow as pa
 import pytest
 from label_studio_sdk.converter.brush import mask2rle  # Label Studio's own encoder: what the brush tool submits
 
+from pipelines.annotations.base import MediaFacts, OffsetMap, normalise_text
+from pipelines.annotations.types.segmentation import decode_ls_rle, mask_to_rle, rle_to_mask
 from pipelines.label import write_qc
 from pipelines.refine import CONVERTERS, InvalidLabel, refine
-from pipelines.refine.base import MediaFacts, OffsetMap, normalise_text
-from pipelines.refine.shapes import decode_ls_rle, mask_to_rle, rle_to_mask
 from pipelines.spec.models import ANNOTATION_TYPES, DatasetSpec
 from pipelines.storage import artifacts, layout, open_store
 from pipelines.storage.records import LABEL_FIELDS

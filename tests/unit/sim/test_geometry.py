@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.annotations.base import MediaFacts
+from pipelines.annotations.types.geometry import keypoints, polyline
 from pipelines.collect.sources import SyntheticCollector
 from pipelines.label import qc, results
-from pipelines.refine.base import MediaFacts
-from pipelines.refine.shapes import keypoints, polyline
 from pipelines.spec import load_catalog
 from pipelines.storage import open_store
 from sim.annotators import _partner, _result, preflight

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from pipelines.annotations.base import MediaFacts
 from pipelines.collect.intake import check_text
 from pipelines.collect.sources import SyntheticCollector
 from pipelines.label import qc, results
 from pipelines.label.tasks import target_kind
 from pipelines.pii import TextDeidentifier
-from pipelines.refine.base import MediaFacts
 from pipelines.refine.convert import CONVERTERS
 from pipelines.refine.deid import TypedTextRules, mask_record
 from pipelines.spec import load_catalog

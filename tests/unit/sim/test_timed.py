@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.annotations.base import MediaFacts
+from pipelines.annotations.types.timed import temporal_events, timeseries_labels
 from pipelines.collect.sources import SyntheticCollector
 from pipelines.label import qc, results
 from pipelines.label.tasks import target_kind
-from pipelines.refine.base import MediaFacts
-from pipelines.refine.timed import temporal_events, timeseries_labels
 from pipelines.spec import load_catalog
 from pipelines.storage import open_store
 from sim.annotators import _result, preflight

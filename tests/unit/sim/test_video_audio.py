@@ -12,11 +12,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from pipelines.annotations.base import MediaFacts
 from pipelines.collect.sources import SyntheticCollector
 from pipelines.collect.sources.synthetic.video import _even
 from pipelines.label import qc, results
 from pipelines.label.tasks import FRAMES, target_kind
-from pipelines.refine.base import MediaFacts
 from pipelines.refine.convert import CONVERTERS
 from pipelines.spec import load_catalog
 from pipelines.spec.models import DatasetSpec
@@ -159,7 +159,7 @@ def test_sound_events_are_in_the_audio(tmp_path: Path) -> None:
     (lambda v: v.update(labels=["없는 클래스"]), "label.unknown"),
 ])
 def test_a_bad_track_is_quarantined_with_its_reason(change: Any, reason: str, tmp_path: Path) -> None:
-    from pipelines.refine.base import InvalidLabel
+    from pipelines.annotations.base import InvalidLabel
 
     spec = load_catalog().get("livestock-behaviour-video")
     truth, size = _truth(spec, tmp_path, 0)

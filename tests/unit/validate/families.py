@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from pipelines.refine.shapes import mask_to_rle
+from pipelines.annotations.types.segmentation import mask_to_rle
 from pipelines.spec import DatasetSpec, parse_spec
 from pipelines.storage import ObjectStore, layout
 from pipelines.storage.records import record_schema

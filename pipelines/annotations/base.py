@@ -1,6 +1,6 @@
-"""What every converter shares: the quarantine exception, the media facts of an item, Korean text normalisation
-with an offset map (so spans annotated on the raw text land on the normalised record text), and region helpers.
-"""
+"""What every converter (Label Studio result -> label columns) shares: the quarantine exception, the media facts of an
+item, Korean text normalisation with an offset map (so spans annotated on the raw text land on the normalised record
+text), and region helpers. Moved from ``pipelines/refine/base.py`` (refine imports it from here)."""
 
 from __future__ import annotations
 
