@@ -67,7 +67,7 @@ def mask_iou(a: Mapping[str, Mask], b: Mapping[str, Mask]) -> float:
     if not classes:
         return 1.0
     ious = []
-    for c in classes:
+    for c in sorted(classes):  # a fixed order: the float sum must not depend on the process's hash seed
         ma, mb = a.get(c), b.get(c)
         if ma is None or mb is None or ma.shape != mb.shape:
             ious.append(0.0)
