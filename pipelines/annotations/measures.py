@@ -141,3 +141,10 @@ def medoid(agree: Callable[[Any, Any], float], values: Sequence[Any]) -> int:
         return agree(a, b)
 
     return _medoid_by(sim, values)
+
+
+def best_agreeing(agree: Callable[[Any, Any], float], values: Sequence[Any], agreement: float,
+                  method: str = "best_agreeing") -> Consensus:
+    """The consensus that is one annotator's whole answer: the :func:`medoid` under ``agree``."""
+    m = medoid(agree, values)
+    return Consensus(values[m], method, agreement, source=m)

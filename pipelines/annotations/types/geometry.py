@@ -272,10 +272,6 @@ def agreement(t: str, a: Any, b: Any) -> float:
     raise ValueError(f"no agreement measure for annotation type {t!r}")
 
 
-def _medoid(t: str, values: Sequence[Any]) -> int:
-    return medoid(partial(agreement, t), values)
-
-
 def _cluster(t: str, values: Sequence[Sequence[Any]]) -> tuple[list[Any], list[tuple[tuple[int, int], ...]]]:
     """IoU clustering: objects of all annotators grouped greedily (same label, IoU >= IOU_MATCH with the
     cluster's first member, at most one object per annotator); clusters a majority drew are kept.
@@ -323,12 +319,12 @@ def consensus(t: str, values: Sequence[Any], agree: float, tracks: bool) -> Cons
     annotators would break which box belongs to which track.
     """
     if t == "bbox" and tracks:
-        m = _medoid(t, values)
+        m = medoid(partial(agreement, t), values)
         return Consensus(values[m], "best_agreeing_tracks", agree, source=m)
     if t in ("bbox", "polygon", "polyline"):
         objs, members = _cluster(t, values)
         return Consensus(objs, "iou_cluster", agree, members=tuple(members))
-    m = _medoid(t, values)
+    m = medoid(partial(agreement, t), values)
     return Consensus(values[m], "best_agreeing", agree, source=m)
 
 

@@ -20,7 +20,7 @@ from pipelines.annotations.base import InvalidLabel, MediaFacts, check_label, im
 from pipelines.annotations.code import family
 from pipelines.annotations.lsconfig import _el, _image_only, _options
 from pipelines.annotations.lsresults import brush, polygon_masks, region_id
-from pipelines.annotations.measures import Consensus, _label_of, _regions, medoid
+from pipelines.annotations.measures import Consensus, _label_of, _regions, best_agreeing
 from pipelines.spec.models import DatasetSpec, Segmentation
 
 Mask = npt.NDArray[np.bool_]
@@ -84,14 +84,9 @@ def agreement(t: str, a: Any, b: Any) -> float:
     raise ValueError(f"no agreement measure for annotation type {t!r}")
 
 
-def _medoid(t: str, values: Sequence[Any]) -> int:
-    return medoid(partial(agreement, t), values)
-
-
 def consensus(t: str, values: Sequence[Any], agree: float, tracks: bool) -> Consensus:
     """The best-agreeing annotation (the medoid)."""
-    m = _medoid(t, values)
-    return Consensus(values[m], "best_agreeing", agree, source=m)
+    return best_agreeing(partial(agreement, t), values, agree)
 
 
 # ------------------------------------------------------------------------------------------- converter

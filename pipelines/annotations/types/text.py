@@ -111,17 +111,13 @@ def agreement(t: str, a: Any, b: Any) -> float:
     raise ValueError(f"no agreement measure for annotation type {t!r}")
 
 
-def _medoid(t: str, values: Sequence[Any]) -> int:
-    return medoid(partial(agreement, t), values)
-
-
 def consensus(t: str, values: Sequence[Any], agree: float, tracks: bool) -> Consensus:
     """NER: the spans a strict majority chose; free text: the best-agreeing text (the medoid)."""
     n = len(values)
     if t == "ner":
         counts_s = Counter(s for v in values for s in v)
         return Consensus(frozenset(s for s, k in counts_s.items() if k > n / 2), "majority_spans", agree)
-    m = _medoid(t, values)
+    m = medoid(partial(agreement, t), values)
     method = "best_agreeing_text" if t in ("transcription", "qa", "summarisation", "translation") else "best_agreeing"
     return Consensus(values[m], method, agree, source=m)
 

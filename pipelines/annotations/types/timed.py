@@ -22,7 +22,15 @@ from pipelines.annotations.base import EDGE_TOLERANCE_S, InvalidLabel, MediaFact
 from pipelines.annotations.code import family
 from pipelines.annotations.lsconfig import _el, _options
 from pipelines.annotations.lsresults import series_range, time_range
-from pipelines.annotations.measures import Consensus, Segment, _label_of, _regions, matched_f1, medoid, segment_iou
+from pipelines.annotations.measures import (
+    Consensus,
+    Segment,
+    _label_of,
+    _regions,
+    best_agreeing,
+    matched_f1,
+    segment_iou,
+)
 from pipelines.spec.models import DatasetSpec, TemporalEvents, TimeseriesLabels, TimeseriesModality
 
 LS_VIDEO_FPS = 24.0
@@ -69,14 +77,9 @@ def agreement(t: str, a: Any, b: Any) -> float:
     raise ValueError(f"no agreement measure for annotation type {t!r}")
 
 
-def _medoid(t: str, values: Sequence[Any]) -> int:
-    return medoid(partial(agreement, t), values)
-
-
 def consensus(t: str, values: Sequence[Any], agree: float, tracks: bool) -> Consensus:
     """The best-agreeing annotation (the medoid)."""
-    m = _medoid(t, values)
-    return Consensus(values[m], "best_agreeing", agree, source=m)
+    return best_agreeing(partial(agreement, t), values, agree)
 
 
 # ------------------------------------------------------------------------------------------ converters

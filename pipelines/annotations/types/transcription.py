@@ -154,13 +154,9 @@ def agreement(t: str, a: Any, b: Any) -> float:
     raise ValueError(f"no agreement measure for annotation type {t!r}")
 
 
-def _medoid(t: str, values: Sequence[Any]) -> int:
-    return medoid(partial(agreement, t), values)
-
-
 def consensus(t: str, values: Sequence[Any], agree: float, tracks: bool) -> Consensus:
     """The best-agreeing transcript; with speakers, each segment's speaker by majority."""
-    m = _medoid(t, values)
+    m = medoid(partial(agreement, t), values)
     if t == "transcription" and isinstance(values[m], Spoken):
         return Consensus(_speaker_majority(values, m), "best_agreeing_text_majority_speaker", agree, source=m)
     method = "best_agreeing_text" if t in ("transcription", "qa", "summarisation", "translation") else "best_agreeing"
