@@ -15,8 +15,10 @@ a list gives each annotator their own. Simulated reviewers (:func:`review`) judg
 truth, with an error rate of their own.
 Deterministic for a seed: the same annotators, labels and errors for the same item on every run. Re-running
 adds nothing to tasks that already have their annotations. A task an inspector sent back for rework
-(:mod:`pipelines.label.rework`: its Label Studio overlap raised above what its meta asks for) gets one more
-annotation from an annotator who has not worked on it, made knowing what was wrong: it follows the truth.
+(:mod:`pipelines.label.rework`: its Label Studio overlap raised above what its meta asks for) is labelled again by
+as many annotators as it was planned for (one, or the overlap), made knowing what was wrong: they follow the truth.
+They are people who have not worked on it, as Label Studio counts distinct people against a task's overlap: the
+team's first, then reserve annotators created for it (an overlap of 2 in a team of 3 leaves one of the team).
 
     python -m sim.annotators --spec schemas/datasets/x/y.yaml --storage file:///... --project-id 3 --watch
 
@@ -540,6 +542,21 @@ def ensure_annotators(client: LabelStudioClient, n: int) -> dict[str, int]:
             for i in range(1, n + 1)}
 
 
+def _people(rng: random.Random, team: Sequence[int], done_by: set[int], need: int, *,
+            reserve: Sequence[int] = ()) -> list[int]:
+    """Who annotates a task: ``need`` of the team who have not worked on it. A task re-opened for rework passes a
+    ``reserve`` (more simulated people, in order) that fills what the team cannot: Label Studio counts distinct
+    people against a task's overlap, so a rework's answers must come from people new to the task."""
+    free = [uid for uid in team if uid not in done_by]
+    chosen = rng.sample(free, min(need, len(free)))
+    for uid in reserve:
+        if len(chosen) >= need:
+            break
+        if uid not in done_by:
+            chosen.append(uid)
+    return chosen
+
+
 def simulate(
     *,
     ls: LabelStudioSettings,
@@ -601,6 +618,15 @@ def simulate(
             done_by = {int(u) for u in (ann.split(",") if isinstance(ann, str) else ann) if str(u).strip()}
             todo.append((int(row["id"]), str(meta["item_id"]), need, done_by))
 
+    # A rework asks for as many new people as the item was planned for; when the team has too few who have not
+    # worked on it (an overlap of 2 in a team of 3), reserve annotators, created on demand, make up the rest.
+    short = max((need - sum(uid not in done for _, uid in pool) for tid, _, need, done in todo if tid in reworked),
+                default=0)
+    reserve: list[int] = []
+    if short > 0:
+        enlisted = ensure_annotators(client, annotators + short)
+        reserve = [uid for mail, uid in enlisted.items() if mail not in users]
+        email_of.update({uid: mail for mail, uid in enlisted.items()})
     truths = _truths(store, spec, {iid for _, iid, _, _ in todo}, run_id)
     if default_truth is not None:
         truths = {iid: truths.get(iid, (default_truth, None)) for _, iid, _, _ in todo}
@@ -612,11 +638,11 @@ def simulate(
             continue
         truth, size = truths[item_id]
         rng = random.Random(f"{seed}:{spec.id}:{item_id}")
-        free = [uid for _, uid in pool if uid not in done_by]
-        chosen = rng.sample(free, min(need, len(free)))
+        chosen = _people(rng, [uid for _, uid in pool], done_by, need,
+                         reserve=reserve if task_id in reworked else ())
         for uid in chosen:
             # A reworked item is corrected: the inspector's note says what was wrong with it.
-            wrong = rng.random() < rate_of[uid] and task_id not in reworked
+            wrong = rng.random() < rate_of.get(uid, 0.0) and task_id not in reworked
             result = _result(spec, truth, size, rng, wrong)
             client.create_annotation(task_id, result=result, completed_by=uid,
                                      lead_time_s=round(rng.uniform(5.0, 60.0), 1))

@@ -109,9 +109,9 @@ def label_project(dataset: str, project_id: int, *parts: str) -> str:
 
 
 def rework_ledger(dataset: str, project_id: int) -> str:
-    """A project's rework ledger, ``{"items": {item_id: {"reopened_at", "run_id"}}}``: when the gate's rework
-    re-opened each item, and for which run. Written by ``label.rework``, read by label_pull to leave out the
-    annotations a rework replaced."""
+    """A project's rework ledger, ``{"items": {item_id: {"reopened_at", "run_id", "answers"}}}``: when the gate's
+    rework re-opened each item, for which run, and how many new answers replace the old ones. Written by
+    ``label.rework``, read by label_pull to leave out the annotations a rework replaced."""
     return label_project(dataset, project_id, "reopened.json")
 
 

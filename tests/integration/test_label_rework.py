@@ -80,14 +80,16 @@ def test_rework_reopens_the_failing_items_tasks_and_keeps_their_annotations(
 def test_simulated_annotators_correct_a_reworked_item_and_the_next_pull_leaves_the_wrong_answer_out(
     tmp_path: Path, ls: LabelStudioSettings
 ) -> None:
-    """Every simulated annotator errs (error rate 1): the re-opened items get one more annotation each, by someone
-    who had not worked on them, with the right label; the ledger dates the rework so the old answers are replaced."""
+    """Every simulated annotator errs (error rate 1 each: a single rate would be spread 0.5-1.5 over the team, and
+    the uuid spec id reseeds who answers first, so a right first answer made this test flaky): the re-opened items
+    get one more annotation each, by someone who had not worked on them, with the right label; the ledger dates the
+    rework so the old answers are replaced."""
     spec = demo_spec("classification", spec_id=f"it-rework-{uuid.uuid4().hex[:10]}")
     MADE.append(spec)
     store = open_store((tmp_path / "root").as_uri())
     ids = write_demo_run(spec=spec, store=store, run_id="r1", items=4)
     project_id = int(push(spec=spec, store=store, run_id="r1", ls=ls).project_id)
-    sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=1.0, run_id="r1")
+    sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=[1.0] * 3, run_id="r1")
     failing = sorted(ids)[:2]
     store.write_json(artifacts.GATE_REWORK.key(spec.id, "r1"), {"items": {i: ["semantic.review_accepted"]
                                                                           for i in failing}})
@@ -95,7 +97,7 @@ def test_simulated_annotators_correct_a_reworked_item_and_the_next_pull_leaves_t
     book = store.read_json(layout.rework_ledger(spec.id, project_id))["items"]
     assert sorted(book) == failing and {e["run_id"] for e in book.values()} == {"r1"}
 
-    res = sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=1.0,
+    res = sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=[1.0] * 3,
                        run_id="r1")
     assert (res.tasks_annotated, res.annotations_created, res.errors_injected) == (2, 2, 0)
     truth = {r["item_id"]: json.loads(r["truth"])["label"]
@@ -118,3 +120,52 @@ def test_simulated_annotators_correct_a_reworked_item_and_the_next_pull_leaves_t
                     "was_cancelled": a["was_cancelled"],
                     "created_at": datetime.fromisoformat(a["created_at"].replace("Z", "+00:00"))} for a in anns]
     assert superseded(pulled, book) == olds
+
+
+def test_a_reworked_overlap_item_is_labelled_again_by_as_many_people_and_stays_in_the_agreement_sample(
+    tmp_path: Path, ls: LabelStudioSettings
+) -> None:
+    """docs/adr/0039: every item is an overlap item of 2, every first answer is wrong (error rate 1). The rework asks
+    each re-opened item for two new answers from people new to it (Label Studio counts distinct people against the
+    overlap): a team of 3 has one left, so a reserve annotator answers too. The next pull replaces the old pair by
+    the new one: two answers, both right, still an overlap pair."""
+    spec = demo_spec("classification", spec_id=f"it-rework-{uuid.uuid4().hex[:10]}",
+                     annotation={"overlap": 2, "overlap_share": 1.0})
+    MADE.append(spec)
+    store = open_store((tmp_path / "root").as_uri())
+    ids = write_demo_run(spec=spec, store=store, run_id="r1", items=3)
+    project_id = int(push(spec=spec, store=store, run_id="r1", ls=ls).project_id)
+    sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=[1.0] * 3, run_id="r1")
+    failing = sorted(ids)[:2]
+    store.write_json(artifacts.GATE_REWORK.key(spec.id, "r1"), {"items": {i: ["agreement.mean"] for i in failing}})
+    reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
+    book = store.read_json(layout.rework_ledger(spec.id, project_id))["items"]
+    assert {i: e["answers"] for i, e in book.items()} == dict.fromkeys(failing, 2)
+    tasks = _tasks(ls, project_id)
+    assert {i: t["overlap"] for i, t in tasks.items() if i in failing} == dict.fromkeys(failing, 4)
+
+    res = sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=[1.0] * 3,
+                       run_id="r1")
+    assert (res.tasks_annotated, res.annotations_created, res.errors_injected) == (2, 4, 0)
+    after = _tasks(ls, project_id)
+    assert all(t["is_labeled"] for t in after.values()), after  # Label Studio's own count: distinct people
+    truth = {r["item_id"]: json.loads(r["truth"])["label"]
+             for rows in iter_rows(store, spec.id, "r1", columns=("item_id", "truth")) for r in rows}
+    pulled, olds = [], set()
+    for ref in LabelStudioClient(ls).task_refs(project_id):
+        anns = sorted(httpx.get(f"{ls.url}/api/tasks/{ref.task_id}/annotations/",
+                                headers={"Authorization": f"Token {ls.token}"}, timeout=60).json(),
+                      key=lambda a: a["id"])
+        if ref.item_id in failing:
+            old, new = anns[:2], anns[2:]
+            assert len({a["completed_by"] for a in anns}) == 4, anns  # four different people
+            assert all(a["result"][0]["value"]["choices"] == [truth[ref.item_id]] for a in new)
+            olds |= {a["id"] for a in old}
+        else:
+            assert len(anns) == 2
+        pulled += [{"item_id": ref.item_id, "annotation_id": a["id"], "ground_truth": a.get("ground_truth", False),
+                    "was_cancelled": a["was_cancelled"],
+                    "created_at": datetime.fromisoformat(a["created_at"].replace("Z", "+00:00"))} for a in anns]
+    assert superseded(pulled, book) == olds
+    kept = [r for r in pulled if r["annotation_id"] not in olds]
+    assert all(sum(r["item_id"] == i for r in kept) == 2 for i in ids), "every item is still an overlap pair"
