@@ -4,8 +4,9 @@ Each selected spec runs through its real DAG (``datadam run --simulate``), one a
 
 The sweep plays the inspector once, the way the programme works: a run held at the gate only by item-level label
 checks that re-annotation can fix (:func:`reworkable`: the checks the check table declares ``reworkable`` —
-review acceptance, gold answers, a label's syntax — each naming its failing items) is sent back for rework as
-``datadam sweep`` (the gate re-opens those items in Label Studio, the simulated annotators correct them), and the
+review acceptance, gold answers, a label's syntax, the annotators' agreement — each naming its failing items) is
+sent back for rework as ``datadam sweep`` (the gate re-opens those items in Label Studio, the simulated annotators
+label them again as planned: docs/adr/0039), and the
 spec runs once more; its row says ``reworked: 1`` and what the rework was for. A run held for anything else
 (technical conformity, plan targets, run-wide measures), a second hold, or any hold with ``--no-rework``, waits
 ``--gate-timeout`` seconds and counts as failed, with the checks that held it as the reason.

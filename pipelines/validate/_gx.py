@@ -124,10 +124,14 @@ class Tally:
         if room > 0:
             values = res.get("partial_unexpected_list") or []
             self.partial_unexpected_list += [_plain(v) for v in values[:room]]
+        rows = res.get("partial_unexpected_index_list") or []
+        self.name_failing([str(r["item_id"]) for r in rows if isinstance(r, dict) and r.get("item_id") is not None])
+
+    def name_failing(self, ids: list[str]) -> None:
+        """Keep failing item ids (the first :data:`FAILING_IDS`): GX's for a map check; a summary check's caller
+        names the items its measure holds against the target (``agreement.mean``: the overlap items below it)."""
         room = FAILING_IDS - len(self.failing_ids)
         if room > 0:
-            rows = res.get("partial_unexpected_index_list") or []
-            ids = [str(r["item_id"]) for r in rows if isinstance(r, dict) and r.get("item_id") is not None]
             self.failing_ids += [i for i in dict.fromkeys(ids) if i not in self.failing_ids][:room]
 
     def set_summary(self, r: Any, df: pd.DataFrame) -> None:

@@ -81,12 +81,16 @@ CHARACTERISTICS: dict[str, tuple[str, str]] = {
     "validity": ("학습모델 유효성", "Model validity"),
 }
 
-# The characteristics whose failing items another annotation can fix: the reviewers' verdicts, the gold answers and
-# a label's syntax (a missing or unknown label, a box outside the image). A check under one of them is reworkable
-# unless its row says otherwise; one under any other (media, completeness, uniqueness, splits, the plan, agreement,
+# The characteristics whose failing items another annotation can fix: the reviewers' verdicts, the gold answers,
+# a label's syntax (a missing or unknown label, a box outside the image) and the annotators' agreement (the overlap
+# items below the target, labelled again by as many people as planned: docs/adr/0039). A check under one of them is
+# reworkable unless its row says otherwise; one under any other (media, completeness, uniqueness, splits, the plan,
 # model validity) is not: re-annotating items changes none of them. Also how a quality.json written before checks
-# carried ``reworkable`` is read (``datadam sweep``).
-REWORKABLE_CHARACTERISTICS: frozenset[str] = frozenset({"semantic_accuracy", "gold_accuracy", "syntactic_accuracy"})
+# carried ``reworkable`` is read (``datadam sweep``; such a file's agreement row named no item, so it was never
+# sent back).
+REWORKABLE_CHARACTERISTICS: frozenset[str] = frozenset({"semantic_accuracy", "gold_accuracy", "syntactic_accuracy",
+                                                        "agreement"})
+AGREEMENT_CHECK = "agreement.mean"  # a summary check whose failing items validate names itself (the overlap items)
 
 # Label columns of list-valued annotation types whose structs carry a ``label`` field (a view of the registry).
 STRUCT_LABEL_COLUMNS: dict[str, str] = {t: c for t, k in REGISTRY.items() if (c := k.struct_label_column)}
@@ -706,11 +710,13 @@ def _semantic(spec: DatasetSpec) -> list[Check]:
                          "골드 문항 정답률", "share of gold tasks answered correctly", q.gold_accuracy,
                          requires_data=True, meta={"sample": True}, reworkable=True))
     if q.agreement is not None:
-        out.append(Check("agreement.mean", "agreement", "agreement", "ExpectShareAtLeast",
+        # A mean over the overlap sample (ADR 0036); it names the overlap items below the target, which a rework
+        # labels again by the planned number of annotators (ADR 0039).
+        out.append(Check(AGREEMENT_CHECK, "agreement", "agreement", "ExpectShareAtLeast",
                          {"column": "mean_agreement", "min_value": q.agreement},
                          "중복 작업 항목의 평균 일치도", "mean agreement over items labelled by several annotators",
                          q.agreement, kind="summary", measure_column="mean_agreement", requires_data=True,
-                         meta={"sample": True}))  # a mean over the overlap sample (ADR 0036)
+                         meta={"sample": True}, reworkable=True))
     return out
 
 

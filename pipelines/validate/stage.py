@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from pipelines.spec import DatasetSpec, spec_hash
 from pipelines.storage import ObjectStore, artifacts, layout
 from pipelines.storage.records import record_schema
-from pipelines.validate.checks import CHARACTERISTICS, Check, RunFacts, plan_checks
+from pipelines.validate.checks import AGREEMENT_CHECK, CHARACTERISTICS, Check, RunFacts, plan_checks
 from pipelines.validate.frames import build_frames, needed_frames, observed_labels, value_counts
 from pipelines.validate.report import render_report, thumbnail_data_uri
 from pipelines.validate.runwide import build_run_index, describe
@@ -196,11 +196,13 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
                 before = _failing(runner)
                 for name, table in build_frames(batch, spec, frames, window).items():
                     runner.run(name, _gx.to_pandas(table))
+                below = _agreement(st, batch, spec.quality.agreement)
+                if AGREEMENT_CHECK in runner.tallies:
+                    runner.tallies[AGREEMENT_CHECK].name_failing(below)
                 _keep_examples(st, batch, spec, _failing(runner) - before, runner)
                 st.label_counts.update(observed_labels(batch, spec))
                 for d in dims:
                     st.dim_counts[d].update(value_counts(batch, d))
-                _agreement(st, batch)
                 if trainer is not None:
                     trainer.collect(batch, window.splits())
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
@@ -318,15 +320,16 @@ def _overlay(row: dict[str, Any]) -> dict[str, list[Any]]:
     return {"boxes": boxes[:50], "lines": lines[:50], "points": points[:200]}
 
 
-def _agreement(st: _Streamed, batch: pa.RecordBatch) -> None:
-    """Mean item agreement overall and per annotator (over the overlap items each one worked on).
+def _agreement(st: _Streamed, batch: pa.RecordBatch, target: float | None) -> list[str]:
+    """Mean item agreement overall and per annotator (over the overlap items each one worked on); returns the
+    batch's overlap items whose own agreement is below ``target`` (what ``agreement.mean`` names as failing).
 
     Kept as a running sum and count per annotator: nothing grows with the run.
     """
     agree = batch.column(batch.schema.get_field_index("qc_agreement"))
     mask = pc.is_valid(agree)
     if not pc.any(mask).as_py():
-        return
+        return []
     assert st.by_annotator is not None
     values = pc.cast(agree.filter(mask), pa.float64())
     st.agree_sum += float(pc.sum(values).as_py())
@@ -340,6 +343,11 @@ def _agreement(st: _Streamed, batch: pa.RecordBatch) -> None:
         acc = st.by_annotator.setdefault(str(name), [0.0, 0.0])
         acc[0] += float(total)
         acc[1] += float(n)
+    if target is None:
+        return []
+    ids = batch.column(batch.schema.get_field_index("item_id")).filter(mask)
+    low = pc.less(values, pa.scalar(float(target), pa.float64()))
+    return [str(i) for i in ids.filter(low).to_pylist() if i is not None]
 
 
 def _shares(spec: DatasetSpec, st: _Streamed) -> dict[str, list[dict[str, Any]]]:

@@ -149,3 +149,11 @@ def test_a_rework_replaces_the_annotations_made_before_it_once_the_item_is_annot
     assert superseded(rows, book) == {1}
     skipped = [ann(3, "b", -10), ann(7, "b", 2, was_cancelled=True)]  # a skip is not a correction
     assert superseded(skipped, book) == set()
+
+
+def test_a_run_held_by_annotators_disagreeing_on_named_overlap_items_is_reworkable() -> None:
+    """docs/adr/0039: a rework labels a disagreeing overlap item again by as many people as planned."""
+    assert DECLARED["agreement.mean"] is True
+    q = _quality(_check("agreement.mean", "agreement", items=["o1", "o2"], measured=0.33),
+                 _check("semantic.review_accepted", "semantic_accuracy", items=["a"]))
+    assert reworkable(q) == ["agreement.mean 0.33", "semantic.review_accepted 0.75"]

@@ -12,6 +12,7 @@ import pytest
 from pipelines.storage import ObjectStore, layout, open_store
 from pipelines.storage.schemas import QUARANTINE_SCHEMA
 from pipelines.validate import gate, validate
+from pipelines.validate.gate import failing_items
 from tests.unit.validate import families as F
 
 pytestmark = pytest.mark.unit
@@ -236,3 +237,21 @@ def test_agreement_on_a_single_overlap_item_still_blocks_a_final_delivery(store:
     F.write_run(store, fam, rows)
     res = validate(spec=fam.spec, store=store, run_id=F.RUN, data_docs=False)
     assert res.delivery == "final" and not res.success and "agreement.mean" in res.checks_failed
+
+
+def test_agreement_names_the_overlap_items_below_the_target_and_the_gate_sends_them_back(store: ObjectStore) -> None:
+    # issue 11: agreement.mean named no item, so an inspector could not see which overlap items disagree.
+    fam = F.family("segmentation", target_volume=10_000)
+    rows = fam.rows()
+    agreements = [0.33] * 6 + [0.9, 1.0] + [0.33] * 6
+    _overlap(rows, agreements)
+    F.write_run(store, fam, rows)
+    res = validate(spec=fam.spec, store=store, run_id=F.RUN, data_docs=False)
+    q = _q(store, res)
+    check = next(c for c in q["checks"] if c["id"] == "agreement.mean")
+    low = [str(r["item_id"]) for r, a in zip(rows, agreements, strict=False) if a < 0.7]
+    assert check["status"] == "fail" and check["reworkable"] is True
+    assert check["failing_items"] == low and len(low) == 12
+    assert failing_items(q) == {i: ["agreement.mean"] for i in low}
+    assert set(low) <= set(q["examples"]), "the report shows the disagreeing items"
+    assert "agreement.mean" in q["examples"][low[0]]["checks"]
