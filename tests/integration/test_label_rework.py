@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pipelines.label import LabelStudioSettings, push
+from pipelines.label import LabelStudioSettings, pull, push
 from pipelines.label.client import LabelStudioClient, iter_task_rows
 from pipelines.label.manifests import iter_rows
 from pipelines.label.rework import reopen_for_rework, superseded
@@ -169,3 +169,9 @@ def test_a_reworked_overlap_item_is_labelled_again_by_as_many_people_and_stays_i
     assert superseded(pulled, book) == olds
     kept = [r for r in pulled if r["annotation_id"] not in olds]
     assert all(sum(r["item_id"] == i for r in kept) == 2 for i in ids), "every item is still an overlap pair"
+    # label_pull's QC: the reworked items are measured by two people again, who agree
+    res_pull = pull(spec=spec, store=store, run_id="r1", ls=ls, project_id=project_id)
+    assert res_pull.superseded == len(olds) == 4
+    qc_rows = {r["item_id"]: r for r in store.read_table(res_pull.qc_key).to_pylist()}
+    measured = {i: (qc_rows[i]["n_annotations"], qc_rows[i]["agreement"]) for i in failing}
+    assert measured == dict.fromkeys(failing, (2, 1.0))
