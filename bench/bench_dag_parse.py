@@ -1,13 +1,16 @@
 """DagBag parse time of dags/ (150 generated DAGs) against one file of 150 DAGs of the same shape, same run.
 
-Run: .venv/bin/python bench/bench_dag_parse.py   (uses a throwaway AIRFLOW_HOME; each parse in a fresh process,
-so imports are paid the same way the dag-processor pays them)
+Run: .venv/bin/python bench/bench_dag_parse.py [--repeat 5]   (uses a throwaway AIRFLOW_HOME; each parse in a
+fresh process, so imports are paid the same way the dag-processor pays them). To compare with another checkout in
+the same run, interleaved: ``--before /work/main`` parses that checkout's dags/ with its own .venv as a third series.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,7 +96,9 @@ SAME_SHAPE = textwrap.dedent("""
 """)
 
 PARSE = textwrap.dedent("""
-    import json, sys, time
+    import gc, json, os, sys, time
+    if os.environ.get("BENCH_NO_GC"):
+        gc.disable()
     t0 = time.perf_counter()
     from airflow.dag_processing.dagbag import DagBag
     t1 = time.perf_counter()
@@ -107,36 +112,63 @@ PARSE = textwrap.dedent("""
 """)
 
 
-def _parse(folder: Path, env: dict[str, str]) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", PARSE, str(folder)], env=env, capture_output=True, text=True,
-                         check=True)
+def _parse(folder: Path, env: dict[str, str], python: str = sys.executable) -> dict[str, float]:
+    # `python -c` puts the working directory first on sys.path: run in the folder's checkout, so that a --before
+    # checkout parses with its own `pipelines`, not with the one of the directory the bench was started from.
+    out = subprocess.run([python, "-c", PARSE, str(folder)], env=env, capture_output=True, text=True, check=True,
+                         cwd=folder.parent)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def main(repeat: int = 5) -> None:
+def _median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def main(repeat: int = 5, before: Path | None = None, no_gc: bool = False) -> None:
+    load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         trivial = Path(tmp) / "same_shape"
         trivial.mkdir()
         (trivial / "same_shape.py").write_text(SAME_SHAPE)
         env = {**os.environ, "AIRFLOW_HOME": tmp, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-        runs: dict[str, list[dict[str, float]]] = {"ours": [], "base": []}
-        for _ in range(repeat):  # interleaved, so the machine's load falls on both alike
+        if no_gc:  # the one full collection of ~250k objects each parse pays swings 0.1-0.45 s under load
+            env["BENCH_NO_GC"] = "1"
+        runs: dict[str, list[dict[str, float]]] = {"ours": [], "base": [], "before": []}
+        if before is not None:  # its catalog snapshot is written by a first parse, as ours already is
+            _parse(before / "dags", env, str(before / ".venv" / "bin" / "python"))
+        for _ in range(repeat):  # interleaved, so the machine's load falls on all alike
             runs["ours"].append(_parse(ROOT / "dags", env))
             runs["base"].append(_parse(trivial, env))
+            if before is not None:
+                runs["before"].append(_parse(before / "dags", env, str(before / ".venv" / "bin" / "python")))
+            load.append(os.getloadavg()[0])
     ours = {k: min(r[k] for r in runs["ours"]) for k in runs["ours"][0]}
     base = {k: min(r[k] for r in runs["base"]) for k in runs["base"][0]}
-    print(f"load average {os.getloadavg()[0]:.1f}; best of {repeat}, each parse in a fresh process")
+    print(f"load average {min(load):.1f}-{max(load):.1f}; best of {repeat}, each parse in a fresh process"
+          + ("; garbage collector off" if no_gc else ""))
+    if runs["before"]:
+        prev = {k: min(r[k] for r in runs["before"]) for k in runs["before"][0]}
+        print(f"before    {before}/dags ({int(prev['dags'])} DAGs): {prev['parse_s']:.3f} s wall, "
+              f"{prev['cpu_s']:.3f} s CPU; {prev['parse_s'] / base['parse_s']:.2f}x wall, "
+              f"{prev['cpu_s'] / base['cpu_s']:.2f}x CPU the same-shape file; median CPU "
+              f"{_median(runs['before'], 'cpu_s') / _median(runs['base'], 'cpu_s'):.2f}x")
     print(f"baseline  150 DAGs of the same shape: {base['parse_s']:.3f} s wall, {base['cpu_s']:.3f} s CPU "
           f"({int(base['tasks'])} tasks)")
     print(f"datadam   dags/ ({int(ours['dags'])} DAGs):         {ours['parse_s']:.3f} s wall, "
           f"{ours['cpu_s']:.3f} s CPU "
           f"({int(ours['tasks'])} tasks, catalog load included)")
     print(f"ratio     {ours['parse_s'] / base['parse_s']:.2f}x wall, {ours['cpu_s'] / base['cpu_s']:.2f}x CPU the "
-          f"same-shape file  (airflow import, not counted: {ours['import_s']:.2f} s)")
-    ratio("DAG parse CPU, dags/ / 150 same-shape DAGs (fresh process, best of 5)", ours["cpu_s"] / base["cpu_s"],
-          goal=1.25, detail=f"{ours['cpu_s']:.2f} s vs {base['cpu_s']:.2f} s CPU; wall "
+          f"same-shape file; median CPU {_median(runs['ours'], 'cpu_s') / _median(runs['base'], 'cpu_s'):.2f}x  "
+          f"(airflow import, not counted: {ours['import_s']:.2f} s)")
+    ratio(f"DAG parse CPU, dags/ / 150 same-shape DAGs (fresh process, best of {repeat})",
+          ours["cpu_s"] / base["cpu_s"], goal=1.25, detail=f"{ours['cpu_s']:.2f} s vs {base['cpu_s']:.2f} s CPU; wall "
           f"{ours['parse_s']:.2f} s vs {base['parse_s']:.2f} s")
 
 
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5, help="parses of each folder, interleaved (best one counts)")
+    ap.add_argument("--before", type=Path, help="another checkout (with its .venv) whose dags/ to parse alongside")
+    ap.add_argument("--no-gc", action="store_true", help="parse with the garbage collector off (all series alike)")
+    args = ap.parse_args()
+    main(repeat=args.repeat, before=args.before, no_gc=args.no_gc)

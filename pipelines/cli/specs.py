@@ -23,8 +23,8 @@ from pipelines.spec import (
     load_catalog,
     parse_spec,
 )
-from pipelines.spec.catalog import spec_files
 from pipelines.spec.reference import reference_markdown
+from pipelines.spec.snapshot import spec_files
 
 app = typer.Typer(help="Dataset-type specs: list, show, check, scaffold.", no_args_is_help=True)
 _out = Console()

@@ -6,8 +6,9 @@ collect (mapped over shards) -> deidentify (mapped) -> label_push -> label_wait 
 The order, and what each task runs, is the stage table (:mod:`pipelines.orchestration.stages`); this module turns
 it into a DAG: one generic task wrapper for the plain stages, operators for the three that wait.
 
-Parse-time cost is the catalog (cached) and these definitions: every stage module (pyarrow, GX, the Label
-Studio SDK) is imported inside the task that uses it, and connections are read inside tasks only.
+Parse-time cost is the catalog's parse view (read from the snapshot without importing the spec models,
+docs/adr/0038) and these definitions: every stage module (pyarrow, GX, the Label Studio SDK) and the validated
+spec are loaded inside the task that uses them, and connections are read inside tasks only.
 """
 
 from __future__ import annotations
@@ -30,8 +31,7 @@ from pipelines.orchestration.runner import FAILURES_ENV
 from pipelines.orchestration.settings import gate_mode, inspectors, storage_root
 from pipelines.orchestration.stages import STAGES, RunConfError, Stage, StageCall, xcom
 from pipelines.orchestration.triggers import LabelProgressTrigger, StorageKeyTrigger
-from pipelines.spec import DatasetSpec, load_catalog
-from pipelines.spec.models import label_set
+from pipelines.spec.snapshot import SpecView, load_views
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 # Waiting knobs come from the run conf, not Params: every Param is deep-copied into every task at parse time,
@@ -101,17 +101,16 @@ def release_asset(spec_id: str) -> Asset:
     return Asset(name=f"datadam-release-{spec_id}", uri=f"datadam://releases/{spec_id}", group="datadam")
 
 
-def doc_md(spec: DatasetSpec) -> str:
-    labels = label_set(spec.annotation)
+def doc_md(spec: SpecView) -> str:
+    labels = spec.labels
     shown = ", ".join(labels[:20]) + (" ..." if len(labels) > 20 else "")
-    q = spec.quality
     rows = [
-        ("분야 field", spec.field), ("그룹 group", spec.group), ("유형 modality", spec.modality.kind),
-        ("라벨링 유형 annotation", spec.annotation.type), ("클래스 labels", shown or "-"),
+        ("분야 field", spec.field), ("그룹 group", spec.group), ("유형 modality", spec.modality),
+        ("라벨링 유형 annotation", spec.annotation), ("클래스 labels", shown or "-"),
         ("구축량 target volume", f"{spec.target_volume:,}"), ("라이선스 licence", spec.license),
-        ("비식별화 de-identify", ", ".join(spec.deidentify.targets) or "-"),
-        ("구문 정확성 syntactic", f"{q.syntactic_accuracy:.3g}"),
-        ("의미 정확성 semantic", "-" if q.semantic_accuracy is None else f"{q.semantic_accuracy:.3g}"),
+        ("비식별화 de-identify", ", ".join(spec.deidentify) or "-"),
+        ("구문 정확성 syntactic", f"{spec.syntactic_accuracy:.3g}"),
+        ("의미 정확성 semantic", "-" if spec.semantic_accuracy is None else f"{spec.semantic_accuracy:.3g}"),
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     return (f"# {spec.name}\n\n*{spec.name_en}* — version {spec.version}\n\n{spec.description}\n\n"
@@ -346,12 +345,12 @@ def _dag_params_after_tasks(dag: DAG) -> Iterator[None]:
         object.__setattr__(dag, "params", params)
 
 
-def build_dag(spec: DatasetSpec) -> DAG:
-    """The DAG of one dataset type; its id is the spec id."""
+def build_dag(spec: SpecView) -> DAG:
+    """The DAG of one dataset type, from its parse view (the spec's models are loaded by its tasks when they run);
+    its id is the spec id."""
     spec_id = spec.id
     asset = release_asset(spec_id)
-    tags = [f"field:{spec.field}", f"group:{spec.group}", f"modality:{spec.modality.kind}",
-            f"annotation:{spec.annotation.type}"]
+    tags = [f"field:{spec.field}", f"group:{spec.group}", f"modality:{spec.modality}", f"annotation:{spec.annotation}"]
     with DAG(
         dag_id=spec_id,
         description=f"{spec.name} ({spec.name_en})"[:200],
@@ -392,5 +391,5 @@ def build_dag(spec: DatasetSpec) -> DAG:
 
 def build_dags(*, only: str | None = None) -> dict[str, DAG]:
     """Every spec's DAG, in a stable order; ``only`` builds just one (a worker running one task)."""
-    catalog = load_catalog()
-    return {sid: build_dag(catalog.specs[sid]) for sid in sorted(catalog.specs) if only in (None, sid)}
+    views = load_views()
+    return {sid: build_dag(views[sid]) for sid in sorted(views) if only in (None, sid)}

@@ -13,9 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pipelines.spec import DatasetSpec, load_catalog
-
 if TYPE_CHECKING:
+    from pipelines.spec import DatasetSpec
     from pipelines.storage import ObjectStore, S3Settings
 
 # Caps concurrent Label Studio API calls across DAGs and workers; every stack creates it (stack/pools.py).
@@ -46,6 +45,8 @@ class StageCall:
 
     @property
     def spec(self) -> DatasetSpec:
+        from pipelines.spec import load_catalog  # at run time: DAG parsing reads the parse view only (ADR 0038)
+
         return load_catalog().get(self.spec_id)
 
     @functools.cached_property
@@ -78,6 +79,7 @@ def collect_args(spec_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """What plan works with: the spec with the run's ``source`` param bound (the spec file and its version
     untouched, docs/adr/0018; checked here once, collect reads the planned source), the binding's record and the
     source's S3 credentials."""
+    from pipelines.spec import load_catalog
     from pipelines.spec.binding import bind_source, bound_spec
 
     spec = load_catalog().get(spec_id)

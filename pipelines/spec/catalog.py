@@ -6,12 +6,8 @@ import difflib
 import functools
 import hashlib
 import json
-import os
-import pickle
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +16,23 @@ from pydantic import BaseModel, ValidationError
 
 from pipelines.spec.errors import SpecError, SpecIssue, format_path
 from pipelines.spec.models import DatasetSpec, _Model
+from pipelines.spec.snapshot import (  # noqa: F401 -- CACHE_ENV ... spec_files: importable from here as before
+    CACHE_ENV,
+    SCHEMAS_ENV,
+    SpecView,
+    _load_views_cached,
+    cache_dir,
+    default_schemas_dir,
+    read_snapshot,
+    snapshot_key,
+    spec_files,
+    write_snapshot,
+)
 
 try:  # the C loader is ~10x faster; fall back where libyaml is missing
     _Loader: type[Any] = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
-
-SCHEMAS_ENV = "DATADAM_SCHEMAS"
-CACHE_ENV = "DATADAM_CACHE_DIR"
-
 
 @dataclass(frozen=True)
 class FieldInfo:
@@ -72,18 +76,6 @@ class Catalog:
             close = difflib.get_close_matches(spec_id, list(self.specs), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise KeyError(f"no dataset spec {spec_id!r} in {self.root}{hint}") from None
-
-
-def default_schemas_dir() -> Path:
-    """``$DATADAM_SCHEMAS``, else the catalog shipped inside the package (``pipelines/_schemas``).
-
-    In a checkout ``pipelines/_schemas`` is a symlink to the repository's ``schemas/``; a built wheel holds a copy
-    (docs/adr/0026). Either way it is found through the package, never through the checkout's layout.
-    """
-    env = os.environ.get(SCHEMAS_ENV)
-    if env:
-        return Path(env)
-    return Path(str(resources.files("pipelines") / "_schemas")).resolve()
 
 
 def spec_hash(spec: DatasetSpec) -> str:
@@ -275,10 +267,6 @@ def _catalog_issues(path: Path, spec: DatasetSpec, fields: Mapping[str, FieldInf
     return issues
 
 
-def spec_files(root: Path) -> list[Path]:
-    return sorted((root / "datasets").glob("*/*.yaml"))
-
-
 def check_files(paths: Iterable[Path], *, root: Path | None = None) -> tuple[dict[str, DatasetSpec], list[SpecIssue]]:
     """Validate spec files against the model and the catalog; collect every issue instead of stopping."""
     base = root or default_schemas_dir()
@@ -305,10 +293,13 @@ def check_files(paths: Iterable[Path], *, root: Path | None = None) -> tuple[dic
 
 @functools.cache
 def _load_catalog_cached(root: Path) -> Catalog:
+    # A validated catalog is kept as a snapshot keyed by what validation depends on (docs/adr/0019): every file
+    # under schemas/ that the catalog reads and the spec package's own code. Beside it, the parse view of every
+    # spec, which DAG parsing reads without importing the models (pipelines.spec.snapshot, docs/adr/0038).
     paths = spec_files(root)
-    key = _snapshot_key(root, paths)
-    cached = _read_snapshot(key)
-    if cached is not None and cached.root == root:
+    key = snapshot_key(root, paths)
+    cached = read_snapshot(key, catalog=True)
+    if isinstance(cached, Catalog) and cached.root == root:
         return cached
     fields = _load_fields(root)
     groups = _load_groups(root, fields)
@@ -317,71 +308,8 @@ def _load_catalog_cached(root: Path) -> Catalog:
         raise SpecError(issues)
     by_id = {s.id: p for p in paths for s in [specs.get(p.stem)] if s is not None}
     catalog = Catalog(root=root, fields=fields, groups=groups, specs=dict(sorted(specs.items())), paths=by_id)
-    _write_snapshot(key, catalog)
+    write_snapshot(key, {sid: SpecView.of(spec) for sid, spec in catalog.specs.items()}, catalog)
     return catalog
-
-
-# A validated catalog is kept as a snapshot keyed by what validation depends on: every file under schemas/ that
-# the catalog reads and the spec package's own code. Every process parsing dags/ (the dag-processor parses each
-# file in a fresh one) then loads the snapshot instead of parsing and validating 150 YAML files (docs/adr/0019).
-_SPEC_CODE = tuple(sorted(Path(__file__).resolve().parent.glob("*.py")))
-
-
-def cache_dir() -> Path:
-    """``$DATADAM_CACHE_DIR``, else ``$XDG_CACHE_HOME/datadam``, else ``~/.cache/datadam``."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "datadam"
-
-
-def _snapshot_key(root: Path, paths: Iterable[Path]) -> str:
-    import pydantic
-
-    h = hashlib.sha256(f"{pickle.HIGHEST_PROTOCOL}|{pydantic.VERSION}|{root}".encode())
-    for p in (*_SPEC_CODE, root / "fields.yaml", root / "groups.yaml", *paths):
-        try:
-            data = p.read_bytes()
-        except OSError:
-            data = b"\x00missing"
-        h.update(f"|{p}|{len(data)}|".encode())
-        h.update(data)
-    return h.hexdigest()
-
-
-def _snapshot_path(key: str) -> Path:
-    return cache_dir() / f"catalog-{key[:32]}.pickle"
-
-
-def _read_snapshot(key: str) -> Catalog | None:
-    """The snapshot for ``key``, or None (missing, unreadable, or writable by someone else: then it is ignored)."""
-    path = _snapshot_path(key)
-    try:
-        with path.open("rb") as fh:
-            st = os.fstat(fh.fileno())
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:  # only what this user wrote is unpickled
-                return None
-            stored_key, catalog = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
-        return None
-    return catalog if stored_key == key and isinstance(catalog, Catalog) else None
-
-
-def _write_snapshot(key: str, catalog: Catalog) -> None:
-    """Write the snapshot atomically; a cache that cannot be written only costs the next process the parse."""
-    path = _snapshot_path(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".catalog-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump((key, catalog), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
-        return
 
 
 def load_catalog(root: str | Path | None = None) -> Catalog:
@@ -390,7 +318,9 @@ def load_catalog(root: str | Path | None = None) -> Catalog:
 
 
 def reload_catalog() -> None:
+    """Forget the catalog and the parse views loaded in this process (the next load checks the files again)."""
     _load_catalog_cached.cache_clear()
+    _load_views_cached.cache_clear()
 
 
 def json_schema() -> dict[str, Any]:

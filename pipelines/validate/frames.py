@@ -71,6 +71,19 @@ def _flat(batch: pa.RecordBatch, column: str) -> tuple[pa.Array, pa.Array]:
     return pc.list_flatten(lists), pc.list_parent_indices(lists)
 
 
+def _objects_per_item(batch: pa.RecordBatch) -> pa.Array:
+    """Objects per record: its boxes; on video, its tracks (a track's boxes are one object at its keyframes)."""
+    lists = _col(batch, "objects")
+    if lists.type.value_type.get_field_index("track") < 0:
+        return pc.list_value_length(lists)
+    flat, parents = _flat(batch, "objects")
+    per = pa.table({"row": parents, "track": pc.struct_field(flat, "track")}).group_by("row").aggregate(
+        [("track", "count_distinct")])
+    counts = pa.array([0] * len(lists), pa.int32()).to_numpy(zero_copy_only=False).copy()
+    counts[per["row"].to_numpy()] = per["track_count_distinct"].to_numpy()
+    return pc.if_else(pc.is_null(lists), pa.nulls(len(lists), pa.int32()), pa.array(counts, pa.int32()))
+
+
 def _media_field(batch: pa.RecordBatch, name: str, parents: pa.Array, *, as_float: bool = True) -> pa.Array:
     values = pc.take(pc.struct_field(_col(batch, "media"), name), parents)
     return pc.cast(values, pa.float64()) if as_float else values
@@ -98,7 +111,7 @@ def item_frame(batch: pa.RecordBatch, spec: DatasetSpec, window: RunWindow | Non
     if isinstance(a, MultiLabel):
         cols["n_labels"] = pc.list_value_length(_col(batch, "labels"))
     if isinstance(a, BBox):
-        cols["n_objects"] = pc.list_value_length(_col(batch, "objects"))
+        cols["n_objects"] = _objects_per_item(batch)
     if isinstance(a, Transcription):
         cols["transcript_chars"] = _chars(_col(batch, "transcript"))
     if isinstance(a, Summarisation):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -78,6 +81,48 @@ def test_parsing_imports_no_stage_heavyweights() -> None:
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1:] in ([""], []), f"heavy imports at parse time: {out.stdout}"
+
+
+def _in_fresh_process(code: str, env: dict[str, str]) -> str:
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                         env={**os.environ, **env}, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_parsing_builds_dags_from_the_parse_view_without_the_spec_models(tmp_path: Path) -> None:
+    """Once the catalog's snapshot is written, parsing dags/ neither validates nor imports the pydantic models
+    (docs/adr/0038); the tasks load them when they run."""
+    code = f"""
+        import sys, runpy
+        dags = runpy.run_path({str(ROOT / "dags" / "datadam.py")!r})
+        loaded = [m for m in ("pipelines.spec.models", "pipelines.spec.catalog") if m in sys.modules]
+        print(sum(1 for v in dags.values() if type(v).__name__ == "DAG"), ",".join(loaded) or "-")
+    """
+    env = {"DATADAM_CACHE_DIR": str(tmp_path / "cache")}
+    assert _in_fresh_process(code, env) == "150 pipelines.spec.models,pipelines.spec.catalog"  # validates, writes
+    assert _in_fresh_process(code, env) == "150 -"
+
+
+def test_an_invalid_spec_is_an_import_error_naming_the_file_the_field_and_the_value(tmp_path: Path) -> None:
+    """A spec changed after the snapshot was written is validated again: a bad value fails the DAG file's import."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(ROOT / "schemas", schemas)
+    env = {"DATADAM_CACHE_DIR": str(tmp_path / "cache"), "DATADAM_SCHEMAS": str(schemas)}
+    code = f"""
+        import json
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder={str(ROOT / "dags")!r})
+        print(json.dumps([len(bag.dags), sorted(bag.import_errors.values())]))
+    """
+    assert json.loads(_in_fresh_process(code, env)) == [150, []]
+    path = schemas / "datasets" / "agriculture" / "crop-disease-open-field.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "\ntarget_volume:" in text
+    path.write_text(text.replace("\ntarget_volume:", "\ntarget_volume: -5 #"), encoding="utf-8")
+    dags, errors = json.loads(_in_fresh_process(code, env))
+    assert dags == 0 and len(errors) == 1
+    assert f"{path}: target_volume: " in errors[0] and "(got -5)" in errors[0], errors[0]
 
 
 def test_a_user_error_fails_the_task_at_once_with_its_message() -> None:

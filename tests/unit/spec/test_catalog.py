@@ -15,6 +15,7 @@ from pipelines.cli import app
 from pipelines.spec import ANNOTATION_TYPES, MODALITY_KINDS, SpecError, json_schema_text, load_catalog
 from pipelines.spec.catalog import check_files, spec_files
 from pipelines.spec.models import SOURCE_KINDS
+from pipelines.spec.snapshot import SpecView, load_views
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]
@@ -267,16 +268,25 @@ def test_a_validated_catalog_is_reused_by_the_next_process_until_a_file_changes(
     reload_catalog()
     first = load_catalog()
     reload_catalog()  # what a fresh process sees: no in-memory cache, the snapshot on disk
+    views = load_views()  # what DAG parsing reads: the snapshot's parse view, not the models
     second = load_catalog()
     assert len(calls) == 1 and second.specs == first.specs and len(second) == 150
+    assert list(views) == list(first.specs) and all(views[k] == SpecView.of(s) for k, s in first.specs.items())
     path = _first(tmp_schemas, "vision")
     spec_id = path.stem
     path.write_text(path.read_text(encoding="utf-8").replace("target_volume:", "target_volume: 4321 #"),
                     encoding="utf-8")
     reload_catalog()
+    assert load_views()[spec_id].target_volume == 4321  # a changed spec reaches the DAG's view
     changed = load_catalog()
     assert len(calls) == 2 and changed.get(spec_id).target_volume == 4321
-    # a broken spec is reported, never hidden behind an older snapshot
+    # a broken spec is reported, never hidden behind an older snapshot, by the parse view too
+    path.write_text(path.read_text(encoding="utf-8").replace("target_volume: 4321 #", "target_volume: -5 #"),
+                    encoding="utf-8")
+    reload_catalog()
+    with pytest.raises(SpecError) as err:
+        load_views()
+    assert f"{path}: target_volume: " in str(err.value) and "(got -5)" in str(err.value)
     path.write_text("id: [", encoding="utf-8")
     reload_catalog()
     with pytest.raises(SpecError):
