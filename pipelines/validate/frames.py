@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -79,7 +80,7 @@ def _objects_per_item(batch: pa.RecordBatch) -> pa.Array:
     flat, parents = _flat(batch, "objects")
     per = pa.table({"row": parents, "track": pc.struct_field(flat, "track")}).group_by("row").aggregate(
         [("track", "count_distinct")])
-    counts = pa.array([0] * len(lists), pa.int32()).to_numpy(zero_copy_only=False).copy()
+    counts = np.zeros(len(lists), np.int32)
     counts[per["row"].to_numpy()] = per["track_count_distinct"].to_numpy()
     return pc.if_else(pc.is_null(lists), pa.nulls(len(lists), pa.int32()), pa.array(counts, pa.int32()))
 

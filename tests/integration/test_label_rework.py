@@ -77,6 +77,23 @@ def test_rework_reopens_the_failing_items_tasks_and_keeps_their_annotations(
     assert _tasks(ls, project_id) == after  # a retry re-opens nothing twice
 
 
+def _reworked(tmp_path: Path, ls: LabelStudioSettings, *, items: int, check: str,
+              annotation: dict[str, Any] | None = None) -> tuple[Any, Any, list[str], int, list[str], dict[str, Any]]:
+    """A classification run whose every first answer is wrong (error rate 1 each), its first two items sent back
+    for ``check`` and re-opened: (spec, store, its item ids, project id, the re-opened items, the rework ledger)."""
+    spec = demo_spec("classification", spec_id=f"it-rework-{uuid.uuid4().hex[:10]}", annotation=annotation)
+    MADE.append(spec)
+    store = open_store((tmp_path / "root").as_uri())
+    ids = write_demo_run(spec=spec, store=store, run_id="r1", items=items)
+    project_id = int(push(spec=spec, store=store, run_id="r1", ls=ls).project_id)
+    sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=[1.0] * 3, run_id="r1")
+    failing = sorted(ids)[:2]
+    store.write_json(artifacts.GATE_REWORK.key(spec.id, "r1"), {"items": {i: [check] for i in failing}})
+    reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
+    book: dict[str, Any] = store.read_json(layout.rework_ledger(spec.id, project_id))["items"]
+    return spec, store, ids, project_id, failing, book
+
+
 def test_simulated_annotators_correct_a_reworked_item_and_the_next_pull_leaves_the_wrong_answer_out(
     tmp_path: Path, ls: LabelStudioSettings
 ) -> None:
@@ -84,17 +101,7 @@ def test_simulated_annotators_correct_a_reworked_item_and_the_next_pull_leaves_t
     the uuid spec id reseeds who answers first, so a right first answer made this test flaky): the re-opened items
     get one more annotation each, by someone who had not worked on them, with the right label; the ledger dates the
     rework so the old answers are replaced."""
-    spec = demo_spec("classification", spec_id=f"it-rework-{uuid.uuid4().hex[:10]}")
-    MADE.append(spec)
-    store = open_store((tmp_path / "root").as_uri())
-    ids = write_demo_run(spec=spec, store=store, run_id="r1", items=4)
-    project_id = int(push(spec=spec, store=store, run_id="r1", ls=ls).project_id)
-    sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=[1.0] * 3, run_id="r1")
-    failing = sorted(ids)[:2]
-    store.write_json(artifacts.GATE_REWORK.key(spec.id, "r1"), {"items": {i: ["semantic.review_accepted"]
-                                                                          for i in failing}})
-    reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
-    book = store.read_json(layout.rework_ledger(spec.id, project_id))["items"]
+    spec, store, _, project_id, failing, book = _reworked(tmp_path, ls, items=4, check="semantic.review_accepted")
     assert sorted(book) == failing and {e["run_id"] for e in book.values()} == {"r1"}
 
     res = sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=[1.0] * 3,
@@ -129,17 +136,8 @@ def test_a_reworked_overlap_item_is_labelled_again_by_as_many_people_and_stays_i
     each re-opened item for two new answers from people new to it (Label Studio counts distinct people against the
     overlap): a team of 3 has one left, so a reserve annotator answers too. The next pull replaces the old pair by
     the new one: two answers, both right, still an overlap pair."""
-    spec = demo_spec("classification", spec_id=f"it-rework-{uuid.uuid4().hex[:10]}",
-                     annotation={"overlap": 2, "overlap_share": 1.0})
-    MADE.append(spec)
-    store = open_store((tmp_path / "root").as_uri())
-    ids = write_demo_run(spec=spec, store=store, run_id="r1", items=3)
-    project_id = int(push(spec=spec, store=store, run_id="r1", ls=ls).project_id)
-    sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=3, error_rate=[1.0] * 3, run_id="r1")
-    failing = sorted(ids)[:2]
-    store.write_json(artifacts.GATE_REWORK.key(spec.id, "r1"), {"items": {i: ["agreement.mean"] for i in failing}})
-    reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
-    book = store.read_json(layout.rework_ledger(spec.id, project_id))["items"]
+    spec, store, ids, project_id, failing, book = _reworked(tmp_path, ls, items=3, check="agreement.mean",
+                                                            annotation={"overlap": 2, "overlap_share": 1.0})
     assert {i: e["answers"] for i, e in book.items()} == dict.fromkeys(failing, 2)
     tasks = _tasks(ls, project_id)
     assert {i: t["overlap"] for i, t in tasks.items() if i in failing} == dict.fromkeys(failing, 4)
