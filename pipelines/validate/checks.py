@@ -118,7 +118,10 @@ class Check:
         target: The share of rows that must pass, or for summary checks the bound the measured value is held to.
         blocking: Whether a failure blocks automatic approval (else it is a warning).
         note: Shown beside the result (why a check is only a warning, what it assumes).
-        meta: Extra facts for the report.
+        meta: Extra facts for the report. ``sample`` marks a check measured on a sample, and how:
+            ``"share"`` (a share of the sampled items: reviewers' verdicts, gold answers; ADR 0007) or ``"mean"``
+            (a mean over the overlap items, each in [0, 1]: agreement; ADR 0036). A miss on a sample too small to
+            conclude is then a warning on a partial delivery.
         kind: ``row`` (counts summed over batches; measured = share of rows passing) or ``summary`` (evaluated
             once; measured = the value of ``measure_column``).
         measure_column: Summary checks: the column whose value is the measured value.
@@ -703,12 +706,12 @@ def _semantic(spec: DatasetSpec) -> list[Check]:
         out.append(Check("semantic.review_accepted", "semantic_accuracy", "items", "ExpectColumnValuesToBeInSet",
                          {"column": "qc_review", "value_set": ["accepted"], "mostly": q.semantic_accuracy},
                          "검수 합격률", "share of reviewed items accepted", q.semantic_accuracy,
-                         requires_data=True, meta={"sample": True}, reworkable=True))
+                         requires_data=True, meta={"sample": "share"}, reworkable=True))
     if q.gold_accuracy is not None:
         out.append(Check("semantic.gold_correct", "gold_accuracy", "items", "ExpectColumnValuesToBeInSet",
                          {"column": "qc_gold_correct", "value_set": [True], "mostly": q.gold_accuracy},
                          "골드 문항 정답률", "share of gold tasks answered correctly", q.gold_accuracy,
-                         requires_data=True, meta={"sample": True}, reworkable=True))
+                         requires_data=True, meta={"sample": "share"}, reworkable=True))
     if q.agreement is not None:
         # A mean over the overlap sample (ADR 0036); it names the overlap items below the target, which a rework
         # labels again by the planned number of annotators (ADR 0039).
@@ -716,7 +719,7 @@ def _semantic(spec: DatasetSpec) -> list[Check]:
                          {"column": "mean_agreement", "min_value": q.agreement},
                          "중복 작업 항목의 평균 일치도", "mean agreement over items labelled by several annotators",
                          q.agreement, kind="summary", measure_column="mean_agreement", requires_data=True,
-                         meta={"sample": True}, reworkable=True))
+                         meta={"sample": "mean"}, reworkable=True))
     return out
 
 

@@ -503,7 +503,7 @@ def _sample_facts(spec: DatasetSpec, c: Check, t: Any, items: int, streamed: _St
     """Size, required size and confidence interval of a sampled share (reviewers' verdicts, gold answers) or of the
     mean agreement over the overlap sample; whether a miss is conclusive."""
     conf = spec.quality.sampling.confidence
-    if c.characteristic == "agreement":
+    if c.meta["sample"] == "mean":
         # Item agreements lie in [0, 1], so their variance is at most mu (1 - mu), a share's: the Wilson interval
         # of the mean over the overlap items covers it at least as well as it covers a share (ADR 0036).
         # The planned size is what the spec's overlap plan sends to several annotators.
