@@ -4,8 +4,10 @@ Counts come from the Data Manager task list (``/api/tasks``) with only ``id, met
 annotators`` per task, so polling stays cheap. :func:`aprogress` does the same through
 ``httpx.AsyncClient`` without the SDK or any blocking call, for Airflow's deferrable trigger.
 
-A task is *done* when it has at least ``max(overlap, its own required count)`` non-cancelled annotations;
-its own count comes from the task meta written by ``push`` (the spec's overlap sample).
+A task is *done* when it has at least ``max(overlap, its own required count, its Label Studio overlap)``
+non-cancelled annotations; its own count comes from the task meta written by ``push`` (the spec's overlap sample),
+and its Label Studio overlap is the same number until a rework at the gate raises it (``rework.py``): a re-opened
+task is not done until the rework's answers are in.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pipelines.label.client import (
 )
 from pipelines.label.tasks import annotations_needed, submitted_annotations
 
-_INCLUDE = ("id", "meta", "total_annotations", "cancelled_annotations", "annotations_ids", "annotators")
+_INCLUDE = ("id", "meta", "overlap", "total_annotations", "cancelled_annotations", "annotations_ids", "annotators")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class _Tally:
         if self.scope is not None and meta.get("item_id") not in self.scope:
             return
         self.total += 1
-        need = max(self.overlap, annotations_needed(meta))
+        need = max(self.overlap, annotations_needed(meta), int(row.get("overlap") or 1))
         if submitted_annotations(row) >= need:
             self.done += 1
         for uid in set(_user_ids(row.get("annotators"))):

@@ -2,7 +2,8 @@
 
 A classification run is pushed and fully annotated by simulated annotators; the gate's ``rework.json`` then names
 two of its items (and one that never reached Label Studio). Those two tasks go back into Label Studio's label stream
-with their annotations kept; the others stay done; a second call changes nothing.
+with their annotations kept; the others stay done; a second call changes nothing; the run's annotation is not
+complete until the rework's answers are in; a later run's rework of the same item asks for a new answer again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from pipelines.label import LabelStudioSettings, pull, push
 from pipelines.label.client import LabelStudioClient, iter_task_rows
 from pipelines.label.manifests import iter_rows
+from pipelines.label.progress import progress
 from pipelines.label.rework import reopen_for_rework, superseded
 from pipelines.label.tasks import annotations_needed
 from pipelines.storage import artifacts, layout, open_store
@@ -75,6 +77,19 @@ def test_rework_reopens_the_failing_items_tasks_and_keeps_their_annotations(
 
     reopen_for_rework(store=store, dataset=spec.id, run_id="r1", ls=ls, project_id=project_id)
     assert _tasks(ls, project_id) == after  # a retry re-opens nothing twice
+    # until the rework's answers are in, the run's annotation is not complete (label_wait waits for them)
+    assert progress(ls=ls, project_id=project_id, item_ids=ids).done == len(ids) - 2
+
+    sim.simulate(ls=ls, store=store, spec=spec, project_id=project_id, annotators=2, error_rate=0.0, run_id="r1")
+    assert progress(ls=ls, project_id=project_id, item_ids=ids).complete
+    # a later run's gate sends one of them back again: a new answer is asked for, beyond the first rework's
+    again = failing[0]
+    store.write_json(artifacts.GATE_REWORK.key(spec.id, "r2"), {"items": {again: ["semantic.review_accepted"]}})
+    assert reopen_for_rework(store=store, dataset=spec.id, run_id="r2", ls=ls, project_id=project_id).reopened == 1
+    second = _tasks(ls, project_id)[again]
+    assert not second["is_labeled"] and second["overlap"] == after[again]["overlap"] + 1, second
+    assert progress(ls=ls, project_id=project_id, item_ids=ids).done == len(ids) - 1
+    assert _next_task(ls, project_id) == second["id"]
 
 
 def _reworked(tmp_path: Path, ls: LabelStudioSettings, *, items: int, check: str,

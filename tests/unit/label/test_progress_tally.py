@@ -59,3 +59,13 @@ def test_submitted_annotations_survive_stale_label_studio_counters() -> None:
     # a counter that missed its update (signals off during a project delete): the joined ids still count
     assert submitted_annotations({"total_annotations": 0, "annotations_ids": "5,6", "cancelled_annotations": 0}) == 2
     assert submitted_annotations({"total_annotations": 0, "annotations_ids": None}) == 0
+
+
+def test_a_task_a_rework_reopened_is_not_done_until_its_label_studio_overlap_is_met() -> None:
+    # rework.py raises Label Studio's overlap above the meta's count: 1 planned answer, 1 more asked for
+    row = {"id": 1, "meta": {"item_id": "a", "overlap": 1}, "overlap": 2, "total_annotations": 1, "annotators": [5]}
+    t = _Tally(1, None)
+    t.add(row)
+    assert (t.total, t.done) == (1, 0)
+    t.add({**row, "total_annotations": 2, "annotators": [5, 6]})
+    assert (t.total, t.done) == (2, 1)

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from pipelines.label.rework import rework_answers, superseded
+from pipelines.label.client import TaskRef
+from pipelines.label.rework import rework_answers, rework_overlap, superseded
 from sim.annotators import _people
 
 pytestmark = pytest.mark.unit
@@ -59,3 +60,16 @@ def test_the_simulators_rework_team_is_people_new_to_the_item_the_team_first_the
         rng, before = random.Random("s:x:i"), random.Random("s:x:i")
         assert _people(rng, team, {11}, need, reserve=[21]) == before.sample([12, 13], need)
         assert rng.random() == before.random()  # and so are the error draws that follow
+
+
+def test_a_second_rework_of_an_item_asks_for_new_answers_and_a_retry_asks_for_none() -> None:
+    fresh = TaskRef(task_id=9, item_id="a", required=2, overlap=2)
+    first = rework_overlap(fresh, None, run_id="r1", answers=2)
+    assert first == 4  # the two planned people, and two more
+    entry = {"run_id": "r1", "answers": 2, "overlap": first}
+    reopened = TaskRef(task_id=9, item_id="a", required=2, overlap=first)
+    assert rework_overlap(reopened, entry, run_id="r1", answers=2) == 4  # the same run's retry: nothing new
+    # a later run's gate sends the item back again: the overlap already counts the first rework's people
+    assert rework_overlap(reopened, entry, run_id="r2", answers=2) == 6
+    # a ledger line written before it recorded the overlap: the task's own
+    assert rework_overlap(reopened, {"run_id": "r1", "answers": 2}, run_id="r1", answers=2) == 4
