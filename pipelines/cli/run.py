@@ -304,6 +304,14 @@ def _first_failure(path: Path) -> str | None:
     return None
 
 
+# Simulated annotators answer from the ground truth a synthetic source writes next to each item; a contractor's own
+# data has none, so they would leave every task alone and the run would wait out its label timeout.
+SIMULATE_BOUND = ("--simulate cannot label data bound with --source: the simulated annotators answer from the ground "
+                  "truth the spec's synthetic source writes, and a contractor's own items carry none. Run without "
+                  "--simulate and annotate the tasks in Label Studio (the run waits for them), or drop --source to "
+                  "try the pipeline on synthetic items")
+
+
 def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, simulate: bool,
             annotators: int = 3, error_rate: float = 0.02, reviewer_error_rate: float = 0.01, poll_s: float = 2.0,
             timeout_s: float = 1800.0, review_timeout_s: float | None = None,
@@ -349,6 +357,8 @@ def run_one(spec_id: str, *, stack: StackInfo, storage: str, items: int | None, 
         from sim.annotators import SimulatorError, preflight
 
         try:
+            if source is not None:
+                raise SimulatorError(SIMULATE_BOUND)
             preflight(spec=spec, store=store)
         except SimulatorError as exc:
             log.write_text(f"refused before start: {exc}\n", encoding="utf-8")
@@ -499,6 +509,9 @@ def _add_commands(app: typer.Typer) -> None:
             except SpecError as exc:
                 _err.print(plain(f"error: {exc}"))
                 raise typer.Exit(2) from None
+            if simulate:
+                _err.print(plain(f"error: {SIMULATE_BOUND}"))
+                raise typer.Exit(2)
         stack = up()
         with stop_on_sigterm(), watch_run(_err) as on_event:
             summary = run_one(spec_id, stack=stack, storage=storage or stack.storage_root, items=items,

@@ -44,7 +44,8 @@ def _source_line(manifest: dict[str, Any]) -> str:
     binding = (manifest.get("source") or {}).get("binding")
     if binding:
         given = str(binding["given"]).replace("|", "%7C").replace("`", "%60")  # stays one table cell
-        line += f" — 실행 시 지정 / bound at run time: `{given}` (spec {manifest['spec']['version']} unchanged)"
+        line += (f" — 실행 시 지정 / bound at run time: `{given}` (spec {manifest['spec']['version']} unchanged; "
+                 "the location's pseudonym)")
     return str(line)
 
 

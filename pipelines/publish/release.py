@@ -655,11 +655,20 @@ def dataset_metadata(spec: DatasetSpec) -> dict[str, Any]:
 
 def run_source(store: ObjectStore, spec: DatasetSpec, run_id: str) -> dict[str, Any]:
     """Where a run's items came from: the spec's source, or the binding the run was given (``datadam run
-    --source``, the DAG's ``source`` param), as the run's collect plan recorded it (never with credentials)."""
+    --source``, the DAG's ``source`` param).
+
+    A release is read by anyone, and the location a contractor gave (a folder, a bucket prefix, a URL) can name
+    people: a patient's folder, ``홍길동_민원_010-….csv``, a home directory. So a release names a bound location by
+    its keyed pseudonym (``src-…``, as it names each item's source URI) and its kind; what was given, and the
+    source it bound, stay in the run's collect plan (``runs/<ds>/<run>/collect/plan.json``, never released)."""
+    from pipelines.pii.pseudonyms import Pseudonyms
+
     plan = artifacts.COLLECT_PLAN.read_if_exists(store, spec.id, run_id) or {}
     binding = plan.get("binding")
     kind = (binding or {}).get("source", {}).get("kind") or spec.source.kind
-    return {"kind": kind, "bound_at_run": binding is not None, "binding": binding}
+    public = None if binding is None else {
+        "given": Pseudonyms.of_store(store).source(str(binding.get("given") or "")), "source": {"kind": kind}}
+    return {"kind": kind, "bound_at_run": binding is not None, "binding": public}
 
 
 def _dicom_metadata(spec: DatasetSpec) -> dict[str, Any] | None:

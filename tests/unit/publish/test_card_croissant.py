@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.pii.pseudonyms import Pseudonyms
 from pipelines.publish import publish
 from pipelines.publish.card import parse_card_header
 from pipelines.storage import ObjectStore, artifacts, open_store
@@ -138,10 +139,12 @@ def test_a_release_says_which_source_it_was_built_from_and_whether_it_was_bound(
     res = publish(spec=spec, store=store, run_id="run-1")
     manifest = store.read_json(res.manifest_key)
     assert manifest["source"]["kind"] == "local" and manifest["source"]["bound_at_run"] is True
-    assert manifest["source"]["binding"]["given"] == given
+    # the location is named by its pseudonym: a contractor's path can name people, and a release is public
+    pseudonym = Pseudonyms.of_store(store).source(given)
+    assert manifest["source"]["binding"] == {"given": pseudonym, "source": {"kind": "local"}}
     assert manifest["spec"]["version"] == spec.version and manifest["metadata"]["source_kind"] == spec.source.kind
     card = store.read_text(f"{res.prefix}/README.md")
-    assert f"bound at run time: `{given}` (spec {spec.version} unchanged)" in card
+    assert f"bound at run time: `{pseudonym}` (spec {spec.version} unchanged; the location's pseudonym)" in card
     assert "자체 수집 파일 / own collection" in card
     croissant = store.read_json(f"{res.prefix}/croissant.json")
     assert croissant["rai:dataCollection"].startswith("Collected by a 'local' source bound at run time under ")
@@ -154,3 +157,24 @@ def test_a_release_of_the_specs_own_source_says_nothing_was_bound(store: ObjectS
     manifest = store.read_json(res.manifest_key)
     assert manifest["source"] == {"kind": spec.source.kind, "bound_at_run": False, "binding": None}
     assert "bound at run time" not in store.read_text(f"{res.prefix}/README.md")
+
+
+def test_a_bound_location_that_names_a_person_does_not_reach_the_release(store: ObjectStore, tmp_path: Any) -> None:
+    from pipelines.spec.binding import bind_source
+
+    spec = f.audio_spec()
+    approve(store, f.audio_run(store, spec))
+    folder = tmp_path / "환자_홍길동_010-9999-8888"
+    folder.mkdir()
+    (folder / "a.wav").write_bytes(b"RIFF")
+    given = str(folder)
+    store.write_json(artifacts.COLLECT_PLAN.key(spec.id, "run-1"),
+                     {"items": 1, "binding": bind_source(spec, given).record()})
+    res = publish(spec=spec, store=store, run_id="run-1")
+    # nothing readers get (the release, the catalog, the site) holds it; runs/ and state/ are the operators'
+    readable = [o.key for o in store.list("") if not o.key.startswith(("runs/", "state/", "restricted/"))]
+    released = [store.read_bytes(k) for k in readable]
+    assert any(k.startswith(res.prefix) for k in readable) and not any(word.encode() in blob for blob in released
+                                for word in ("홍길동", "010-9999-8888", str(folder)))
+    # the run's own record keeps what was given, for the people who run it
+    assert store.read_json(artifacts.COLLECT_PLAN.key(spec.id, "run-1"))["binding"]["given"] == given

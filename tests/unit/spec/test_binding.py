@@ -131,6 +131,16 @@ def test_datadam_run_refuses_a_bad_binding_in_one_line_before_the_stack_starts(t
     assert spec_file.read_bytes() == before
 
 
+def test_datadam_run_refuses_simulate_with_a_bound_source_before_the_stack_starts(photos: Path) -> None:
+    # the simulated annotators answer from a synthetic source's ground truth: on a contractor's photographs they
+    # would leave every task alone while the run waited out its label timeout (7 days by default)
+    res = CliRunner().invoke(app, ["run", IMAGE_SPEC, "--simulate", "--source", str(photos)])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --simulate cannot label data bound with --source")
+    assert "Traceback" not in res.output
+
+
 def test_an_inline_block_may_not_use_yaml_aliases(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="YAML aliases are not allowed") as info:
         bind_source(load_catalog().get(IMAGE_SPEC), "{kind: http, urls: &u [https://x.example/a.png], url_list: *u}")
