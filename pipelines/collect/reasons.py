@@ -53,6 +53,11 @@ TEXT_MALFORMED = "text.malformed"  # JSON/CSV wrapper without a text field
 TEXT_TOO_SHORT = "text.too_short"
 TEXT_TOO_LONG = "text.too_long"
 
+# A record's metadata value that is not of its schema column's type (a date that is no date, "12개" for an int):
+# kept, it would be lost as a null or stop refine. Values of the right type but off the spec (an enum value not in
+# its set, a number out of range) are the quality model's to measure (validate's syntactic.meta.* checks).
+META_INVALID = "meta.invalid"
+
 TIMESERIES_CHANNELS = "timeseries.channels"
 TIMESERIES_DURATION = "timeseries.duration"
 

@@ -526,6 +526,13 @@ def _identifier_rules() -> TextDeidentifier:
     return TextDeidentifier(targets=())
 
 
+def mask_identifiers(text: str) -> str:
+    """``text`` with the always-masked identifiers (resident and foreigner numbers, phones, e-mails, cards,
+    accounts) replaced; for details that quote an input (a quarantine row's value), which anyone running the
+    pipeline reads."""
+    return _identifier_rules().mask(text)[0]
+
+
 def mask_uri(uri: str) -> str:
     """A URI with the always-masked identifiers replaced (searched with percent-escapes decoded, written back
     escaped); unchanged when nothing is found. For quarantine rows and state files, which anyone running the

@@ -70,21 +70,26 @@ def _load_qc(store: ObjectStore, dataset: str, run_id: str) -> dict[str, dict[st
 
 
 def _typed_meta(spec: DatasetSpec, raw: dict[str, Any]) -> dict[str, Any]:
+    """The item's metadata as its columns' types. Intake refuses values that are not (``meta.invalid``); one that
+    got here another way quarantines its item with the same reason instead of stopping the run."""
     out = coerce_meta(spec, raw)
     for name, col in spec.columns.items():
         v = out[name]
         if v is None:
             continue
-        if col.type == "date" and isinstance(v, str):
-            out[name] = date.fromisoformat(v[:10])
-        elif col.type == "datetime" and isinstance(v, str):
-            out[name] = datetime.fromisoformat(v)
-        elif col.type == "int":
-            out[name] = int(v)
-        elif col.type == "float":
-            out[name] = float(v)
-        elif col.type in ("string", "enum"):
-            out[name] = normalise_text(str(v))
+        try:
+            if col.type == "date" and isinstance(v, str):
+                out[name] = date.fromisoformat(v[:10])
+            elif col.type == "datetime" and isinstance(v, str):
+                out[name] = datetime.fromisoformat(v)
+            elif col.type == "int":
+                out[name] = int(v)
+            elif col.type == "float":
+                out[name] = float(v)
+            elif col.type in ("string", "enum"):
+                out[name] = normalise_text(str(v))
+        except (TypeError, ValueError):
+            raise InvalidLabel("meta.invalid", f"column {name!r}: a value that is not {col.type}") from None
     return out
 
 

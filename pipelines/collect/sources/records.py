@@ -26,7 +26,9 @@ import csv
 import glob
 import io
 import json
+import math
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -43,9 +45,12 @@ from pipelines.collect.sources.http import download, make_client
 from pipelines.collect.sources.listing import Entry, ListingSource, ext_of
 from pipelines.collect.sources.local import inside, read_limited
 from pipelines.collect.sources.s3 import get_limited, split_s3_uri
+from pipelines.pii.text import mask_identifiers
 from pipelines.spec.models import (
     BoolColumn,
     DatasetSpec,
+    DateColumn,
+    DatetimeColumn,
     FloatColumn,
     IntColumn,
     TextModality,
@@ -146,30 +151,87 @@ def csv_records(lines: list[tuple[int, str | None]]) -> Iterator[tuple[int, list
         i = feed.pos
 
 
+class BadValue(ValueError):
+    """A record's metadata value that is not of its column's type (the message names the column and the value)."""
+
+
 def coerce(spec: DatasetSpec, record: dict[str, Any]) -> dict[str, Any]:
-    """Values of the spec's schema columns from a record (strings of CSV files converted to the column type)."""
+    """Values of the spec's schema columns from a record (strings of CSV files converted to the column type).
+
+    Raises:
+        BadValue: a value that is not of its column's type: a number, a yes/no, a date or a date-time that does not
+            read as one (an empty value is a missing one: ``required`` is validate's to measure).
+    """
     meta: dict[str, Any] = {}
     for name, col in spec.columns.items():
         value = record.get(name)
         if isinstance(value, str):
-            value = value.strip()
-            if value == "":
-                value = None
-            elif isinstance(col, IntColumn):
-                value = _number(value, int)
-            elif isinstance(col, FloatColumn):
-                value = _number(value, float)
-            elif isinstance(col, BoolColumn):
-                value = True if value.lower() in _TRUE else False if value.lower() in _FALSE else None
+            value = value.strip() or None
+        if value is not None:
+            value = _typed(col, value)
+            if value is None:
+                # the detail is read by whoever runs the pipeline: identifiers in the value are masked
+                shown = mask_identifiers(str(record.get(name)))
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                raise BadValue(f"column {name!r}: {shown!r} is not {_EXPECTED[col.type]}")
         meta[name] = value
     return meta
 
 
-def _number(value: str, kind: type[int] | type[float]) -> int | float | None:
-    try:
-        return kind(value.replace(",", ""))
-    except ValueError:
+_EXPECTED = {"int": "a whole number", "float": "a number", "bool": "yes/no (true, false, 1, 0, 예, 아니오 ...)",
+             "date": "a date (YYYY-MM-DD)", "datetime": "a date and time (ISO 8601, e.g. 2026-12-06T09:30:00+09:00)",
+             "string": "text", "enum": "text"}
+
+
+def _typed(col: Any, value: Any) -> Any:
+    """``value`` as the column's type, or None when it is not one. Text columns take any scalar as its text."""
+    if isinstance(col, IntColumn):
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, float):
+            return int(value) if value.is_integer() else None
+        return value if isinstance(value, int) else _number(value, int) if isinstance(value, str) else None
+    if isinstance(col, FloatColumn):
+        if isinstance(value, bool):
+            return None
+        number = float(value) if isinstance(value, int | float) else _number(value, float) \
+            if isinstance(value, str) else None
+        return number if number is None or math.isfinite(number) else None
+    if isinstance(col, BoolColumn):
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower() if isinstance(value, str | int) else ""
+        return True if text in _TRUE else False if text in _FALSE else None
+    if isinstance(col, DateColumn | DatetimeColumn):
+        if not isinstance(value, str):
+            return None
+        try:
+            if isinstance(col, DateColumn):
+                date.fromisoformat(value[:10])
+            else:
+                datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return value
+    if isinstance(value, dict | list):
         return None
+    return value
+
+
+def _number(value: str, kind: type[int] | type[float]) -> int | float | None:
+    """A number written with or without thousands separators; an int column also takes ``12.0``."""
+    text = value.replace(",", "")
+    try:
+        return kind(text)
+    except ValueError:
+        pass
+    if kind is int:
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() else None
+    return None
 
 
 def _parquet(data: bytes) -> Iterator[tuple[int, dict[str, Any] | None, tuple[str, str] | None]]:
@@ -295,7 +357,10 @@ class RecordsCollector(ListingSource):
                 yield n, dict(zip(header, fields, strict=False)), None
 
     def _entry(self, path: Path, uri: str, line_no: int, record: dict[str, Any]) -> Entry:
-        meta = coerce(self.spec, record)
+        try:
+            meta = coerce(self.spec, record)
+        except BadValue as exc:
+            return Entry(uri=uri, locator=uri, reject=R.META_INVALID, detail=f"line {line_no}: {exc}")
         text = record.get(self.text_column) if self.text_column else None
         if self.is_text:
             if not isinstance(text, str):

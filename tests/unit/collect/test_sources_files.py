@@ -235,6 +235,59 @@ def test_jsonl_records_carry_text_and_metadata_in_any_korean_encoding(tmp_path: 
     assert sorted(q["reason"] for q in quarantine) == [R.TEXT_ENCODING, R.TEXT_MALFORMED, R.TEXT_MALFORMED]
 
 
+def test_a_metadata_value_that_is_not_of_its_columns_type_quarantines_its_record_with_the_column_named(
+        tmp_path: Path) -> None:
+    # kept, "not-a-date" stopped refine with a traceback, and "12개" in an int column became a silent null
+    texts = ["불법 주차 차량 때문에 아침마다 골목을 지나갈 수 없습니다.",
+             "공원 화장실 청소가 안 되어 있어 냄새가 심합니다.",
+             "가로등이 밤새 꺼져 있어 아이들이 다니기 위험합니다.", "쓰레기 무단 투기가 계속되니 단속을 요청합니다.",
+             "도로 파손이 심각하여 차량 통행에 지장이 있습니다."]
+    lines = [
+        {"id": "ok-1", "thread_id": "t1", "channel": "방문", "received_at": "2026-11-02T09:30:00+09:00"},
+        {"id": "ok-2", "thread_id": "t2", "channel": "방문", "received_at": ""},  # missing: validate's to measure
+        {"id": "bad-date", "thread_id": "t3", "channel": "방문", "received_at": "not-a-date"},
+        {"id": "bad-type", "thread_id": {"nested": 1}, "channel": "방문"},
+        {"id": "bad-phone", "thread_id": "t5", "channel": "방문", "received_at": "010-2345-6789"},
+    ]
+    lines = [{**x, "body": t} for x, t in zip(lines, texts, strict=True)]
+    path = tmp_path / "complaints.jsonl"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
+    spec = _spec(TEXT, {"kind": "records", "path": str(path), "format": "jsonl", "id_column": "id",
+                        "text_column": "body"})
+    rows, quarantine = _collect_all(spec, open_store(str(tmp_path / "store")), "r1")
+    assert sorted(r["source_uri"].rsplit("#", 1)[1] for r in rows) == ["ok-1", "ok-2"]
+    assert json.loads(next(r for r in rows if r["source_uri"].endswith("ok-2"))["meta"])["received_at"] is None
+    details = sorted(q["detail"] for q in quarantine)
+    assert [q["reason"] for q in quarantine] == [R.META_INVALID] * 3
+    assert details == ["line 3: column 'received_at': 'not-a-date' is not a date and time (ISO 8601, e.g. "
+                       "2026-12-06T09:30:00+09:00)",
+                       "line 4: column 'thread_id': \"{'nested': 1}\" is not text",
+                       "line 5: column 'received_at': '[전화번호]' is not a date and time (ISO 8601, e.g. "
+                       "2026-12-06T09:30:00+09:00)"]
+
+
+@pytest.mark.parametrize(("column", "value", "typed"), [
+    ({"type": "int"}, "1,234", 1234), ({"type": "int"}, "12.0", 12), ({"type": "int"}, 7, 7),
+    ({"type": "int"}, "12개", None), ({"type": "int"}, 2.5, None), ({"type": "int"}, True, None),
+    ({"type": "float"}, "36.5", 36.5), ({"type": "float"}, "nan", None), ({"type": "float"}, "삼십", None),
+    ({"type": "bool"}, "예", True), ({"type": "bool"}, "0", False), ({"type": "bool"}, "maybe", None),
+    ({"type": "date"}, "2026-12-06", "2026-12-06"), ({"type": "date"}, "2026-13-01", None),
+    ({"type": "date"}, 20261206, None), ({"type": "datetime"}, "2026-12-06 09:30", "2026-12-06 09:30"),
+    ({"type": "string"}, 2020, 2020), ({"type": "string"}, ["a"], None),
+])
+def test_each_column_type_reads_what_it_should_and_refuses_the_rest(column: dict[str, Any], value: Any,
+                                                                   typed: Any) -> None:
+    from pipelines.collect.sources.records import BadValue, coerce
+
+    spec = _spec(TEXT, {"kind": "synthetic"}, schema={**TEXT["schema"], "v": column})
+    record = {"thread_id": "t", "channel": "방문", "v": value}
+    if typed is None:
+        with pytest.raises(BadValue, match=r"^column 'v': "):
+            coerce(spec, record)
+    else:
+        assert coerce(spec, record)["v"] == typed
+
+
 def test_a_utf16_excel_export_is_read_and_utf16_without_a_mark_is_refused_line_by_line(tmp_path: Path) -> None:
     csv_text = ("id,text\r\n1,가로등이 밤새 꺼져 있어 위험합니다 빨리 고쳐주세요\r\n"
                 "2,도로 파손 신고합니다 사진 첨부하니 확인 바랍니다\r\n")
