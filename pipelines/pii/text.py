@@ -14,7 +14,9 @@ e-mail, card, account and vehicle plate numbers. A spec adds ``names`` and ``add
 - ``passport``: ``M12345678``, the 2021 form ``M123A4567``, and older one/two letters + 7-8 digits next to 여권.
 - ``driver_licence``: ``11-12-345678-90`` (region code) or ``서울 12-345678-90`` (region name).
 - ``plate``: vehicle plates ``12가 3456``, ``123가 4567``, ``서울 12가 3456`` / ``서울12가3456``.
-- ``names``: dictionary words, labelled fields (``성명:``), and proper nouns the morphological analyser Kiwi tags
+- ``names``: dictionary words, labelled fields (``성명:``; after ``이름:``/``예금주:`` or ``이름은 ... 입니다`` also a
+  foreign name in Hangul or Latin letters, several words long: ``응우옌 반 안``, ``John Smith``), and proper nouns
+  the morphological analyser Kiwi tags
   (NNP) that the context makes a person: honorifics (님, 씨, 선생님), roles before (환자, 고객, 담당자),
   particles after (에게, 한테, 께서), or the surname + given-name shape; place and organisation names are kept.
 - ``addresses``: road and lot addresses down to the unit (``101동 1203호``, ``3층``, ``B1층``, ``지하 1층``).
@@ -141,6 +143,30 @@ _SURNAMES = (
 )
 _NAME_FIELD = re.compile(
     r"(?:성명|이름|성함|예금주)\s?(?:은|는|이|:|：)?\s?(?P<name>[" + _SURNAMES + r"][가-힣]{1,3}?)" + _JOSA
+)
+# A name given after its label may be a foreign one written in Hangul or Latin letters, in several words (응우옌 반
+# 안, 마이클 존슨, John Smith), which neither the surname rule above nor Kiwi reads as a name. Two forms whose context
+# leaves no doubt: a labelled field (``이름: 응우옌 반 안,`` up to a comma, a bracket, a line end or the next label)
+# and a sentence that says it (``제 이름은 마이클 존슨이에요``: 은/는, then the name, then a copula or 라고).
+_NAME_WORD = r"(?:[가-힣]{1,8}|[A-Z][A-Za-z'’-]{1,15})"
+# a word after the name that is a particle or a predicate (박보검 으로 확인됩니다) ends it
+_NOT_NAME_WORD = (r"(?:(?:으로|로|은|는|이|가|을|를|와|과|에|에게|께|의|도|만)(?:$|[^가-힣])"
+                  r"|[가-힣]*(?:다|요)(?:$|[^가-힣]))")
+_NAME_WORDS = _NAME_WORD + r"(?:[ ·](?!" + _NOT_NAME_WORD + r")" + _NAME_WORD + r"){0,3}?"
+_NAME_WORDS_SAID = _NAME_WORD + r"(?:[ ·]" + _NAME_WORD + r"){0,3}?"  # the copula right after closes it
+_COPULA = r"(?:입니다|이에요|예요|이고|이며|이라고|라고|이요|이라|님|씨)"
+_NAME_LABELLED = re.compile(
+    r"(?:성명|이름|성함|예금주|환자명|고객명|신청인명)\s?[:：]\s?(?P<name>" + _NAME_WORDS + r")"
+    r"(?=" + _COPULA + r"?\s*(?:$|[,;/\n()\[\]<>]|\s{2}|\s[가-힣A-Za-z]{1,8}\s?[:：])|\s" + _NOT_NAME_WORD + r")"
+)
+_NAME_SAID = re.compile(
+    r"(?:이름|성함|성명)\s?(?:은|는)\s(?!(?:뭐|무엇|누구|모름|비밀|없)[^가-힣]?)(?P<name>" + _NAME_WORDS_SAID + r")"
+    r"(?=" + _COPULA + r"(?:$|[^가-힣]|합니다|해요|하고))"
+)
+# "파일 이름:", "가게 이름은": the name of a thing, not of a person.
+_THING_NAME = re.compile(
+    r"(?:파일|폴더|문서|제품|상품|회사|업체|가게|상호|단체|학교|도로|건물|아파트|프로그램|앱|계정|사이트|팀|메뉴|모델|"
+    r"반려견|강아지|고양이|동물|식당|병원|약)\s?의?\s?$"
 )
 _ADMIN_GENERIC = r"[가-힣]{1,6}(?:특별자치시|특별자치도|특별시|광역시|도|시|군|구|읍|면|동)"
 _ROAD_SUFFIX = ("로", "길")
@@ -404,6 +430,10 @@ class TextDeidentifier:
             )
         for m in _NAME_FIELD.finditer(t):
             yield Finding("names", m.start("name"), m.end("name"), "name-field", 0.85)
+        for pattern in (_NAME_LABELLED, _NAME_SAID):
+            for m in pattern.finditer(t):
+                if not _THING_NAME.search(t, max(0, m.start() - 8), m.start()):
+                    yield Finding("names", m.start("name"), m.end("name"), "name-field", 0.85)
         for n in person_names(t, analyses=analyses):
             yield Finding("names", n.start, n.end, n.rule, n.confidence)
 

@@ -259,3 +259,21 @@ def test_an_address_is_masked_down_to_the_unit(tail: str) -> None:
 )
 def test_names_beyond_the_dictionary_by_context_and_places_are_kept(text: str, expected: str) -> None:
     assert deid_text(text, targets=["names"])[0] == expected
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    # a foreign name in Hangul or Latin letters, in several words, given after its label: Kiwi and the surname rule
+    # read none of these as a name (civil complaints by foreign residents, patients, account holders)
+    ("제 이름은 응우옌 반 안입니다.", "제 이름은 [이름]입니다."),
+    ("제 이름은 마이클 존슨이에요.", "제 이름은 [이름]이에요."),
+    ("신청인 이름: 응우옌 반 안", "신청인 이름: [이름]"),
+    ("예금주: 쩐 티 흐엉 (농협)", "예금주: [이름] (농협)"),
+    ("성명: John Smith, 연락처 없음", "성명: [이름], 연락처 없음"),
+    ("이름: 아흐메드 칸 나이: 34", "이름: [이름] 나이: 34"),
+    # not a person's name, or no name at all
+    ("이름은 뭐예요?", "이름은 뭐예요?"),
+    ("이름은 중요하지 않습니다.", "이름은 중요하지 않습니다."),
+    ("가게 이름은 행복식당입니다.", "가게 이름은 행복식당입니다."),
+])
+def test_a_foreign_or_many_word_name_after_its_label_is_masked_whole(text: str, masked: str) -> None:
+    assert deid_text(text, targets=["names"])[0] == masked
