@@ -26,7 +26,7 @@ from pipelines.label.tasks import project_title
 from pipelines.spec import load_catalog
 from pipelines.stack import production
 from pipelines.stack.airflow_api import AirflowApi
-from pipelines.storage import S3Settings, open_store
+from pipelines.storage import S3Settings, artifacts, open_store
 from sim.annotators import simulate
 from sim.specs import delete_projects
 from tests.bound_delivery import PHOTOS, SPEC_ID, assert_bound_release, copy_photos, spec_file_bytes
@@ -112,5 +112,8 @@ def test_the_trigger_forms_source_param_binds_a_run_to_an_s3_prefix_through_a_co
         airflow.delete_connection(connection)
         for name in PHOTOS:
             s3_client.delete_object(Bucket=stack.s3_bucket, Key=f"{prefix}/{name}")
-    assert manifest["source"]["binding"]["source"]["connection"] == connection
+    assert prefix not in json.dumps(manifest)  # the bucket prefix stays in the run's plan only
+    store = out["store"]
+    plan = store.read_json(artifacts.COLLECT_PLAN.key(SPEC_ID, out["run_id"]))
+    assert plan["binding"]["source"]["connection"] == connection  # the run's own record names the connection
     assert stack.s3_secret_key not in json.dumps(manifest)
