@@ -1,6 +1,8 @@
 """The publish stage: versioned, immutable Parquet releases committed through a ``LATEST`` pointer.
 
-Reads a run's ``refine/records.parquet`` (the bytes the validation and the gate approved), and writes::
+Reads a run's ``refine/records.parquet`` (the bytes the validation and the gate approved) and the split of each
+record validate planned (``validate/splits.parquet``, trusted through the sha256 quality.json records; a run
+without it is planned here by the same planner), and writes::
 
     releases/<ds>/.staging/<token>/data/<split>/part-NNNNN.parquet  while writing, deleted after
     releases/<ds>/<version>/data/<split>/part-NNNNN.parquet         moved from staging (s3: copy+delete)
@@ -20,6 +22,7 @@ content is a no-op.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -290,7 +293,9 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
             return _existing(store, spec, version, m)
 
     plan = new_plan(spec)
-    content_hash, rows, kept = _scan(store, rkey, spec, plan, batch_rows=batch_rows, s_hash=s_hash)
+    codes = _validated_codes(store, spec, run_id, quality, records_sha=records_sha, s_hash=s_hash)
+    content_hash, rows, kept = _scan(store, rkey, spec, plan, batch_rows=batch_rows, s_hash=s_hash,
+                                     rank=codes is None)
     for version, m in releases.items():
         if m.get("content_hash") == content_hash:
             return _existing(store, spec, version, m)
@@ -314,7 +319,7 @@ def publish(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: i
         written = _write_splits(store, rkey, spec, plan, staging=staging, batch_rows=batch_rows,
                                 part_bytes=part_bytes, version=version, s_hash=s_hash,
                                 row_group_rows=row_group_rows, row_group_bytes=row_group_bytes,
-                                transfer=transfer, batches=kept)
+                                transfer=transfer, batches=kept, codes=codes)
         kept = None
         for f in written.files:
             store.move(layout.release_staging(ds, f"{attempt}/{f['key']}"), layout.release_file(ds, version, f["key"]),
@@ -439,9 +444,51 @@ def _existing(store: ObjectStore, spec: DatasetSpec, version: str, manifest: dic
                          manifest_key=manifest_key(ds, version), created=False)
 
 
+def _validated_codes(store: ObjectStore, spec: DatasetSpec, run_id: str, quality: dict[str, Any], *,
+                     records_sha: str, s_hash: str) -> str | None:
+    """The key of validate's per-record split codes, if publish may route by them; else None (publish plans).
+
+    They are the plan the gate approved (the leakage check read them), computed by the same planner: publish takes
+    them when quality.json (whose sha256 the gate recorded) names their sha256 for these records and this spec.
+    A run validated before the codes existed, or under another spec, is planned here as before.
+    """
+    entry = (quality.get("splits") or {}).get("codes")
+    if not isinstance(entry, dict) or quality.get("records_sha256") != records_sha \
+            or quality.get("spec_hash") != s_hash:
+        return None
+    key = artifacts.SPLIT_CODES.key(spec.id, run_id)
+    if not store.exists(key) or store.sha256(key) != entry.get("sha256"):
+        return None
+    return key
+
+
+class _CodeReader:
+    """Validate's split codes in record order, handed out ``n`` at a time (one Parquet batch held at once)."""
+
+    def __init__(self, fh: Any, rows: int) -> None:
+        pf = pq.ParquetFile(fh)
+        if pf.metadata.num_rows != rows:
+            raise PublishError(f"the validated split codes hold {pf.metadata.num_rows} rows for {rows} records")
+        self._batches = pf.iter_batches(batch_size=BATCH_ROWS * 8, columns=["split"])
+        self._buf: Codes = np.zeros(0, dtype=np.int8)
+
+    def take(self, n: int) -> Codes:
+        parts: list[Codes] = []
+        while n > 0:
+            if not len(self._buf):
+                self._buf = next(self._batches).column(0).to_numpy(zero_copy_only=False).astype(np.int8, copy=False)
+            k = min(n, len(self._buf))
+            parts.append(self._buf[:k])
+            self._buf, n = self._buf[k:], n - k
+        if len(parts) == 1:
+            return parts[0]
+        out: Codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int8)
+        return out
+
+
 def _scan(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, batch_rows: int,
-          s_hash: str) -> tuple[str, int, list[pa.RecordBatch] | None]:
-    """Pass 1: the content hash of the records, and the hash-rank split plan when stratified.
+          s_hash: str, rank: bool = True) -> tuple[str, int, list[pa.RecordBatch] | None]:
+    """Pass 1: the content hash of the records, and (``rank``) the hash-rank split plan when stratified.
 
     Also returns the decoded batches when they all fit in ``KEEP_BYTES`` (pass 2 then reads nothing), else None.
     """
@@ -449,7 +496,7 @@ def _scan(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, 
     # earlier multimodal release is superseded, not taken as identical); other specs' hashes are unchanged.
     comps = "".join(f"|component:{c}=embedded" for c in component_columns(spec))
     content = ContentHash(f"{FORMAT}|{s_hash}{comps}")
-    members = GroupCounts() if plan.stratify_by else None  # small when items share groups
+    members = GroupCounts() if plan.stratify_by and rank else None  # small when items share groups
     kept: list[pa.RecordBatch] | None = []
     held = 0
     with store.open_input(rkey) as fh:
@@ -523,12 +570,18 @@ def _with_components(batches: Iterator[pa.RecordBatch], columns: list[str], *, s
 
 def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitPlan, *, staging: str,
                   batch_rows: int, part_bytes: int, version: str, s_hash: str, row_group_rows: int | None,
-                  row_group_bytes: int, transfer: Transfer, batches: list[pa.RecordBatch] | None = None
-                  ) -> _Written:
-    """Pass 2: route each record to its split and write the parts to staging (``batches``: pass 1's, if kept)."""
+                  row_group_bytes: int, transfer: Transfer, batches: list[pa.RecordBatch] | None = None,
+                  codes: str | None = None) -> _Written:
+    """Pass 2: route each record to its split and write the parts to staging (``batches``: pass 1's, if kept).
+
+    ``codes``: the key of validate's per-record split codes to route by (else each batch's groups are looked up in
+    the plan, hashing them when it is not stratified).
+    """
     by_stratum: dict[str, Counter[str]] = {}
-    with store.open_input(rkey) as fh:
+    with store.open_input(rkey) as fh, contextlib.ExitStack() as stack:
         pf = pq.ParquetFile(fh)
+        given = None if codes is None else _CodeReader(stack.enter_context(store.open_input(codes)),
+                                                       pf.metadata.num_rows)
         schema, media_col, dropped = release_schema(spec, pf.schema_arrow, version=version, s_hash=s_hash)
         embedded = embed_column(spec)
         comp_cols = component_columns(spec)
@@ -542,11 +595,14 @@ def _write_splits(store: ObjectStore, rkey: str, spec: DatasetSpec, plan: SplitP
                        for name in plan.plan}
             names = list(writers)
             pace = Pace(f"{spec.id} publish {version}", total=pf.metadata.num_rows, unit="rows")
-            if batches is not None:  # read once: every record's split in one lookup
+            if given is not None:
+                source = batches if batches is not None else pf.iter_batches(batch_size=batch_rows)
+                coded: Any = ((b, given.take(b.num_rows)) for b in source)
+            elif batches is not None:  # read once: every record's split in one lookup
                 keys = [group_key_array(spec, b) for b in batches]
                 all_codes = plan.codes(pa.concat_arrays(keys)) if keys else np.zeros(0, dtype=np.int8)
                 ends = np.cumsum([len(k) for k in keys])
-                coded: Any = zip(batches, np.split(all_codes, ends[:-1]), strict=True)
+                coded = zip(batches, np.split(all_codes, ends[:-1]), strict=True)
             else:
                 coded = ((b, plan.codes(group_key_array(spec, b))) for b in pf.iter_batches(batch_size=batch_rows))
             for batch, where in coded:  # where: split numbers, in plan order

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from pipelines.spec.models import DatasetSpec
 from pipelines.storage import layout
 from pipelines.storage.records import record_schema
-from pipelines.storage.schemas import ANNOTATION_SCHEMA, ITEM_SCHEMA, QC_SCHEMA
+from pipelines.storage.schemas import ANNOTATION_SCHEMA, ITEM_SCHEMA, QC_SCHEMA, SPLIT_SCHEMA
 from pipelines.storage.store import ObjectStore
 
 
@@ -356,6 +356,9 @@ REFINE_SUMMARY = JsonArtifact(
 QUALITY = JsonArtifact(
     "quality", "validate", "quality.json", "the machine-readable quality report of the validation",
     ("gate", "publish", "cli qa"), shape=Quality)
+SPLIT_CODES = TableArtifact(
+    "split_codes", "validate", "splits.parquet", "each record's planned split, in record order (an index into the "
+    "spec's splits); publish routes by it instead of hashing every group again", ("publish",), schema=SPLIT_SCHEMA)
 REPORT = PageArtifact(
     "report", "validate", "report.html", "the QA report page of the validation", ("gate", "publish", "cli qa"))
 DATA_DOCS = DocsArtifact(
@@ -375,7 +378,7 @@ Artifact = PartsArtifact | JsonArtifact | TableArtifact | PageArtifact | DocsArt
 
 ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
     ITEMS, COLLECT_PLAN, LABEL_ANNOTATIONS, LABEL_QC, LABEL_QC_SUMMARY, REVIEW_SAMPLE, RECORDS, REFINE_SUMMARY,
-    QUALITY, REPORT, DATA_DOCS, GATE_RESULT, GATE_DECISION, GATE_REWORK,
+    QUALITY, SPLIT_CODES, REPORT, DATA_DOCS, GATE_RESULT, GATE_DECISION, GATE_REWORK,
 )}
 
 

@@ -111,6 +111,11 @@ QC_SCHEMA = pa.schema([
 ])  # fmt: skip
 
 
+# Each record's planned split, in record order (validate's splits.parquet): an index into the spec's splits in
+# publish's order (train, validation, test; zero-ratio splits left out).
+SPLIT_SCHEMA = pa.schema([pa.field("split", pa.int8(), nullable=False)])
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -3,8 +3,9 @@
 Reads ``runs/<ds>/<run>/refine/records.parquet`` (and, for the plan and the quarantine chart, what collect,
 de-identification and refine wrote beside it); writes under ``runs/<ds>/<run>/validate/``: ``quality.json``
 (per NIA characteristic: target, measured, status, blocking), ``report.html`` (the inspector's self-contained
-QA report), ``gx_result.json`` (GX's ExpectationSuiteValidationResult over the whole run) and ``data_docs/``
-(GX Data Docs, built locally and uploaded: GX 1.x has no S3 store backend).
+QA report), ``splits.parquet`` (each record's planned split, which publish routes by), ``gx_result.json`` (GX's
+ExpectationSuiteValidationResult over the whole run) and ``data_docs/`` (GX Data Docs, built locally and uploaded:
+GX 1.x has no S3 store backend).
 
 Memory is bounded by one record batch (``batch_rows``): a first pass over small columns writes the run index into
 DuckDB, which finds duplicate ids and contents, ranks the split groups and finds leaking content out of core,
@@ -187,11 +188,14 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
         dims = [d for d in spec.planned_shares if d != "label"]
         st = _Streamed(label_counts=Counter(), dim_counts={d: Counter() for d in dims}, by_annotator={},
                        examples={})
-        with build_run_index(pf, spec, batch_rows=batch_rows) as index:
+        codes_ok = True
+        with build_run_index(pf, spec, batch_rows=batch_rows) as index, \
+                artifacts.SPLIT_CODES.writer(store, spec, run_id) as codes_out:
             offset = 0
             for batch in pf.iter_batches(batch_size=batch_rows):
                 window = index.window(offset, offset + batch.num_rows)
                 offset += batch.num_rows
+                codes_ok = codes_ok and _write_codes(codes_out, window.split_code, len(index.split_names))
                 st.batches += 1
                 before = _failing(runner)
                 for name, table in build_frames(batch, spec, frames, window).items():
@@ -230,7 +234,8 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
     quality = _quality_doc(
         spec, run_id, checks, runner.tallies, items=items, batch_rows=batch_rows, records=key,
         records_sha256=records_sha, streamed=st, final=final, delivery_reason=why, planned=planned,
-        quarantined=quarantined, shares=shares, index=describe(index), validity=outcome,
+        quarantined=quarantined, shares=shares, index=_splits_doc(store, spec, run_id, index, codes_ok, items),
+        validity=outcome,
         validity_reason=trainer_reason, masked=masked)
     gx_result = runner.combined_result(run_name=layout.safe_run_id(run_id),
                                        meta={"datadam": {"dataset": spec.id, "run_id": run_id,
@@ -264,6 +269,27 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
 
 
 # ---------------------------------------------------------------------------------------- streaming
+
+
+def _write_codes(out: pq.ParquetWriter, codes: Any, n_splits: int) -> bool:
+    """Append a window's planned splits to ``splits.parquet``; False if one is not a split (publish then plans)."""
+    out.write_table(pa.table({"split": pa.array(codes, pa.int8())}, schema=artifacts.SPLIT_CODES.schema))
+    return bool(len(codes) == 0 or (codes.min() >= 0 and codes.max() < n_splits))
+
+
+def _splits_doc(store: ObjectStore, spec: DatasetSpec, run_id: str, index: Any, codes_ok: bool,
+                items: int) -> dict[str, Any]:
+    """The split plan's summary; with the sha256 of the per-record split codes when publish may route by them.
+
+    Publish trusts ``splits.parquet`` only through this sha256: quality.json is what the gate decided on, and the
+    gate records quality.json's own sha256 (docs/adr/0041-publish-routes-by-the-validated-split-codes.md).
+    """
+    doc = describe(index)
+    if codes_ok and index.split_names:
+        doc["codes"] = {"sha256": store.sha256(artifacts.SPLIT_CODES.key(spec.id, run_id)), "rows": items}
+    return doc
+
+
 
 
 def _failing(runner: Any) -> set[str]:

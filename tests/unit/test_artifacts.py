@@ -71,7 +71,7 @@ def test_each_table_artifact_round_trips_in_its_schema_and_refuses_another(tmp_p
     store = open_store(str(tmp_path))
     spec = load_catalog().get(spec_id)
     tables = [a for a in artifacts.ARTIFACTS.values() if isinstance(a, artifacts.TableArtifact)]
-    assert {a.name for a in tables} == {"label_annotations", "label_qc", "records"}
+    assert {a.name for a in tables} == {"label_annotations", "label_qc", "records", "split_codes"}
     for art in tables:
         schema = art.schema_of(spec)
         table = _row(schema)

@@ -310,3 +310,48 @@ def test_media_that_changed_since_validation_stops_the_release(store: ObjectStor
         publish(spec=spec, store=store, run_id="run-1")
     assert not store.exists("releases/crop-disease-test/LATEST")
     assert not store.list("releases/crop-disease-test/.staging")
+
+
+@pytest.mark.parametrize("kind", ["stratified", "hash-threshold", "grouped", "grouped and stratified"])
+def test_publish_routes_by_the_validated_split_codes_and_gets_the_release_planning_gets(
+        tmp_path: Any, kind: str) -> None:
+    """Validate's per-record split codes spare publish hashing every group again (ADR 0041); the release is the one
+    publish would plan itself, and codes other than the ones quality.json names are not used."""
+    from pipelines.storage import artifacts
+    from pipelines.storage.splits import new_plan
+
+    spec = {"stratified": f.text_spec(), "hash-threshold": f.text_spec(splits={"train": 0.8, "validation": 0.1,
+                                                                                 "test": 0.1}),
+            "grouped": f.bbox_spec(), "grouped and stratified": f.audio_spec()}[kind]
+    releases = []
+    for how in ("codes", "planned", "tampered"):
+        store = open_store(str(tmp_path / how))
+        if kind == "grouped":
+            run = f.bbox_run(store, spec, n=200, plots=40)
+        elif kind == "grouped and stratified":
+            run = f.audio_run(store, spec, n=120)
+        else:
+            run = f.text_run(spec, n=400)
+        for i, row in enumerate(run.rows if kind == "grouped and stratified" else []):
+            row["speaker_id"] = f"spk-{i % 40}"  # enough speakers for three splits in three regions
+        approve(store, run)
+        n = len(run.rows)
+        assert artifacts.QUALITY.read(store, spec.id, run.run_id)["splits"]["codes"]["rows"] == n
+        codes = artifacts.SPLIT_CODES.read(store, spec.id, run.run_id)["split"].to_numpy()
+        assert len(codes) == n and len(set(codes.tolist())) > 1
+        if how == "planned":  # a run validated before the codes existed
+            store.delete(artifacts.SPLIT_CODES.key(spec.id, run.run_id))
+        elif how == "tampered":  # everything routed to train: not the codes the gate approved
+            artifacts.SPLIT_CODES.write(store, spec.id, run.run_id, pa.table({"split": pa.array([0] * n, pa.int8())},
+                                                                            schema=artifacts.SPLIT_CODES.schema))
+        res = publish(spec=spec, store=store, run_id=run.run_id, batch_rows=64)
+        manifest = store.read_json(res.manifest_key)
+        got = split_ids(store, spec)
+        releases.append((manifest["content_hash"], manifest["rows"],
+                         [(e["key"], e["rows"], e["sha256"]) for e in manifest["files"]], got))
+        if how == "codes":  # the release's splits are the validated plan, record by record
+            ids = store.read_table(artifacts.RECORDS.key(spec.id, run.run_id), columns=["item_id"])["item_id"]
+            planned = {name: sorted(i for i, c in zip(ids.to_pylist(), codes.tolist(), strict=True) if c == k)
+                       for k, name in enumerate(new_plan(spec).plan)}
+            assert {k: sorted(v) for k, v in got.items()} == {k: v for k, v in planned.items() if v}
+    assert releases[0] == releases[1] == releases[2]
