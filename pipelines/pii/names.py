@@ -186,6 +186,8 @@ _GIVEN_TAILS = frozenset(
     {"아", "야", "이가", "이는", "이를", "이랑", "이한테", "이에게", "이도", "이의", "이하고", "이와", "이만"}
 )
 _SEPARATE_HONORIFICS = frozenset({"씨", "님", "형", "누나", "오빠", "언니", "선배"})
+_SEPARATE_PREFIXES = tuple(sorted(_SEPARATE_HONORIFICS))
+_NAME_INITIALS = SURNAMES | {s[0] for s in _DOUBLE_SURNAMES}  # what a full name can start with
 _WORD = re.compile(r"[가-힣]+")
 
 
@@ -223,13 +225,13 @@ def _word_names(text: str) -> Iterator[NameSpan]:
         w = m.group(0)
         nxt = words[k + 1].group(0) if k + 1 < len(words) and words[k + 1].start() == m.end() + 1 else ""
         prev = words[k - 1].group(0) if k > 0 and words[k - 1].end() >= m.start() - 2 else ""
-        honorific = nxt in _HONORIFICS or (any(nxt.startswith(h) for h in _SEPARATE_HONORIFICS) and len(nxt) <= 3)
+        honorific = nxt in _HONORIFICS or (len(nxt) <= 3 and nxt.startswith(_SEPARATE_PREFIXES))
         role = prev in _ROLES
         size = 4 if w[:2] in _DOUBLE_SURNAMES else 3
         stem, tail = w[:size], w[size:]
         if (
             len(stem) == size
-            and stem[0] in SURNAMES | {s[0] for s in _DOUBLE_SURNAMES}
+            and stem[0] in _NAME_INITIALS
             and tail in _TAILS
             and stem not in _PLACES
             and stem not in _ROLES
@@ -243,7 +245,7 @@ def _word_names(text: str) -> Iterator[NameSpan]:
             continue
         stem, tail = w[:2], w[2:]
         given = (len(w) >= 3 and tail in _GIVEN_TAILS) or (
-            len(w) == 2 and nxt.startswith(tuple(_SEPARATE_HONORIFICS))
+            len(w) == 2 and nxt.startswith(_SEPARATE_PREFIXES)
         )
         if given and stem not in _PLACES and _unknown_word(stem):
             yield NameSpan(m.start(), m.start() + 2, "name-given", 0.8)
