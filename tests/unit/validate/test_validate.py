@@ -307,3 +307,29 @@ def test_rerun_overwrites_outputs(store: ObjectStore) -> None:
     second = validate(spec=spec, store=store, run_id="run-1", data_docs=False)
     assert not first.success and second.success
     assert json.loads(store.read_text(second.quality_key))["success"] is True
+
+
+def test_batches_are_sized_by_the_records_bytes(tmp_path: Any, store: ObjectStore,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long documents get small batches (memory does not grow with record width), short records large ones; the
+    verdict does not depend on the size chosen."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.validate import stage
+
+    wide, narrow = tmp_path / "wide.parquet", tmp_path / "narrow.parquet"
+    pq.write_table(pa.table({"text": ["가" * 20_000] * 300}), wide)  # 60 KB of UTF-8 a record
+    pq.write_table(pa.table({"text": ["가나"] * 300}), narrow)
+    assert stage.batch_rows_for(pq.ParquetFile(wide)) == stage.BATCH_BYTES // 60_004
+    assert stage.batch_rows_for(pq.ParquetFile(narrow)) == stage.MAX_BATCH_ROWS
+
+    spec = f.bbox_spec()
+    _defective_bbox_run(store).write(store, row_group_size=5)
+    fixed = _quality(store, validate(spec=spec, store=store, run_id="run-1", batch_rows=7, data_docs=False).quality_key)
+    monkeypatch.setattr(stage, "BATCH_BYTES", 1)  # every batch at its smallest: MIN_BATCH_ROWS records
+    monkeypatch.setattr(stage, "MIN_BATCH_ROWS", 11)
+    sized = _quality(store, validate(spec=spec, store=store, run_id="run-1", data_docs=False).quality_key)
+    assert sized["batch_rows"] == 11 and sized["batches"] == 6  # ceil(60 / 11)
+    assert sized["checks_failed"] == fixed["checks_failed"] and sized["success"] == fixed["success"]
+    assert [c.get("unexpected_count") for c in sized["checks"]] == [c.get("unexpected_count") for c in fixed["checks"]]
