@@ -39,7 +39,6 @@ from pipelines.validate.runwide import build_run_index, describe
 from pipelines.validate.sampling import required_sample, wilson_interval
 from pipelines.validate.validity import ValidityOutcome, select_trainer
 
-DEFAULT_BATCH_ROWS = 100_000  # tests and callers that want a fixed size; ``validate`` sizes batches by bytes
 # A batch is sized so its decoded records hold about this many bytes: GX's fixed cost per validated frame (~0.1 s, its
 # metric graph) favours few large batches, memory favours small ones, and a record may be 100 bytes or 50 KB.
 BATCH_BYTES = 48 * 1024 * 1024
