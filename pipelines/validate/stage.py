@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -35,7 +37,7 @@ from pipelines.storage.records import record_schema
 from pipelines.validate.checks import AGREEMENT_CHECK, CHARACTERISTICS, Check, RunFacts, plan_checks
 from pipelines.validate.frames import build_frames, needed_frames, observed_labels, value_counts
 from pipelines.validate.report import render_report, thumbnail_data_uri
-from pipelines.validate.runwide import build_run_index, describe
+from pipelines.validate.runwide import RunIndex, build_run_index, describe
 from pipelines.validate.sampling import required_sample, wilson_interval
 from pipelines.validate.validity import ValidityOutcome, select_trainer
 
@@ -256,8 +258,7 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
         spec, run_id, checks, runner.tallies, items=items, batch_rows=batch_rows, records=key,
         records_sha256=records_sha, streamed=st, final=final, delivery_reason=why, planned=planned,
         quarantined=quarantined, shares=shares, index=_splits_doc(store, spec, run_id, index, codes_ok, items),
-        validity=outcome,
-        validity_reason=trainer_reason, masked=masked)
+        validity=outcome, validity_reason=trainer_reason, masked=masked)
     gx_result = runner.combined_result(run_name=layout.safe_run_id(run_id),
                                        meta={"datadam": {"dataset": spec.id, "run_id": run_id,
                                                          "records_sha256": records_sha}})
@@ -292,13 +293,13 @@ def validate(*, spec: DatasetSpec, store: ObjectStore, run_id: str, batch_rows: 
 # ---------------------------------------------------------------------------------------- streaming
 
 
-def _write_codes(out: pq.ParquetWriter, codes: Any, n_splits: int) -> bool:
+def _write_codes(out: pq.ParquetWriter, codes: npt.NDArray[np.int8], n_splits: int) -> bool:
     """Append a window's planned splits to ``splits.parquet``; False if one is not a split (publish then plans)."""
     out.write_table(pa.table({"split": pa.array(codes, pa.int8())}, schema=artifacts.SPLIT_CODES.schema))
     return bool(len(codes) == 0 or (codes.min() >= 0 and codes.max() < n_splits))
 
 
-def _splits_doc(store: ObjectStore, spec: DatasetSpec, run_id: str, index: Any, codes_ok: bool,
+def _splits_doc(store: ObjectStore, spec: DatasetSpec, run_id: str, index: RunIndex, codes_ok: bool,
                 items: int) -> dict[str, Any]:
     """The split plan's summary; with the sha256 of the per-record split codes when publish may route by them.
 
@@ -309,8 +310,6 @@ def _splits_doc(store: ObjectStore, spec: DatasetSpec, run_id: str, index: Any, 
     if codes_ok and index.split_names:
         doc["codes"] = {"sha256": store.sha256(artifacts.SPLIT_CODES.key(spec.id, run_id)), "rows": items}
     return doc
-
-
 
 
 def _failing(runner: Any) -> set[str]:
